@@ -1,0 +1,316 @@
+"""Non-stiff integrator: Dormand-Prince 5(4) with its order-4 continuous extension.
+
+Explicit Runge-Kutta pair of Dormand and Prince (1980), FSAL (the last stage
+is f at the new state and serves as the first stage of the next step), with
+Hairer's order-4 dense output (Solving ODEs I, II.6 and the DOPRI5 code).
+Same error norm, PI step control, initial step and non-negativity rule as
+:mod:`kernels.rosenbrock`, and the same signature and return tuple as
+:func:`kernels.rosenbrock.solve_rodas`; the Jacobian and LU counters of
+``stats`` are 0.
+
+Stiffness detection (Hairer's test): after each accepted step,
+``h |lambda| ~ h ||k7 - k6|| / ||y_new - y_stage6||``; when it exceeds 3.25
+(the border of the stability region) on 15 accepted steps without 6
+consecutive non-stiff steps in between, the solve stops with status
+``STIFF_DETECTED`` so the caller can switch to the Rosenbrock solver instead
+of grinding through millions of stability-limited steps.
+"""
+
+import numpy as np
+from numba import njit
+
+from .problems import rhs
+from .rosenbrock import (
+    FAC_MAX,
+    FAC_MIN,
+    MAX_CONSECUTIVE_FAILURES,
+    PI_ALPHA,
+    PI_BETA,
+    SAFETY,
+    all_finite,
+    check_inputs,
+    error_norm,
+    grow_records,
+    initial_step,
+    locate,
+)
+from .status import (
+    INVALID_INPUT,
+    MAX_STEPS,
+    NON_FINITE,
+    STEP_TOO_SMALL,
+    STIFF_DETECTED,
+    SUCCESS,
+)
+
+N_DENSE = 3
+STIFF_HLAMBDA = 3.25
+STIFF_COUNT = 15
+NONSTIFF_RESET = 6
+
+_EPS = np.finfo(np.float64).eps
+
+# Dormand-Prince 5(4) coefficients
+A21 = 1.0 / 5.0
+A31 = 3.0 / 40.0
+A32 = 9.0 / 40.0
+A41 = 44.0 / 45.0
+A42 = -56.0 / 15.0
+A43 = 32.0 / 9.0
+A51 = 19372.0 / 6561.0
+A52 = -25360.0 / 2187.0
+A53 = 64448.0 / 6561.0
+A54 = -212.0 / 729.0
+A61 = 9017.0 / 3168.0
+A62 = -355.0 / 33.0
+A63 = 46732.0 / 5247.0
+A64 = 49.0 / 176.0
+A65 = -5103.0 / 18656.0
+B1 = 35.0 / 384.0
+B3 = 500.0 / 1113.0
+B4 = 125.0 / 192.0
+B5 = -2187.0 / 6784.0
+B6 = 11.0 / 84.0
+# error coefficients: b - b_hat
+E1 = 71.0 / 57600.0
+E3 = -71.0 / 16695.0
+E4 = 71.0 / 1920.0
+E5 = -17253.0 / 339200.0
+E6 = 22.0 / 525.0
+E7 = -1.0 / 40.0
+# dense output (Hairer, DOPRI5 contd5)
+D1 = -12715105075.0 / 11282082432.0
+D3 = 87487479700.0 / 32700410799.0
+D4 = -10690763975.0 / 1880347072.0
+D5 = 701980252875.0 / 199316789632.0
+D6 = -1453857185.0 / 822651844.0
+D7 = 69997945.0 / 29380423.0
+
+
+@njit(cache=True)
+def _dense_eval(theta, y0, y1, d, out):
+    th1 = 1.0 - theta
+    for i in range(y0.shape[0]):
+        out[i] = y0[i] + theta * ((y1[i] - y0[i]) + th1 * (
+            d[0, i] + theta * (d[1, i] + th1 * d[2, i])))
+
+
+@njit(cache=True)
+def interpolate_dopri5(t_steps, y_steps, dense, t_query):
+    """States at ``t_query`` from the recorded steps of :func:`solve_dopri5`."""
+    nq = t_query.shape[0]
+    n = y_steps.shape[1]
+    out = np.empty((nq, n))
+    n_acc = dense.shape[0]
+    for q in range(nq):
+        if n_acc == 0:
+            out[q, :] = y_steps[0]
+            continue
+        i = locate(t_steps[: n_acc + 1], t_query[q])
+        h = t_steps[i + 1] - t_steps[i]
+        theta = (t_query[q] - t_steps[i]) / h
+        _dense_eval(theta, y_steps[i], y_steps[i + 1], dense[i], out[q])
+    return out
+
+
+@njit(cache=True)
+def _dp_stages(code, system, t, y, h, k, u, ynew, err):
+    """Stages 2..7 of one DP5 step; k[0] must hold f(y). Fills ynew, k[6]=f(ynew)
+    and the error vector; leaves the stage-6 input in u."""
+    n = y.shape[0]
+    for i in range(n):
+        u[i] = y[i] + h * A21 * k[0, i]
+    rhs(code, t, u, system, k[1])
+    for i in range(n):
+        u[i] = y[i] + h * (A31 * k[0, i] + A32 * k[1, i])
+    rhs(code, t, u, system, k[2])
+    for i in range(n):
+        u[i] = y[i] + h * (A41 * k[0, i] + A42 * k[1, i] + A43 * k[2, i])
+    rhs(code, t, u, system, k[3])
+    for i in range(n):
+        u[i] = y[i] + h * (A51 * k[0, i] + A52 * k[1, i] + A53 * k[2, i] + A54 * k[3, i])
+    rhs(code, t, u, system, k[4])
+    for i in range(n):
+        u[i] = y[i] + h * (A61 * k[0, i] + A62 * k[1, i] + A63 * k[2, i] + A64 * k[3, i]
+                           + A65 * k[4, i])
+    rhs(code, t, u, system, k[5])
+    for i in range(n):
+        ynew[i] = y[i] + h * (B1 * k[0, i] + B3 * k[2, i] + B4 * k[3, i] + B5 * k[4, i]
+                              + B6 * k[5, i])
+    rhs(code, t + h, ynew, system, k[6])
+    for i in range(n):
+        err[i] = h * (E1 * k[0, i] + E3 * k[2, i] + E4 * k[3, i] + E5 * k[4, i]
+                      + E6 * k[5, i] + E7 * k[6, i])
+
+
+@njit(cache=True)
+def _dp_dense(y, ynew, h, k, out):
+    for i in range(y.shape[0]):
+        dy = ynew[i] - y[i]
+        bspl = h * k[0, i] - dy
+        out[0, i] = bspl
+        out[1, i] = dy - h * k[6, i] - bspl
+        out[2, i] = h * (D1 * k[0, i] + D3 * k[2, i] + D4 * k[3, i] + D5 * k[4, i]
+                         + D6 * k[5, i] + D7 * k[6, i])
+
+
+@njit(cache=True)
+def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, record):
+    """Integrate dy/dt = f(y) of problem ``code`` with Dormand-Prince 5(4).
+
+    Returns ``(status, t_steps, y_steps, dense, y_eval, stats, min_value)`` as
+    :func:`kernels.rosenbrock.solve_rodas`; ``status`` may also be
+    ``STIFF_DETECTED``.
+    """
+    n = y0.shape[0]
+    n_eval = t_eval.shape[0]
+    stats = np.zeros(6, dtype=np.int64)
+    y_eval = np.full((n_eval, n), np.nan)
+    cap = 64 if record else 2
+    t_buf = np.empty(cap)
+    y_buf = np.empty((cap, n))
+    d_buf = np.empty((cap if record else 0, N_DENSE, n))
+    t_buf[0] = t0
+    y_buf[0] = y0
+    if not check_inputs(y0, t0, t_end, t_eval, rtol, atol):
+        return (INVALID_INPUT, t_buf[:1].copy(), y_buf[:1].copy(), d_buf[:0].copy(),
+                y_eval, stats, np.nan)
+
+    y = y0.copy()
+    ynew = np.empty(n)
+    u = np.empty(n)
+    err_v = np.empty(n)
+    k = np.empty((7, n))
+    dcoef = np.empty((N_DENSE, n))
+
+    min_value = np.inf
+    for i in range(n):
+        min_value = min(min_value, y0[i])
+    t = t0
+    ie = 0
+    while ie < n_eval and t_eval[ie] <= t0:
+        y_eval[ie, :] = y0
+        ie += 1
+    n_acc = 0
+    status = SUCCESS
+    rhs(code, t, y, system, k[0])
+    stats[3] += 1
+    if not all_finite(k[0]):
+        status = NON_FINITE
+    elif t_end > t0:
+        if h0 > 0.0:
+            h = min(h0, t_end - t0)
+        else:
+            h = initial_step(code, system, t0, y0, k[0], t_end, rtol, atol, 5.0, u, ynew)
+            stats[3] += 1
+        err_prev = 1.0
+        last_rejected = False
+        n_fail = 0
+        n_stiff = 0
+        n_nonstiff = 0
+        while True:
+            if stats[0] >= max_steps:
+                status = MAX_STEPS
+                break
+            if h < 16.0 * _EPS * max(abs(t), 1e-300) or not (h > 0.0):
+                status = STEP_TOO_SMALL
+                break
+            last = False
+            if t + 1.01 * h >= t_end:
+                h = t_end - t
+                last = True
+            stats[0] += 1
+            _dp_stages(code, system, t, y, h, k, u, ynew, err_v)
+            stats[3] += 6
+            err = error_norm(err_v, y, ynew, rtol, atol)
+            if not (np.isfinite(err) and all_finite(ynew) and all_finite(k[6])):
+                stats[2] += 1
+                n_fail += 1
+                if n_fail > MAX_CONSECUTIVE_FAILURES:
+                    status = NON_FINITE
+                    break
+                h *= 0.25
+                last_rejected = True
+                continue
+            negative = False
+            for i in range(n):
+                if ynew[i] < -(atol[i] + rtol * abs(y[i])):
+                    negative = True
+                    break
+            if err <= 1.0 and not negative:
+                n_fail = 0
+                # Hairer's stiffness test: h*|lambda| from the last two stages,
+                # both evaluated at "time" t + h
+                stnum = 0.0
+                stden = 0.0
+                for i in range(n):
+                    a = k[6, i] - k[5, i]
+                    b = ynew[i] - u[i]
+                    stnum += a * a
+                    stden += b * b
+                t_new = t_end if last else t + h
+                need_dense = record or (ie < n_eval and t_eval[ie] <= t_new)
+                if need_dense:
+                    _dp_dense(y, ynew, h, k, dcoef)
+                while ie < n_eval and t_eval[ie] <= t_new:
+                    theta = (t_eval[ie] - t) / h
+                    _dense_eval(theta, y, ynew, dcoef, y_eval[ie])
+                    ie += 1
+                if record:
+                    if n_acc + 2 > t_buf.shape[0]:
+                        t_buf, y_buf, d_buf = grow_records(t_buf, y_buf, d_buf, n_acc + 1)
+                    t_buf[n_acc + 1] = t_new
+                    y_buf[n_acc + 1] = ynew
+                    d_buf[n_acc] = dcoef
+                for i in range(n):
+                    if ynew[i] < min_value:
+                        min_value = ynew[i]
+                    y[i] = ynew[i]
+                    k[0, i] = k[6, i]  # FSAL
+                t = t_new
+                n_acc += 1
+                stats[1] += 1
+                if last:
+                    break
+                if stden > 0.0 and h * np.sqrt(stnum / stden) > STIFF_HLAMBDA:
+                    n_nonstiff = 0
+                    n_stiff += 1
+                    if n_stiff >= STIFF_COUNT:
+                        status = STIFF_DETECTED
+                        break
+                else:
+                    n_nonstiff += 1
+                    if n_nonstiff >= NONSTIFF_RESET:
+                        n_stiff = 0
+                e = max(err, 1e-10)
+                fac = SAFETY * e ** (-PI_ALPHA) * err_prev ** PI_BETA
+                fac = min(FAC_MAX, max(FAC_MIN, fac))
+                if last_rejected:
+                    fac = min(fac, 1.0)
+                err_prev = max(err, 1e-4)
+                h *= fac
+                last_rejected = False
+            else:
+                stats[2] += 1
+                if err > 1.0:
+                    fac = max(FAC_MIN, SAFETY * err ** (-0.2))
+                else:
+                    fac = 1.0
+                if negative:
+                    fac = min(fac, 0.5)
+                h *= fac
+                last_rejected = True
+
+    if record:
+        t_out = t_buf[: n_acc + 1].copy()
+        y_out = y_buf[: n_acc + 1].copy()
+        d_out = d_buf[:n_acc].copy()
+    else:
+        t_out = np.empty(2)
+        y_out = np.empty((2, n))
+        t_out[0] = t0
+        t_out[1] = t
+        y_out[0] = y0
+        y_out[1] = y
+        d_out = np.empty((0, N_DENSE, n))
+    return status, t_out, y_out, d_out, y_eval, stats, min_value

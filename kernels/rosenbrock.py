@@ -1,0 +1,647 @@
+"""Stiff integrator: the Rosenbrock method Rodas5P, compiled once with Numba.
+
+Rodas5P (Steinebach 2023) has 8 stages, order 5 with an embedded order-4
+error estimate, is stiffly accurate and L-stable, and carries a dense-output
+interpolant of order 4. It is written in the W-transformed form of Hairer and
+Wanner (Solving ODEs II, section IV.7): with ``W = I/(gamma h) - J`` factored
+once per step, stage ``i`` solves
+
+    W k_i = f(y + sum_{j<i} a_ij k_j) + sum_{j<i} (c_ij / h) k_j
+
+by one forward and back substitution, ``y_new = y + sum_j a_8j k_j + k_8``
+and the local error estimate is ``k_8``. All problems in :mod:`kernels.problems`
+are autonomous, so the ``df/dt`` terms of the method are dropped. The numerical
+coefficients below are the published Rodas5P tableau (as tabulated, for
+instance, in OrdinaryDiffEq.jl); ``tests/test_kernel_integrators.py`` checks
+the observed convergence orders of the step (5) and of the dense output.
+
+Every solver function takes an integer problem ``code`` and the ``system``
+tuple of :mod:`kernels.problems`, so one compilation serves every mechanism
+and every reactor type.
+
+Step control
+------------
+* error norm: RMS over i of ``e_i / (atol_i + rtol max(|y_i|, |y_new_i|))``;
+* PI controller (Gustafsson): ``h_new = h * 0.9 * err^(-0.7/5) * err_prev^(0.4/5)``
+  bounded to ``[0.2, 6] h``; no growth in the step that follows a rejection;
+  after a rejection ``h_new = h * max(0.2, 0.9 err^(-1/5))``;
+* initial step (when ``h0 <= 0``): Hairer's algorithm (Solving ODEs I, II.4);
+* Jacobian evaluated once per step, at the step's start, and reused by all
+  rejected retries of the same step (only ``W`` is refactored).
+
+Non-negativity
+--------------
+States are never clipped. A step is rejected, and the step size at least
+halved, when a component of its result falls below ``-(atol_i + rtol |y_i|)``
+(``y`` the state at the step's start): a negative excursion larger than the
+local error tolerance cannot be accepted as "zero within the tolerance". The
+smallest component of every accepted state is reported as ``min_value``, so a
+caller can check ``min_value >= -max(atol)`` style guarantees.
+
+Failures return a non-zero status from :mod:`kernels.status` together with
+the arrays up to the point of failure; they never return a silent wrong answer.
+"""
+
+import numpy as np
+from numba import njit
+
+from .problems import jacobian, rhs
+from .status import (
+    INVALID_INPUT,
+    MAX_STEPS,
+    NON_FINITE,
+    SINGULAR_MATRIX,
+    STEADY_NOT_REACHED,
+    STEP_TOO_SMALL,
+    SUCCESS,
+)
+
+# ---------------------------------------------------------------------------
+# Rodas5P coefficients (W-transformed form)
+# ---------------------------------------------------------------------------
+GAMMA = 0.21193756319429014
+N_STAGES = 8
+N_DENSE = 3  # interpolation vectors stored per step
+
+
+def _tableau():
+    a = np.zeros((8, 8))
+    a[1, 0] = 3.0
+    a[2, 0:2] = [2.849394379747939, 0.45842242204463923]
+    a[3, 0:3] = [-6.954028509809101, 2.489845061869568, -10.358996098473584]
+    a[4, 0:4] = [2.8029986275628964, 0.5072464736228206, -0.3988312541770524,
+                 -0.04721187230404641]
+    a[5, 0:5] = [-7.502846399306121, 2.561846144803919, -11.627539656261098,
+                 -0.18268767659942256, 0.030198172008377946]
+    # stiffly accurate structure: stages 7 and 8 and the solution continue
+    # from stage 6's input by adding k6, k7 (and k8)
+    a[6, 0:5] = a[5, 0:5]
+    a[6, 5] = 1.0
+    a[7, 0:5] = a[5, 0:5]
+    a[7, 5] = 1.0
+    a[7, 6] = 1.0
+
+    c = np.zeros((8, 8))
+    c[1, 0] = -14.155112264123755
+    c[2, 0:2] = [-17.97296035885952, -2.859693295451294]
+    c[3, 0:3] = [147.12150275711716, -1.41221402718213, 71.68940251302358]
+    c[4, 0:4] = [165.43517024871676, -0.4592823456491126, 42.90938336958603,
+                 -5.961986721573306]
+    c[5, 0:5] = [24.854864614690072, -3.0009227002832186, 47.4931110020768,
+                 5.5814197821558125, -0.6610691825249471]
+    c[6, 0:6] = [30.91273214028599, -3.1208243349937974, 77.79954646070892,
+                 34.28646028294783, -19.097331116725623, -28.087943162872662]
+    c[7, 0:7] = [37.80277123390563, -3.2571969029072276, 112.26918849496327,
+                 66.9347231244047, -40.06618937091002, -54.66780262877968,
+                 -9.48861652309627]
+
+    hd = np.zeros((3, 8))
+    hd[0, :] = [25.948786856663858, -2.5579724845846235, 10.433815404888879,
+                -2.3679251022685204, 0.524948541321073, 1.1241088310450404,
+                0.4272876194431874, -0.17202221070155493]
+    hd[1, :] = [-9.91568850695171, -0.9689944594115154, 3.0438037242978453,
+                -24.495224566215796, 20.176138334709044, 15.98066361424651,
+                -6.789040303419874, -6.710236069923372]
+    hd[2, :] = [11.419903575922262, 2.8879645146136994, 72.92137995996029,
+                80.12511834622643, -52.072871366152654, -59.78993625266729,
+                -0.15582684282751913, 4.883087185713722]
+    return a, c, hd
+
+
+RODAS5P_A, RODAS5P_C, RODAS5P_H = _tableau()
+_A = RODAS5P_A
+_C = RODAS5P_C
+_H = RODAS5P_H
+
+# step-size control
+SAFETY = 0.9
+FAC_MIN = 0.2
+FAC_MAX = 6.0
+PI_ALPHA = 0.7 / 5.0  # Gustafsson PI gains, k = 5 (order of the estimate + 1)
+PI_BETA = 0.4 / 5.0
+MAX_CONSECUTIVE_FAILURES = 25  # non-finite / singular retries before giving up
+STEADY_MAX_STEPS = 200000
+
+_EPS = np.finfo(np.float64).eps
+
+
+# ---------------------------------------------------------------------------
+# small dense linear algebra
+# ---------------------------------------------------------------------------
+@njit(cache=True)
+def lu_factor(a, piv):
+    """In-place LU with partial pivoting (LAPACK getrf convention).
+
+    Returns False when a pivot is zero or not finite (singular or overflowed
+    matrix); ``a`` then holds garbage.
+    """
+    n = a.shape[0]
+    for k in range(n):
+        p = k
+        amax = abs(a[k, k])
+        for i in range(k + 1, n):
+            v = abs(a[i, k])
+            if v > amax:
+                amax = v
+                p = i
+        if not (amax > 0.0) or not np.isfinite(amax):
+            return False
+        piv[k] = p
+        if p != k:
+            for j in range(n):
+                tmp = a[k, j]
+                a[k, j] = a[p, j]
+                a[p, j] = tmp
+        inv = 1.0 / a[k, k]
+        for i in range(k + 1, n):
+            lik = a[i, k] * inv
+            a[i, k] = lik
+            if lik != 0.0:
+                for j in range(k + 1, n):
+                    a[i, j] -= lik * a[k, j]
+    return True
+
+
+@njit(cache=True)
+def lu_solve(lu, piv, b):
+    """Solve in place with the factors of :func:`lu_factor`."""
+    n = lu.shape[0]
+    for k in range(n):
+        p = piv[k]
+        if p != k:
+            tmp = b[k]
+            b[k] = b[p]
+            b[p] = tmp
+    for i in range(n):
+        s = b[i]
+        for j in range(i):
+            s -= lu[i, j] * b[j]
+        b[i] = s
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for j in range(i + 1, n):
+            s -= lu[i, j] * b[j]
+        b[i] = s / lu[i, i]
+
+
+# ---------------------------------------------------------------------------
+# helpers shared with kernels.explicit
+# ---------------------------------------------------------------------------
+@njit(cache=True)
+def error_norm(err, y, ynew, rtol, atol):
+    """RMS of err_i / (atol_i + rtol max(|y_i|, |ynew_i|))."""
+    n = err.shape[0]
+    s = 0.0
+    for i in range(n):
+        sc = atol[i] + rtol * max(abs(y[i]), abs(ynew[i]))
+        r = err[i] / sc
+        s += r * r
+    return np.sqrt(s / max(n, 1))
+
+
+@njit(cache=True)
+def residual_norm(f, y, rtol, atol):
+    """RMS of f_i / (atol_i + rtol |y_i|)."""
+    n = f.shape[0]
+    s = 0.0
+    for i in range(n):
+        r = f[i] / (atol[i] + rtol * abs(y[i]))
+        s += r * r
+    return np.sqrt(s / max(n, 1))
+
+
+@njit(cache=True)
+def all_finite(v):
+    for i in range(v.shape[0]):
+        if not np.isfinite(v[i]):
+            return False
+    return True
+
+
+@njit(cache=True)
+def check_inputs(y0, t0, t_end, t_eval, rtol, atol):
+    """True when the common solver inputs are valid."""
+    n = y0.shape[0]
+    if atol.shape[0] != n:
+        return False
+    if not (rtol > 0.0) or not np.isfinite(rtol):
+        return False
+    for i in range(n):
+        if not (atol[i] > 0.0) or not np.isfinite(atol[i]):
+            return False
+    if not np.isfinite(t0) or not np.isfinite(t_end) or t_end < t0:
+        return False
+    if not all_finite(y0):
+        return False
+    prev = t0
+    for i in range(t_eval.shape[0]):
+        te = t_eval[i]
+        if not (te >= prev) or te > t_end:
+            return False
+        prev = te
+    return True
+
+
+@njit(cache=True)
+def initial_step(code, system, t0, y0, f0, t_end, rtol, atol, order, y1, f1):
+    """Hairer's starting step (Solving ODEs I, II.4); one f evaluation."""
+    n = y0.shape[0]
+    dnf = 0.0
+    dny = 0.0
+    for i in range(n):
+        sk = atol[i] + rtol * abs(y0[i])
+        dnf += (f0[i] / sk) ** 2
+        dny += (y0[i] / sk) ** 2
+    dnf = np.sqrt(dnf / max(n, 1))
+    dny = np.sqrt(dny / max(n, 1))
+    hmax = t_end - t0
+    if dnf <= 1e-10 or dny <= 1e-10:
+        h = 1e-6
+    else:
+        h = 0.01 * dny / dnf
+    h = min(h, hmax)
+    for i in range(n):
+        y1[i] = y0[i] + h * f0[i]
+    rhs(code, t0 + h, y1, system, f1)
+    der2 = 0.0
+    for i in range(n):
+        sk = atol[i] + rtol * abs(y0[i])
+        der2 += ((f1[i] - f0[i]) / sk) ** 2
+    der2 = np.sqrt(der2 / max(n, 1)) / h
+    der12 = max(abs(der2), np.sqrt(dnf))
+    if not np.isfinite(der12):
+        h1 = h * 1e-3
+    elif der12 <= 1e-15:
+        h1 = max(1e-6, h * 1e-3)
+    else:
+        h1 = (0.01 / der12) ** (1.0 / order)
+    h = min(100.0 * h, h1, hmax)
+    if not (h > 0.0):
+        h = max(hmax * 1e-6, 1e-300)
+    return h
+
+
+@njit(cache=True)
+def grow_records(t_buf, y_buf, d_buf, n_used):
+    """Double the recorded-step buffers, keeping the first ``n_used`` entries."""
+    cap = 2 * t_buf.shape[0]
+    t2 = np.empty(cap)
+    y2 = np.empty((cap, y_buf.shape[1]))
+    d2 = np.empty((cap, d_buf.shape[1], d_buf.shape[2]))
+    t2[:n_used] = t_buf[:n_used]
+    y2[:n_used] = y_buf[:n_used]
+    d2[:n_used] = d_buf[:n_used]
+    return t2, y2, d2
+
+
+@njit(cache=True)
+def locate(t_steps, t):
+    """Index i of the step [t_steps[i], t_steps[i+1]] holding t (clipped)."""
+    lo = 0
+    hi = t_steps.shape[0] - 1
+    if hi <= 0:
+        return 0
+    if t <= t_steps[0]:
+        return 0
+    if t >= t_steps[hi]:
+        return hi - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if t_steps[mid] <= t:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+# ---------------------------------------------------------------------------
+# Rodas5P step
+# ---------------------------------------------------------------------------
+@njit(cache=True)
+def _stages(code, system, t, y, f0, h, lu, piv, k, u, fu, ynew):
+    """One Rodas5P step from (t, y) with factored W; fills k[0..7] and ynew.
+
+    ``k[7]`` is the local error estimate (y_new minus the embedded order-4
+    solution).
+    """
+    n = y.shape[0]
+    inv_h = 1.0 / h
+    for s in range(N_STAGES):
+        if s == 0:
+            for i in range(n):
+                fu[i] = f0[i]
+        else:
+            for i in range(n):
+                acc = y[i]
+                for j in range(s):
+                    acc += _A[s, j] * k[j, i]
+                u[i] = acc
+            rhs(code, t, u, system, fu)
+        ks = k[s]
+        for i in range(n):
+            acc = fu[i]
+            for j in range(s):
+                acc += (_C[s, j] * inv_h) * k[j, i]
+            ks[i] = acc
+        lu_solve(lu, piv, ks)
+    for i in range(n):
+        ynew[i] = u[i] + k[7, i]
+
+
+@njit(cache=True)
+def _dense_coeffs(k, out):
+    """Interpolation vectors K_r = sum_j H_rj k_j (r = 0, 1, 2) into out[3, n]."""
+    n = k.shape[1]
+    for r in range(N_DENSE):
+        for i in range(n):
+            acc = 0.0
+            for j in range(N_STAGES):
+                acc += _H[r, j] * k[j, i]
+            out[r, i] = acc
+
+
+@njit(cache=True)
+def _dense_eval(theta, y0, y1, d, out):
+    th1 = 1.0 - theta
+    for i in range(y0.shape[0]):
+        out[i] = th1 * y0[i] + theta * (
+            y1[i] + th1 * (d[0, i] + theta * (d[1, i] + theta * d[2, i])))
+
+
+@njit(cache=True)
+def interpolate_rodas(t_steps, y_steps, dense, t_query):
+    """States at ``t_query`` from the recorded steps of :func:`solve_rodas`.
+
+    Queries outside [t_steps[0], t_steps[-1]] are extrapolated with the
+    first or last step's polynomial; callers should stay inside.
+    """
+    nq = t_query.shape[0]
+    n = y_steps.shape[1]
+    out = np.empty((nq, n))
+    n_acc = dense.shape[0]
+    for q in range(nq):
+        if n_acc == 0:
+            out[q, :] = y_steps[0]
+            continue
+        i = locate(t_steps[: n_acc + 1], t_query[q])
+        h = t_steps[i + 1] - t_steps[i]
+        theta = (t_query[q] - t_steps[i]) / h
+        _dense_eval(theta, y_steps[i], y_steps[i + 1], dense[i], out[q])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# adaptive driver
+# ---------------------------------------------------------------------------
+@njit(cache=True)
+def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
+                record, steady_tol):
+    n = y0.shape[0]
+    n_eval = t_eval.shape[0]
+    stats = np.zeros(6, dtype=np.int64)
+    y_eval = np.full((n_eval, n), np.nan)
+
+    cap = 64 if record else 2
+    t_buf = np.empty(cap)
+    y_buf = np.empty((cap, n))
+    d_buf = np.empty((cap if record else 0, N_DENSE, n))
+    t_buf[0] = t0
+    y_buf[0] = y0
+
+    if not check_inputs(y0, t0, t_end, t_eval, rtol, atol):
+        return (INVALID_INPUT, t_buf[:1].copy(), y_buf[:1].copy(), d_buf[:0].copy(),
+                y_eval, stats, np.nan, y0.copy(), t0)
+
+    # work arrays: allocated once per solve
+    y = y0.copy()
+    ynew = np.empty(n)
+    f0 = np.empty(n)
+    fnew = np.empty(n)
+    u = np.empty(n)
+    fu = np.empty(n)
+    k = np.empty((N_STAGES, n))
+    jac = np.empty((n, n))
+    w = np.empty((n, n))
+    piv = np.zeros(n, dtype=np.int64)
+    dcoef = np.empty((N_DENSE, n))
+
+    min_value = np.inf
+    for i in range(n):
+        min_value = min(min_value, y0[i])
+
+    t = t0
+    ie = 0
+    while ie < n_eval and t_eval[ie] <= t0:
+        y_eval[ie, :] = y0
+        ie += 1
+
+    n_acc = 0
+    status = SUCCESS
+    rhs(code, t, y, system, f0)
+    stats[3] += 1
+    if not all_finite(f0):
+        status = NON_FINITE
+    elif steady_tol > 0.0 and residual_norm(f0, y, rtol, atol) <= steady_tol:
+        pass  # already steady
+    elif t_end > t0:
+        if h0 > 0.0:
+            h = min(h0, t_end - t0)
+        else:
+            h = initial_step(code, system, t0, y0, f0, t_end, rtol, atol, 5.0, u, fu)
+            stats[3] += 1
+        err_prev = 1.0
+        last_rejected = False
+        jac_current = False
+        n_fail = 0
+        while True:
+            if stats[0] >= max_steps:
+                status = MAX_STEPS
+                break
+            if h < 16.0 * _EPS * max(abs(t), 1e-300) or not (h > 0.0):
+                status = STEP_TOO_SMALL
+                break
+            last = False
+            if t + 1.01 * h >= t_end:
+                h = t_end - t
+                last = True
+            if not jac_current:
+                jacobian(code, t, y, system, jac)
+                stats[4] += 1
+                jac_current = True
+            gh = 1.0 / (GAMMA * h)
+            for i in range(n):
+                for j in range(n):
+                    w[i, j] = -jac[i, j]
+                w[i, i] += gh
+            stats[0] += 1
+            stats[5] += 1
+            if not lu_factor(w, piv):
+                stats[2] += 1
+                n_fail += 1
+                if n_fail > MAX_CONSECUTIVE_FAILURES:
+                    status = SINGULAR_MATRIX if all_finite(jac.ravel()) else NON_FINITE
+                    break
+                h *= 0.5
+                last_rejected = True
+                continue
+            _stages(code, system, t, y, f0, h, w, piv, k, u, fu, ynew)
+            stats[3] += 7
+            err = error_norm(k[7], y, ynew, rtol, atol)
+            finite = np.isfinite(err) and all_finite(ynew)
+            if finite:
+                rhs(code, t + h, ynew, system, fnew)
+                stats[3] += 1
+                finite = all_finite(fnew)
+            if not finite:
+                stats[2] += 1
+                n_fail += 1
+                if n_fail > MAX_CONSECUTIVE_FAILURES:
+                    status = NON_FINITE
+                    break
+                h *= 0.25
+                last_rejected = True
+                continue
+            negative = False
+            for i in range(n):
+                if ynew[i] < -(atol[i] + rtol * abs(y[i])):
+                    negative = True
+                    break
+            if err <= 1.0 and not negative:
+                # ---- accept
+                n_fail = 0
+                t_new = t_end if last else t + h
+                need_dense = record or (ie < n_eval and t_eval[ie] <= t_new)
+                if need_dense:
+                    _dense_coeffs(k, dcoef)
+                while ie < n_eval and t_eval[ie] <= t_new:
+                    theta = (t_eval[ie] - t) / h
+                    _dense_eval(theta, y, ynew, dcoef, y_eval[ie])
+                    ie += 1
+                if record:
+                    if n_acc + 2 > t_buf.shape[0]:
+                        t_buf, y_buf, d_buf = grow_records(t_buf, y_buf, d_buf, n_acc + 1)
+                    t_buf[n_acc + 1] = t_new
+                    y_buf[n_acc + 1] = ynew
+                    d_buf[n_acc] = dcoef
+                for i in range(n):
+                    if ynew[i] < min_value:
+                        min_value = ynew[i]
+                    y[i] = ynew[i]
+                    f0[i] = fnew[i]
+                t = t_new
+                n_acc += 1
+                stats[1] += 1
+                jac_current = False
+                if steady_tol > 0.0 and residual_norm(f0, y, rtol, atol) <= steady_tol:
+                    break
+                if last:
+                    if steady_tol > 0.0:
+                        status = STEADY_NOT_REACHED
+                    break
+                e = max(err, 1e-10)
+                fac = SAFETY * e ** (-PI_ALPHA) * err_prev ** PI_BETA
+                fac = min(FAC_MAX, max(FAC_MIN, fac))
+                if last_rejected:
+                    fac = min(fac, 1.0)
+                err_prev = max(err, 1e-4)
+                h *= fac
+                last_rejected = False
+            else:
+                # ---- reject
+                stats[2] += 1
+                if err > 1.0:
+                    fac = max(FAC_MIN, SAFETY * err ** (-0.2))
+                else:
+                    fac = 1.0
+                if negative:
+                    fac = min(fac, 0.5)
+                h *= fac
+                last_rejected = True
+
+    if record:
+        t_out = t_buf[: n_acc + 1].copy()
+        y_out = y_buf[: n_acc + 1].copy()
+        d_out = d_buf[:n_acc].copy()
+    else:
+        t_out = np.empty(2)
+        y_out = np.empty((2, n))
+        t_out[0] = t0
+        t_out[1] = t
+        y_out[0] = y0
+        y_out[1] = y
+        d_out = np.empty((0, N_DENSE, n))
+    return status, t_out, y_out, d_out, y_eval, stats, min_value, y, t
+
+
+@njit(cache=True)
+def solve_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, record):
+    """Integrate dy/dt = f(y) of problem ``code`` from t0 to t_end with Rodas5P.
+
+    Returns ``(status, t_steps, y_steps, dense, y_eval, stats, min_value)``;
+    see the module docstring and ``kernels.status``. ``stats`` holds
+    [steps attempted, accepted, rejected, f evaluations, Jacobian
+    evaluations, LU factorizations].
+    """
+    res = _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
+                      record, 0.0)
+    return res[0], res[1], res[2], res[3], res[4], res[5], res[6]
+
+
+@njit(cache=True)
+def integrate_to_steady(code, system, y0, rtol, atol, t_max, residual_tol):
+    """Pseudo-transient continuation: integrate from t = 0 until the residual
+    RMS_i( f_i(y) / (atol_i + rtol |y_i|) ) <= residual_tol (units 1/time), or
+    t reaches t_max (status STEADY_NOT_REACHED), within STEADY_MAX_STEPS steps.
+
+    Returns ``(status, y, t_reached, stats)``.
+    """
+    t_eval = np.empty(0)
+    tol = residual_tol if residual_tol > 0.0 else 1e-300
+    res = _rodas_core(code, system, y0, 0.0, t_max, t_eval, rtol, atol, 0.0,
+                      STEADY_MAX_STEPS, False, tol)
+    return res[0], res[7], res[8], res[5]
+
+
+@njit(cache=True)
+def solve_rodas_fixed(code, system, y0, t0, t_end, n_steps):
+    """Rodas5P with ``n_steps`` equal steps and no error control (for order
+    verification and for callers that control steps themselves).
+
+    Returns ``(status, t_steps, y_steps, dense, err_est)`` where ``err_est``
+    holds the embedded error vector k_8 of each step (shape (n_steps, n)).
+    """
+    n = y0.shape[0]
+    h = (t_end - t0) / n_steps
+    t_steps = np.empty(n_steps + 1)
+    y_steps = np.empty((n_steps + 1, n))
+    dense = np.empty((n_steps, N_DENSE, n))
+    err_est = np.empty((n_steps, n))
+    y = y0.copy()
+    ynew = np.empty(n)
+    f0 = np.empty(n)
+    u = np.empty(n)
+    fu = np.empty(n)
+    k = np.empty((N_STAGES, n))
+    w = np.empty((n, n))
+    piv = np.zeros(n, dtype=np.int64)
+    t_steps[0] = t0
+    y_steps[0] = y0
+    for s in range(n_steps):
+        t = t0 + s * h
+        rhs(code, t, y, system, f0)
+        jacobian(code, t, y, system, w)
+        gh = 1.0 / (GAMMA * h)
+        for i in range(n):
+            for j in range(n):
+                w[i, j] = -w[i, j]
+            w[i, i] += gh
+        if not lu_factor(w, piv):
+            return SINGULAR_MATRIX, t_steps[: s + 1], y_steps[: s + 1], dense[:s], err_est[:s]
+        _stages(code, system, t, y, f0, h, w, piv, k, u, fu, ynew)
+        _dense_coeffs(k, dense[s])
+        err_est[s] = k[7]
+        y[:] = ynew
+        t_steps[s + 1] = t0 + (s + 1) * h
+        y_steps[s + 1] = ynew
+    t_steps[n_steps] = t_end
+    return SUCCESS, t_steps, y_steps, dense, err_est
