@@ -98,7 +98,10 @@ def _power_derivative(c, order):
         for _ in range(whole - 1):
             out *= c
         return out
-    ceff = c if c > JACOBIAN_FLOOR else JACOBIAN_FLOOR
+    if order < 1.0:
+        ceff = c if c > JACOBIAN_FLOOR else JACOBIAN_FLOOR
+    else:
+        ceff = c if c > 0.0 else 0.0
     return order * ceff ** (order - 1.0)
 
 

@@ -182,10 +182,6 @@ def test_product_rule_with_zero_and_fractional_factors():
     assert J[2, 1] == pytest.approx(2 * k * 0.81**1.5 * 0.6, rel=1e-14)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernels.kinetics._power_derivative floors c at JACOBIAN_FLOOR for every "
-    "fractional order, also orders > 1 whose derivative is 0 at c = 0 "
-    "(gives 1.5 k sqrt(1e-12) instead of 0); floor only orders < 1"))
 def test_fractional_order_above_one_has_zero_derivative_at_zero():
     """A^1.5 -> B at c_A = 0: d(k A^1.5)/dA = 1.5 k sqrt(0) = 0 exactly."""
     system = make_system([{"reactants": {0: 1.5}, "net": {0: -1, 1: 1}, "k": 1.7}], 2)

@@ -1,0 +1,32 @@
+"""flowchem: kinetic modelling and continuous-flow reactor simulation.
+
+Quick start::
+
+    import flowchem as fc
+    mech = fc.load_mechanism("mechanism.yaml")
+    feed = fc.Stream(mech, flow="1 mL/min", T="50 degC", conc={"A": "1 mol/L"})
+    result = fc.PFR(volume="2 mL").run(feed)
+    result.outlet["B"]; result.plot()
+
+    route = fc.load_route("route.yaml")
+    route.run().to_dict()
+"""
+
+from .errors import FlowchemError, InputError, SolverError
+from .mechanism import Mechanism, Reaction, Species, load_mechanism
+from .operations import Mixer
+from .reactors import CSTR, PFR, BatchReactor, CSTRCascade
+from .route import Route, RouteResult, load_route
+from .solver import SolverOptions
+from .stream import Stream, mix
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FlowchemError", "InputError", "SolverError",
+    "Mechanism", "Reaction", "Species", "load_mechanism",
+    "Stream", "mix", "Mixer",
+    "BatchReactor", "PFR", "CSTR", "CSTRCascade",
+    "Route", "RouteResult", "load_route",
+    "SolverOptions",
+]

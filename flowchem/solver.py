@@ -1,0 +1,185 @@
+"""The bridge between named models and the array kernels.
+
+:class:`SolverOptions` holds what a user may tune; :func:`integrate` and
+:func:`steady_cstr` call the compiled kernels and turn their status codes into
+:class:`~flowchem.errors.SolverError`; :class:`Solution` wraps the arrays that
+come back so they can be indexed by species, interpolated and plotted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError, SolverError
+
+METHODS = ("rodas", "dopri5")
+
+STAT_NAMES = ("steps", "accepted_steps", "rejected_steps", "rhs_evaluations",
+              "jacobian_evaluations", "lu_factorizations")
+STEADY_STAT_NAMES = ("newton_iterations", "rhs_evaluations", "jacobian_evaluations",
+                     "lu_factorizations", "pseudo_transient_steps", "pseudo_transient_fallbacks")
+
+
+@dataclass
+class SolverOptions:
+    """Tolerances and method of the integrators.
+
+    Parameters
+    ----------
+    rtol : float
+        Relative tolerance (default 1e-8, which keeps the reported
+        concentrations accurate to about 1e-6 relative or better).
+    atol : float or None
+        Absolute tolerance in mol/m^3. ``None`` (default) takes 1e-10 times
+        the largest inlet concentration, so it scales with the problem.
+    method : {"rodas", "dopri5"}
+        ``"rodas"``: stiff Rosenbrock method (default, right for kinetics);
+        ``"dopri5"``: explicit Dormand-Prince for non-stiff problems.
+    max_steps : int
+        Step budget per integration before it is reported as a failure.
+    """
+
+    rtol: float = 1.0e-8
+    atol: float | None = None
+    method: str = "rodas"
+    max_steps: int = 200_000
+    source: str = field(default="<python>", repr=False)
+
+    def __post_init__(self):
+        where = "solver"
+        if not (isinstance(self.rtol, (int, float)) and not isinstance(self.rtol, bool)
+                and 1e-14 <= float(self.rtol) < 1.0):
+            raise InputError(f"expected a relative tolerance between 1e-14 and 1, got {self.rtol!r}", self.source, f"{where}.rtol")
+        self.rtol = float(self.rtol)
+        if self.atol is not None:
+            if isinstance(self.atol, bool) or not isinstance(self.atol, (int, float)) \
+                    or not (float(self.atol) > 0.0) or not np.isfinite(self.atol):
+                raise InputError(f"expected a positive absolute tolerance, got {self.atol!r}", self.source, f"{where}.atol")
+            self.atol = float(self.atol)
+        if self.method not in METHODS:
+            raise InputError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}", self.source, f"{where}.method")
+        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 10:
+            raise InputError(f"expected an integer of at least 10, got {self.max_steps!r}", self.source, f"{where}.max_steps")
+
+    def atol_vector(self, scale_concentrations):
+        """Absolute tolerance per species (mol/m^3)."""
+        n = len(scale_concentrations)
+        if self.atol is not None:
+            return np.full(n, self.atol)
+        top = float(np.max(np.abs(scale_concentrations))) if n else 0.0
+        return np.full(n, max(1.0e-10 * top, 1.0e-20))
+
+
+def compiled_mechanism(mechanism):
+    """The mechanism's kernel arrays, compiled once per Mechanism object."""
+    compiled = getattr(mechanism, "_flowchem_compiled", None)
+    if compiled is None:
+        compiled = mechanism.compile()
+        mechanism._flowchem_compiled = compiled
+    return compiled
+
+
+def make_system(mechanism, T):
+    """The kernel's system tuple for a mechanism at temperature T (K)."""
+    from kernels.kinetics import rate_constants
+
+    compiled = compiled_mechanism(mechanism)
+    m = compiled.n_reactions
+    kf = np.zeros(m)
+    kr = np.zeros(m)
+    rate_constants(float(T), compiled.rate_params, kf, kr)
+    params = np.zeros(1 + compiled.n_species)
+    work = np.zeros(max(m, 1))
+    return (compiled.model, compiled.rate_params, kf, kr, params, work)
+
+
+def _status_message(status):
+    from kernels import status as kstatus
+    from kernels import steady
+
+    code = int(status)
+    return steady.MESSAGES.get(code) or kstatus.MESSAGES.get(code, f"solver status {code}")
+
+
+class Solution:
+    """A solved trajectory: accepted steps plus the method's dense output.
+
+    ``sol(t)`` interpolates; ``sol.y`` holds the states at ``sol.t``;
+    ``sol.stats`` counts steps, evaluations and factorizations.
+    """
+
+    def __init__(self, method, t, y, dense, stats, min_value, names):
+        self.method = method
+        self.t = t
+        self.y = y
+        self._dense = dense
+        self.stats = {name: int(v) for name, v in zip(STAT_NAMES, stats)}
+        self.min_value = float(min_value)
+        self.names = list(names)
+
+    def __call__(self, t):
+        from kernels.explicit import interpolate_dopri5
+        from kernels.rosenbrock import interpolate_rodas
+
+        tq = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        if tq.size and (tq.min() < self.t[0] - 1e-12 * abs(self.t[-1]) or
+                        tq.max() > self.t[-1] * (1 + 1e-12) + 1e-300):
+            raise ValueError(f"t outside the solved interval [{self.t[0]}, {self.t[-1]}]")
+        tq = np.clip(tq, self.t[0], self.t[-1])
+        if self._dense.shape[0] == 0:
+            raise ValueError("no dense output was recorded for this solution")
+        f = interpolate_rodas if self.method == "rodas" else interpolate_dopri5
+        out = f(self.t, self.y, self._dense, np.ascontiguousarray(tq))
+        return out if np.ndim(t) else out[0]
+
+
+def integrate(system, code, y0, t_end, options: SolverOptions, *, t_eval=None,
+              record=True, atol=None, operation="integration"):
+    """Integrate problem ``code`` from 0 to ``t_end``.
+
+    Returns ``(Solution, y_eval)``; raises :class:`SolverError` on failure.
+    """
+    from kernels.explicit import solve_dopri5
+    from kernels.rosenbrock import solve_rodas
+
+    y0 = np.ascontiguousarray(y0, dtype=np.float64)
+    if atol is None:
+        atol = options.atol_vector(y0)
+    t_eval = np.zeros(0) if t_eval is None else np.ascontiguousarray(t_eval, dtype=np.float64)
+    solve = solve_rodas if options.method == "rodas" else solve_dopri5
+    status, t, y, dense, y_eval, stats, min_value = solve(
+        code, system, y0, 0.0, float(t_end), t_eval, options.rtol,
+        np.ascontiguousarray(atol, dtype=np.float64), 0.0, options.max_steps, record)
+    if status != 0:
+        t_fail = float(t[-1]) if len(t) else 0.0
+        raise SolverError(operation, f"{options.method} integrator stopped at t = {t_fail:.6g} s "
+                                     f"of {float(t_end):.6g} s: {_status_message(status)}")
+    if not np.all(np.isfinite(y_eval)) or not np.all(np.isfinite(y[-1])):
+        raise SolverError(operation, "integrator returned non-finite concentrations")
+    sol = Solution(options.method, t, y, dense, stats, min_value, [])
+    return sol, y_eval
+
+
+def steady_cstr_cascade(system, c_in, residence_time_each, n_tanks, options: SolverOptions,
+                        operation="cstr"):
+    """Steady states of ``n_tanks`` equal tanks in series; returns (states, stats)."""
+    from kernels.steady import N_STEADY_STATS, solve_cstr_cascade
+
+    c_in = np.ascontiguousarray(c_in, dtype=np.float64)
+    atol = options.atol_vector(c_in)
+    stats = np.zeros(N_STEADY_STATS, dtype=np.int64)
+    status, states, solved = solve_cstr_cascade(system, c_in, 1.0 / residence_time_each,
+                                                int(n_tanks), options.rtol, atol, stats)
+    if status != 0:
+        tank = f" (tank {solved + 1} of {n_tanks})" if n_tanks > 1 else ""
+        raise SolverError(operation, f"steady-state solver failed{tank}: {_status_message(status)}")
+    if not np.all(np.isfinite(states)):
+        raise SolverError(operation, "steady-state solver returned non-finite concentrations")
+    # Newton keeps iterates non-negative by construction; a value below
+    # -atol would mean a wrong answer, not round-off.
+    if np.any(states < -atol):
+        raise SolverError(operation, "steady state has negative concentrations "
+                                     f"(min {states.min():.3g} mol/m^3)")
+    return states, {name: int(v) for name, v in zip(STEADY_STAT_NAMES, stats)}

@@ -1,0 +1,164 @@
+"""Steady states of constant-density stirred tanks.
+
+F(c) = (c_in - c)/tau + S^T q(c) = 0 is solved by a damped Newton method with
+the analytic Jacobian -I/tau + S^T dq/dc. A trial point never lets a
+concentration fall below a fixed fraction of its current value, so iterates
+stay non-negative while a consumed reactant can still approach zero
+geometrically. When Newton stalls, pseudo-transient continuation integrates
+dc/dt = F(c) with the stiff integrator towards the attracting steady state,
+and Newton polishes the result.
+
+The problem is expressed with the CSTR_TRANSIENT code of
+:mod:`kernels.problems`; ``system[4]`` (params) is overwritten with
+``[1/tau, c_in...]``.
+"""
+
+import numpy as np
+from numba import njit
+
+from .problems import CSTR_TRANSIENT, jacobian, rhs
+from .rosenbrock import integrate_to_steady, lu_factor, lu_solve
+
+STEADY_OK = 0
+STEADY_NOT_CONVERGED = 20
+STEADY_SINGULAR = 21
+STEADY_NEGATIVE = 22
+STEADY_NONFINITE = 23
+
+MESSAGES = {
+    STEADY_NOT_CONVERGED: "Newton iteration did not converge, even after pseudo-transient continuation",
+    STEADY_SINGULAR: "the steady-state Jacobian is singular",
+    STEADY_NEGATIVE: "the steady state has negative concentrations",
+    STEADY_NONFINITE: "the residual became infinite or NaN",
+}
+
+# stats layout: newton iterations, f evals, J evals, LU factorizations,
+# pseudo-transient integrator steps, pseudo-transient fallbacks used
+N_STEADY_STATS = 6
+
+# Newton may divide a concentration by at most this factor per iteration.
+_MAX_DECREASE = 1.0e-2
+
+
+@njit(cache=True)
+def _scaled_rms(v, c, scale, rtol, atol):
+    s = 0.0
+    n = v.shape[0]
+    for i in range(n):
+        w = atol[i] + rtol * abs(c[i])
+        e = v[i] * scale / w
+        s += e * e
+    return np.sqrt(s / n)
+
+
+@njit(cache=True)
+def newton_cstr(system, c, rtol, atol, max_iter, stats):
+    """Damped Newton on the tank residual, starting from and updating ``c``.
+
+    Converged when the full Newton step is below 1 in the scaled RMS norm
+    (atol + rtol |c|). Returns a status code.
+    """
+    n = c.shape[0]
+    tau = 1.0 / system[4][0]
+    F = np.empty(n)
+    Ftrial = np.empty(n)
+    trial = np.empty(n)
+    dx = np.empty(n)
+    A = np.empty((n, n))
+    piv = np.empty(n, dtype=np.int64)
+    rhs(CSTR_TRANSIENT, 0.0, c, system, F)
+    stats[1] += 1
+    fnorm = _scaled_rms(F, c, tau, rtol, atol)
+    for _ in range(max_iter):
+        stats[0] += 1
+        if not np.isfinite(fnorm):
+            return STEADY_NONFINITE
+        jacobian(CSTR_TRANSIENT, 0.0, c, system, A)
+        stats[2] += 1
+        for i in range(n):
+            for j in range(n):
+                A[i, j] = -A[i, j]
+        if not lu_factor(A, piv):
+            return STEADY_SINGULAR
+        stats[3] += 1
+        for i in range(n):
+            dx[i] = F[i]
+        lu_solve(A, piv, dx)
+        step_norm = _scaled_rms(dx, c, 1.0, rtol, atol)
+        alpha = 1.0
+        accepted = False
+        for _ls in range(30):
+            for i in range(n):
+                t = c[i] + alpha * dx[i]
+                floor = _MAX_DECREASE * c[i]
+                trial[i] = t if t > floor else floor
+            rhs(CSTR_TRANSIENT, 0.0, trial, system, Ftrial)
+            stats[1] += 1
+            tnorm = _scaled_rms(Ftrial, trial, tau, rtol, atol)
+            if np.isfinite(tnorm) and (tnorm <= (1.0 - 1.0e-4 * alpha) * fnorm or step_norm < 1.0):
+                accepted = True
+                break
+            alpha *= 0.5
+        if not accepted:
+            return STEADY_NOT_CONVERGED
+        for i in range(n):
+            c[i] = trial[i]
+            F[i] = Ftrial[i]
+        fnorm = tnorm
+        if step_norm < 1.0 and alpha == 1.0:
+            return STEADY_OK
+    return STEADY_NOT_CONVERGED
+
+
+@njit(cache=True)
+def solve_cstr(system, c_in, inv_tau, c_guess, rtol, atol, stats):
+    """Steady state of one tank; returns (status, c).
+
+    Newton from ``c_guess``; if it fails, pseudo-transient continuation from
+    the feed composition (a physical initial state) and Newton again.
+    """
+    n = c_in.shape[0]
+    params = system[4]
+    params[0] = inv_tau
+    for i in range(n):
+        params[1 + i] = c_in[i]
+    # Newton is converged to a tighter tolerance than the integrators so
+    # that the tank result is not the weak link of a route.
+    newton_rtol = min(rtol, 1.0e-10)
+    c = c_guess.copy()
+    status = newton_cstr(system, c, newton_rtol, atol, 50, stats)
+    if status == STEADY_OK:
+        return status, c
+    stats[5] += 1
+    tau = 1.0 / inv_tau
+    pt_status, c_pt, t_reached, pt_stats = integrate_to_steady(
+        CSTR_TRANSIENT, system, c_in.copy(), rtol, atol, 1.0e4 * tau, 1.0e-3)
+    stats[4] += pt_stats[1]
+    stats[1] += pt_stats[3]
+    stats[2] += pt_stats[4]
+    stats[3] += pt_stats[5]
+    if pt_status != 0:
+        return pt_status, c_pt
+    c = c_pt.copy()
+    status = newton_cstr(system, c, newton_rtol, atol, 50, stats)
+    return status, c
+
+
+@njit(cache=True)
+def solve_cstr_cascade(system, c_in, inv_tau_each, n_tanks, rtol, atol, stats):
+    """N equal tanks in series, solved tank by tank.
+
+    Returns (status, states, n_solved) with ``states[k]`` the outlet of tank
+    k; on failure ``n_solved`` is the index of the failing tank.
+    """
+    n = c_in.shape[0]
+    states = np.zeros((n_tanks, n))
+    feed = c_in.copy()
+    for k in range(n_tanks):
+        status, c = solve_cstr(system, feed, inv_tau_each, feed, rtol, atol, stats)
+        if status != STEADY_OK:
+            return status, states, k
+        for i in range(n):
+            states[k, i] = c[i]
+            feed[i] = c[i]
+    return STEADY_OK, states, n_tanks
