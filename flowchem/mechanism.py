@@ -389,8 +389,10 @@ class Reaction:
         eq_loc = where.key("equation")
         for side_name in ("reactants", "products"):
             side = getattr(self, side_name)
-            if not isinstance(side, dict) or not side:
-                raise eq_loc.error(f"{side_name} must be a non-empty mapping of species: coefficient")
+            # An empty side (a source or a sink, as in test problems such as
+            # HIRES) is allowed from Python; equations in files need both sides.
+            if not isinstance(side, dict):
+                raise eq_loc.error(f"{side_name} must be a mapping of species: coefficient")
             clean = {}
             for name, c in side.items():
                 _check_name(name, eq_loc)
