@@ -231,7 +231,9 @@ class CSTRResult(FlowResult):
         from .plots import plot_tanks
 
         return plot_tanks(self.tanks, self.inlet.conc, self.species_names, ax=ax, species=species,
-                          conc_unit=conc_unit, title=f"{self.kind.upper()} {self.name}")
+                          conc_unit=conc_unit,
+                          title=(f"CSTR cascade {self.name} ({self.n_tanks} tanks)"
+                                 if self.kind == "cstr_cascade" else f"CSTR {self.name}"))
 
 
 class _FlowReactor:
