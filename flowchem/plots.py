@@ -70,3 +70,13 @@ def plot_tanks(tanks, inlet, names, *, ax=None, species=None, conc_unit="mol/L",
     ax.legend(loc="best", fontsize="small")
     ax.grid(alpha=0.3)
     return ax
+
+
+def plot_temperature(ax, x, T, x_label="time", x_unit="s"):
+    """Temperature (degC) on a second y axis sharing ``ax``'s x axis."""
+    kind = _DISPLAY_KIND.get(x_label, "time")
+    xs = np.asarray(x) / _factor(x_unit, kind)
+    twin = ax.twinx()
+    twin.plot(xs, np.asarray(T) - 273.15, color="k", linestyle="--", label="T")
+    twin.set_ylabel("temperature [degC] (dashed)")
+    return twin

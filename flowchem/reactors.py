@@ -1,25 +1,43 @@
-"""Isothermal, constant-density liquid reactors: batch, plug flow, stirred
-tank and a cascade of equal stirred tanks.
+"""Constant-density liquid reactors: batch, plug flow, stirred tank and a
+cascade of equal stirred tanks, isothermal or with an energy balance.
 
-Each reactor is a model defined once (geometry and temperature) and run on a
-feed; the run returns a result object that holds named species profiles, the
-outlet stream, solver statistics and a ``plot`` method::
+Each reactor is a model defined once (geometry, temperature, energy
+balance) and run on a feed; the run returns a result object that holds named
+species profiles, the outlet stream, solver statistics and a ``plot``
+method::
 
     feed = fc.Stream(mech, flow="1 mL/min", T="50 degC", conc={"A": "1 mol/L"})
     res = fc.PFR(volume="2 mL").run(feed)
     res.outlet["B"], res["A"], res.plot()
+
+    coil = fc.PFR(length="5 m", diameter="1 mm",
+                  energy={"U": "300 W/m^2/K", "coolant_T": "20 degC"})
+    coil.run(feed).T_max
+
+Energy balances (``energy=``): ``"isothermal"`` (default; at ``T`` or the
+inlet temperature), ``"adiabatic"``, or a mapping ``{U, coolant_T}`` for heat
+transfer through the wall: a tube's area per volume is 4/d, a tank's is
+``area``/``volume``. ``U: auto`` estimates U for laminar flow in a tube from
+the liquid properties. The liquid's density and heat capacity come from
+``properties=`` (a :class:`~flowchem.properties.LiquidProperties`), else
+from the feed, else generic placeholders.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
-from .solver import SolverOptions, integrate, make_system, steady_cstr_cascade
+from .errors import InputError, Location
+from .properties import LiquidProperties
+from .solver import (SolverOptions, compiled_mechanism, energy_model, integrate,
+                     make_energy_system, make_system, steady_cstr_cascade)
 from .stream import Stream
 from .units import parse_quantity
 
 PROFILE_POINTS = 201
+
+ENERGY_KEYS = ("U", "coolant_T", "area", "max_adiabatic_rise", "wall_thickness",
+               "wall_conductivity", "h_outer")
 
 
 def _options(options):
@@ -30,8 +48,82 @@ def _options(options):
     return options
 
 
+class EnergyBalance:
+    """How a reactor exchanges heat.
+
+    ``mode`` is ``"isothermal"``, ``"adiabatic"`` or ``"cooled"`` (wall heat
+    transfer with coefficient ``U`` (W/m^2/K, or ``"auto"`` for a laminar
+    estimate in tubes) to a coolant at ``coolant_T`` (K); ``area`` (m^2) is a
+    tank's jacket area). ``max_adiabatic_rise`` (K) is the screening limit
+    for warnings (default 50 K).
+    """
+
+    def __init__(self, mode="isothermal", U=None, coolant_T=None, area=None,
+                 max_adiabatic_rise=None, wall_thickness=0.0, wall_conductivity=None, h_outer=None):
+        from .thermal import DEFAULT_MAX_ADIABATIC_RISE
+
+        self.mode = mode
+        self.U = U
+        self.coolant_T = coolant_T
+        self.area = area
+        self.max_adiabatic_rise = DEFAULT_MAX_ADIABATIC_RISE if max_adiabatic_rise is None \
+            else max_adiabatic_rise
+        self.wall_thickness = wall_thickness
+        self.wall_conductivity = wall_conductivity
+        self.h_outer = h_outer
+
+    @property
+    def isothermal(self):
+        return self.mode == "isothermal"
+
+    @classmethod
+    def parse(cls, spec, units=None, source="<python>", where=""):
+        """From ``None``, ``"isothermal"``, ``"adiabatic"``, an EnergyBalance
+        or a mapping ``{U, coolant_T[, area, max_adiabatic_rise, ...]}``
+        (a mapping may also name ``mode``)."""
+        loc = Location.coerce(where, source)
+        if spec is None or isinstance(spec, EnergyBalance):
+            return spec or cls()
+        if isinstance(spec, str):
+            if spec in ("isothermal", "adiabatic"):
+                return cls(spec)
+            raise loc.error(f"expected 'isothermal', 'adiabatic' or a mapping with U and coolant_T, got {spec!r}")
+        if not isinstance(spec, dict):
+            raise loc.error(f"expected 'isothermal', 'adiabatic' or a mapping, got {type(spec).__name__}")
+        unknown = [k for k in spec if k not in ENERGY_KEYS + ("mode",)]
+        if unknown:
+            raise loc.key(unknown[0]).error(
+                f"unknown key {unknown[0]!r} (allowed: mode, {', '.join(ENERGY_KEYS)})")
+
+        def q(key, kind, **kw):
+            if key not in spec or spec[key] is None:
+                return None
+            return parse_quantity(spec[key], kind, units, loc.key(key), source=source, **kw)
+
+        mode = spec.get("mode")
+        if mode is None:
+            mode = "cooled" if ("U" in spec or "coolant_T" in spec) else "isothermal"
+        if mode not in ("isothermal", "adiabatic", "cooled"):
+            raise loc.key("mode").error(f"expected isothermal, adiabatic or cooled, got {mode!r}")
+        U = spec.get("U")
+        if mode == "cooled":
+            for key in ("U", "coolant_T"):
+                if key not in spec:
+                    raise loc.error(f"a cooled reactor needs '{key}'")
+            if U != "auto":
+                U = q("U", "heat_transfer_coefficient", nonnegative=True)
+        elif U is not None:
+            raise loc.key("U").error(f"U has no meaning for an {mode} reactor")
+        return cls(mode, U, q("coolant_T", "temperature", positive=True),
+                   q("area", "area", positive=True),
+                   q("max_adiabatic_rise", "temperature_difference", positive=True),
+                   q("wall_thickness", "length", nonnegative=True) or 0.0,
+                   q("wall_conductivity", "thermal_conductivity", positive=True),
+                   q("h_outer", "heat_transfer_coefficient", positive=True))
+
+
 class _Result:
-    """Shared behaviour of reactor results: species lookup and JSON entry."""
+    """Shared behaviour of reactor results: species lookup."""
 
     kind = "reactor"
 
@@ -47,86 +139,99 @@ class _Result:
 
 
 class BatchResult(_Result):
-    """Concentrations against time of a batch run.
+    """Concentrations (and temperature) against time of a batch run.
 
-    Attributes: ``t`` (s), ``conc`` (len(t) x n, mol/m^3), ``solution``
-    (interpolating :class:`~flowchem.solver.Solution`), ``stats``.
-    ``result["A"]`` is the concentration of A at every ``t``;
-    ``result.at(t)`` interpolates all species.
+    Attributes: ``t`` (s), ``conc`` (len(t) x n, mol/m^3), ``T_profile`` (K),
+    ``solution`` (interpolating :class:`~flowchem.solver.Solution` over the
+    whole state), ``stats``. ``result["A"]`` is the concentration of A at
+    every ``t``; ``result.at(t)`` interpolates the concentrations.
     """
 
     kind = "batch"
 
-    def __init__(self, mechanism, T, t, conc, solution):
+    def __init__(self, mechanism, T, t, conc, solution, T_profile=None):
         self.mechanism = mechanism
         self.T = T
         self.t = t
         self.conc = conc
         self.solution = solution
         self.stats = solution.stats
+        self.T_profile = np.full(t.shape, T) if T_profile is None else T_profile
 
     def __getitem__(self, species):
         return self.conc[:, self._index(species)]
 
     def at(self, t):
         """Concentrations (mol/m^3) at time(s) t (s), by the method's dense output."""
-        return self.solution(t)
+        y = self.solution(t)
+        return y[..., :self.mechanism.n_species]
 
     @property
     def final(self):
         return {n: float(c) for n, c in zip(self.species_names, self.conc[-1])}
 
+    @property
+    def T_max(self):
+        return float(np.max(self.T_profile))
+
     def plot(self, ax=None, species=None, time_unit="min", conc_unit="mol/L"):
-        from .plots import plot_profiles
+        from .plots import plot_profiles, plot_temperature
 
-        return plot_profiles(self.t, self.conc, self.species_names, ax=ax, species=species,
-                             x_label="time", x_unit=time_unit, conc_unit=conc_unit,
-                             title=f"Batch at {self.T - 273.15:.1f} °C")
-
-
-class BatchReactor:
-    """Well-mixed, constant-volume, isothermal liquid batch reactor."""
-
-    def __init__(self, mechanism, T, options=None):
-        self.mechanism = mechanism
-        self.T = parse_quantity(T, "temperature", where="BatchReactor.T", positive=True)
-        self.options = _options(options)
-
-    def run(self, conc, time, t_eval=None):
-        """Integrate from initial concentrations ``conc`` for ``time``.
-
-        ``conc`` is a mapping (species to concentration, with units or
-        mol/m^3), an array, or a :class:`Stream`. ``t_eval`` (s) chooses the
-        reported times; by default 201 evenly spaced points.
-        """
-        if isinstance(conc, Stream):
-            c0 = conc.conc.copy()
-        else:
-            c0 = Stream(self.mechanism, 1.0, self.T, conc, where="BatchReactor.run").conc
-        t_end = parse_quantity(time, "time", where="BatchReactor.run.time", positive=True)
-        if t_eval is None:
-            t_eval = np.linspace(0.0, t_end, PROFILE_POINTS)
-        else:
-            t_eval = np.asarray(t_eval, dtype=float)
-            if t_eval.ndim != 1 or np.any(np.diff(t_eval) < 0) or t_eval[0] < 0 or t_eval[-1] > t_end:
-                raise InputError("expected increasing times within [0, time]", "<python>", "BatchReactor.run.t_eval")
-        system = make_system(self.mechanism, self.T)
-        sol, y_eval = integrate(system, _batch_code(), c0, t_end, self.options, t_eval=t_eval,
-                                operation="batch")
-        sol.names = self.mechanism.species_names
-        return BatchResult(self.mechanism, self.T, t_eval, y_eval, sol)
+        ax = plot_profiles(self.t, self.conc, self.species_names, ax=ax, species=species,
+                           x_label="time", x_unit=time_unit, conc_unit=conc_unit,
+                           title=f"Batch from {self.T - 273.15:.1f} °C")
+        if np.ptp(self.T_profile) > 1e-6:
+            plot_temperature(ax, self.t, self.T_profile, "time", time_unit)
+        return ax
 
 
-def _batch_code():
-    from kernels.problems import BATCH
+class _Thermal:
+    """Resolved numbers of one reactor run's energy balance (SI)."""
 
-    return BATCH
+    def __init__(self, mode, props, ua_per_volume=0.0, coolant_T=None, U=None, U_source=None):
+        self.mode = mode
+        self.props = props
+        self.rho_cp = props.density * props.cp
+        self.ua_per_volume = ua_per_volume
+        self.coolant_T = coolant_T
+        self.U = U
+        self.U_source = U_source
+
+
+def _heat_row_needed(mechanism):
+    return bool(np.any(compiled_mechanism(mechanism).delta_H != 0.0))
+
+
+def _isothermal_system(mechanism, T):
+    """Isothermal system whose state carries, after the species, the heat
+    released per volume (J/m^3) when any reaction has a dH."""
+    system = make_system(mechanism, T)
+    if not _heat_row_needed(mechanism):
+        return system, False
+    compiled = compiled_mechanism(mechanism)
+    model = mechanism.__dict__.get("_flowchem_heat_model")
+    if model is None:
+        model = energy_model(compiled, None)
+        mechanism._flowchem_heat_model = model
+    params = np.zeros(1 + compiled.n_species + 1)
+    return (model, system[1], system[2], system[3], params, system[5]), True
+
+
+def _heat_scale(mechanism, c):
+    dH = compiled_mechanism(mechanism).delta_H
+    return max(float(np.max(np.abs(dH))) * float(np.max(np.abs(c))), 1.0) if dH.size else 1.0
 
 
 class FlowResult(_Result):
-    """Common part of flow-reactor results: inlet, outlet and JSON entry."""
+    """Common part of flow-reactor results: inlet, outlet, heat and JSON entry.
 
-    def __init__(self, name, mechanism, inlet, outlet, volume, T, stats):
+    ``thermal`` holds the energy-balance entries of the JSON result
+    (``T_max_K``, ``heat_released_W``, ``heat_removed_W``, ...): heat
+    released by the reactions = heat removed through the wall or jacket +
+    rho cp Q (T_out - T_in). ``warnings`` lists safety and model warnings.
+    """
+
+    def __init__(self, name, mechanism, inlet, outlet, volume, T, stats, thermal=None):
         self.name = name
         self.mechanism = mechanism
         self.inlet = inlet
@@ -134,10 +239,16 @@ class FlowResult(_Result):
         self.volume = volume
         self.T = T
         self.stats = stats
+        self.thermal = thermal or {}
+        self.warnings = []
 
     @property
     def residence_time(self):
         return self.volume / self.inlet.flow
+
+    @property
+    def T_max(self):
+        return self.thermal.get("T_max_K", self.outlet.T)
 
     def conversion(self, species):
         """Fractional conversion of ``species`` between inlet and outlet."""
@@ -148,20 +259,25 @@ class FlowResult(_Result):
         return 1.0 - self.outlet.molar_flows[i] / fin
 
     def to_dict(self):
-        return {"type": self.kind, "volume_m3": self.volume,
-                "residence_time_s": self.residence_time, "T_out_K": self.outlet.T,
-                "solver": dict(self.stats)}
+        d = {"type": self.kind, "volume_m3": self.volume,
+             "residence_time_s": self.residence_time, "T_out_K": self.outlet.T,
+             "T_max_K": float(self.T_max)}
+        d.update(self.thermal)
+        d["warnings"] = list(self.warnings)
+        d["solver"] = dict(self.stats)
+        return d
 
 
 class PFRResult(FlowResult):
     """Plug-flow profile along residence time ``tau`` (s), reactor volume
-    ``volume_coordinate`` (m^3) and, when the length is known, position ``z`` (m)."""
+    ``volume_coordinate`` (m^3) and, when the length is known, position ``z``
+    (m); ``T_profile`` (K) along the same points."""
 
     kind = "pfr"
 
     def __init__(self, name, mechanism, inlet, outlet, volume, T, stats, tau, conc, solution,
-                 length=None, diameter=None):
-        super().__init__(name, mechanism, inlet, outlet, volume, T, stats)
+                 length=None, diameter=None, T_profile=None, thermal=None):
+        super().__init__(name, mechanism, inlet, outlet, volume, T, stats, thermal)
         self.tau = tau
         self.conc = conc
         self.solution = solution
@@ -169,13 +285,15 @@ class PFRResult(FlowResult):
         self.diameter = diameter
         self.volume_coordinate = tau * inlet.flow
         self.z = tau / tau[-1] * length if length is not None else None
+        self.T_profile = np.full(tau.shape, outlet.T) if T_profile is None else T_profile
 
     def __getitem__(self, species):
         return self.conc[:, self._index(species)]
 
     def at(self, tau):
         """Concentrations at residence time(s) ``tau`` (s), by dense output."""
-        return self.solution(tau)
+        y = self.solution(tau)
+        return y[..., :self.mechanism.n_species]
 
     def to_dict(self):
         d = super().to_dict()
@@ -185,27 +303,40 @@ class PFRResult(FlowResult):
             d["mean_velocity_m_per_s"] = self.length / self.residence_time
         return d
 
-    def plot(self, ax=None, species=None, x="tau", time_unit="min", conc_unit="mol/L"):
-        from .plots import plot_profiles
+    def plot(self, ax=None, species=None, x="tau", time_unit="min", conc_unit="mol/L",
+             temperature=None):
+        """Concentration profiles; with a temperature change (or
+        ``temperature=True``) the temperature on a second axis."""
+        from .plots import plot_profiles, plot_temperature
 
         if x == "z" and self.z is not None:
-            return plot_profiles(self.z, self.conc, self.species_names, ax=ax, species=species,
-                                 x_label="position", x_unit="m", conc_unit=conc_unit,
-                                 title=f"PFR {self.name}")
-        return plot_profiles(self.tau, self.conc, self.species_names, ax=ax, species=species,
-                             x_label="residence time", x_unit=time_unit, conc_unit=conc_unit,
-                             title=f"PFR {self.name}")
+            xs, label, unit = self.z, "position", "m"
+        else:
+            xs, label, unit = self.tau, "residence time", time_unit
+        ax = plot_profiles(xs, self.conc, self.species_names, ax=ax, species=species,
+                           x_label=label, x_unit=unit, conc_unit=conc_unit,
+                           title=f"PFR {self.name}")
+        if temperature or (temperature is None and np.ptp(self.T_profile) > 1e-6):
+            plot_temperature(ax, xs, self.T_profile, label, unit)
+        return ax
 
 
 class CSTRResult(FlowResult):
     """Steady state of a stirred tank, or of each tank of a cascade
-    (``tanks``: n x species, mol/m^3; the last row is the outlet)."""
+    (``tanks``: n x species, mol/m^3; the last row is the outlet;
+    ``tank_T``: their temperatures). With an energy balance, a single tank
+    also lists ``steady_states`` (every one found) and keeps the heat
+    generation and removal curves (``plot_heat_balance``)."""
 
     kind = "cstr"
 
-    def __init__(self, name, mechanism, inlet, outlet, volume, T, stats, tanks):
-        super().__init__(name, mechanism, inlet, outlet, volume, T, stats)
+    def __init__(self, name, mechanism, inlet, outlet, volume, T, stats, tanks, tank_T=None,
+                 thermal=None, steady_states=None, heat_curve=None):
+        super().__init__(name, mechanism, inlet, outlet, volume, T, stats, thermal)
         self.tanks = tanks
+        self.tank_T = np.full(tanks.shape[0], outlet.T) if tank_T is None else tank_T
+        self.steady_states = steady_states or []
+        self.heat_curve = heat_curve
 
     @property
     def n_tanks(self):
@@ -225,6 +356,9 @@ class CSTRResult(FlowResult):
             d["n"] = self.n_tanks
             d["tanks_conc_mol_per_m3"] = [
                 {n: float(c) for n, c in zip(self.species_names, row)} for row in self.tanks]
+            d["tanks_T_K"] = [float(t) for t in self.tank_T]
+        if self.steady_states:
+            d["steady_states"] = [s.to_dict(self.species_names) for s in self.steady_states]
         return d
 
     def plot(self, ax=None, species=None, conc_unit="mol/L"):
@@ -235,14 +369,22 @@ class CSTRResult(FlowResult):
                           title=(f"CSTR cascade {self.name} ({self.n_tanks} tanks)"
                                  if self.kind == "cstr_cascade" else f"CSTR {self.name}"))
 
+    def plot_heat_balance(self, ax=None):
+        """Heat generation and removal against tank temperature, with the
+        steady states marked (available with an energy balance)."""
+        if self.heat_curve is None:
+            raise ValueError(f"{self.name} has no energy balance: no heat-balance curve")
+        return self.heat_curve.plot(ax=ax, steady_states=self.steady_states,
+                                    title=f"CSTR {self.name}: heat generation and removal")
+
 
 class _FlowReactor:
-    """Shared parsing of reactor geometry, temperature and options."""
+    """Shared parsing of reactor geometry, temperature, energy balance and options."""
 
     kind = "reactor"
 
     def __init__(self, volume=None, T=None, name=None, options=None, *, units=None,
-                 source="<python>", where=None):
+                 source="<python>", where=None, energy=None, properties=None):
         self.name = name or self.kind.upper()
         self.where = where or self.name
         self.source = source
@@ -251,6 +393,14 @@ class _FlowReactor:
         self.T = None if T is None else parse_quantity(
             T, "temperature", units, source=source, where=f"{self.where}.T", positive=True)
         self.options = _options(options)
+        self.energy = EnergyBalance.parse(energy, units, source, f"{self.where}.energy")
+        if not self.energy.isothermal and self.T is not None:
+            raise InputError(f"'T' fixes the temperature of an isothermal reactor; an {self.energy.mode} "
+                             "reactor starts from its inlet temperature (give coolant_T for the wall)",
+                             source, f"{self.where}.T")
+        if properties is not None and not isinstance(properties, LiquidProperties):
+            properties = LiquidProperties.from_mapping(properties, units, source, f"{self.where}.properties")
+        self.properties = properties
 
     def _temperature(self, feed):
         return feed.T if self.T is None else self.T
@@ -261,23 +411,65 @@ class _FlowReactor:
         if feed.flow <= 0:
             raise InputError("the feed has no flow", self.source, self.where)
 
+    def _liquid(self, feed):
+        return self.properties or getattr(feed, "properties", None) or LiquidProperties.default()
+
+    def _thermal(self, feed):
+        props = self._liquid(feed)
+        e = self.energy
+        if e.mode != "cooled":
+            return _Thermal(e.mode, props)
+        U, source = self._heat_transfer_coefficient(feed, props)
+        return _Thermal("cooled", props, U * self._area_per_volume(), e.coolant_T, U, source)
+
+    def _heat_transfer_coefficient(self, feed, props):
+        if self.energy.U != "auto":
+            return self.energy.U, "given"
+        raise InputError("U: auto estimates heat transfer in tubes only; give U", self.source,
+                         f"{self.where}.energy.U")
+
+    def _area_per_volume(self):
+        raise NotImplementedError
+
+    def _screen(self, result, feed, thermal):
+        """Worst-case adiabatic temperature rise against the stated limit."""
+        from .thermal import adiabatic_temperature_rise
+
+        rise = adiabatic_temperature_rise(feed.mechanism, feed.conc, thermal.rho_cp)
+        result.thermal["adiabatic_temperature_rise_K"] = rise
+        limit = self.energy.max_adiabatic_rise
+        if rise is not None and rise > limit:
+            result.warnings.append(
+                f"{self.name}: worst-case adiabatic temperature rise {rise:.1f} K exceeds "
+                f"{limit:.0f} K: a cooling failure could lead to a runaway")
+
 
 class PFR(_FlowReactor):
-    """Isothermal plug-flow tube: give ``volume``, or ``length`` and ``diameter``.
+    """Plug-flow tube: give ``volume``, or ``length`` and ``diameter``
+    (``coil_diameter`` for a coiled tube).
 
     Constant density: the batch equations in residence time tau = V/Q, with
-    position z = tau * u.
+    position z = tau * u; with an energy balance the temperature is integrated
+    with the concentrations, and the hot spot and its parametric sensitivity
+    to the coolant (or inlet) temperature are reported. Tubes of known
+    length and diameter report velocity, Reynolds and Dean numbers and the
+    pressure drop.
     """
 
     kind = "pfr"
 
     def __init__(self, volume=None, T=None, name=None, options=None, *, length=None,
-                 diameter=None, units=None, source="<python>", where=None):
-        super().__init__(volume, T, name, options, units=units, source=source, where=where)
+                 diameter=None, coil_diameter=None, units=None, source="<python>", where=None,
+                 energy=None, properties=None):
+        super().__init__(volume, T, name, options, units=units, source=source, where=where,
+                         energy=energy, properties=properties)
         self.length = None if length is None else parse_quantity(
             length, "length", units, source=source, where=f"{self.where}.length", positive=True)
         self.diameter = None if diameter is None else parse_quantity(
             diameter, "length", units, source=source, where=f"{self.where}.diameter", positive=True)
+        self.coil_diameter = None if coil_diameter is None else parse_quantity(
+            coil_diameter, "length", units, source=source, where=f"{self.where}.coil_diameter",
+            positive=True)
         if self.volume is None:
             if self.length is None or self.diameter is None:
                 raise InputError("a PFR needs 'volume', or 'length' and 'diameter'", source, self.where)
@@ -291,55 +483,369 @@ class PFR(_FlowReactor):
                 self.length = self.volume / area
             else:
                 self.diameter = float(np.sqrt(4.0 * area / np.pi))
+        if self.energy.mode == "cooled" and self.diameter is None:
+            raise InputError("wall heat transfer needs the tube 'diameter' (area per volume = 4/d)",
+                             source, f"{self.where}.energy")
+
+    def _area_per_volume(self):
+        return 4.0 / self.diameter
+
+    def _heat_transfer_coefficient(self, feed, props):
+        if self.energy.U != "auto":
+            return self.energy.U, "given"
+        from .hydraulics import laminar_heat_transfer
+
+        if props.thermal_conductivity is None:
+            raise InputError("U: auto needs the liquid's thermal_conductivity in 'properties'",
+                             self.source, f"{self.where}.energy.U")
+        ht = laminar_heat_transfer(feed.flow, self.diameter, props.density, props.viscosity, props.cp,
+                                   props.thermal_conductivity, length=self.length,
+                                   coil_diameter=self.coil_diameter,
+                                   wall_thickness=self.energy.wall_thickness,
+                                   wall_conductivity=self.energy.wall_conductivity,
+                                   h_outer=self.energy.h_outer)
+        return ht.U, f"laminar estimate ({ht.correlation})"
+
+    def hydraulics(self, feed):
+        """Velocity, Reynolds and Dean numbers and pressure drop for the
+        feed's flow; None without length and diameter."""
+        from .hydraulics import pressure_drop
+
+        if self.length is None or self.diameter is None:
+            return None
+        props = self._liquid(feed)
+        return pressure_drop(feed.flow, self.length, self.diameter, props.density, props.viscosity,
+                             coil_diameter=self.coil_diameter)
+
+    def _solve(self, feed, thermal, T_in, coolant_T, n_points, record=True):
+        """Integrate along the tube; returns (sol, y_eval, t_eval, has_heat_row)."""
+        from kernels.problems import BATCH, BATCH_ENERGY
+
+        mech = feed.mechanism
+        n = mech.n_species
+        tau = self.volume / feed.flow
+        t_eval = np.linspace(0.0, tau, n_points)
+        atol_c = self.options.atol_vector(feed.conc)
+        heat_atol = 1e-10 * _heat_scale(mech, feed.conc)
+        if thermal.mode == "isothermal":
+            system, has_heat = _isothermal_system(mech, T_in)
+            y0 = np.concatenate([feed.conc, [0.0]]) if has_heat else feed.conc.copy()
+            atol = np.concatenate([atol_c, [heat_atol]]) if has_heat else atol_c
+            code = BATCH
+        else:
+            system = make_energy_system(mech, thermal.rho_cp, thermal.ua_per_volume / thermal.rho_cp,
+                                        coolant_T if coolant_T is not None else 0.0)
+            y0 = np.concatenate([feed.conc, [0.0, T_in]])
+            atol = np.concatenate([atol_c, [heat_atol, 1e-9]])
+            code = BATCH_ENERGY
+        sol, y_eval = integrate(system, code, y0, tau, self.options, t_eval=t_eval, atol=atol,
+                                operation=self.name, record=record)
+        y_eval[-1] = sol.y[-1]
+        return sol, y_eval, t_eval, y0.size > n
+
+    @staticmethod
+    def _hot_spot(sol):
+        """Maximum temperature and the residence time where it sits, refined
+        on the dense output."""
+        from scipy.optimize import minimize_scalar
+
+        T_col = sol.y[:, -1]
+        k = int(np.argmax(T_col))
+        t_best, T_best = float(sol.t[k]), float(T_col[k])
+        lo, hi = sol.t[max(k - 1, 0)], sol.t[min(k + 1, len(sol.t) - 1)]
+        if hi > lo:
+            res = minimize_scalar(lambda t: -float(sol(t)[-1]), bounds=(lo, hi), method="bounded",
+                                  options={"xatol": 1e-9 * (hi - lo)})
+            if -res.fun > T_best:
+                t_best, T_best = float(res.x), float(-res.fun)
+        return T_best, t_best
 
     def run(self, feed, n_points=PROFILE_POINTS):
         self._check_feed(feed)
-        T = self._temperature(feed)
-        tau = self.volume / feed.flow
-        system = make_system(feed.mechanism, T)
-        t_eval = np.linspace(0.0, tau, n_points)
-        sol, y_eval = integrate(system, _batch_code(), feed.conc, tau, self.options,
-                                t_eval=t_eval, operation=self.name)
-        sol.names = feed.mechanism.species_names
-        # The last accepted step lands exactly on tau: report it, not an interpolant.
-        y_eval[-1] = sol.y[-1]
-        outlet = Stream.from_si(feed.mechanism, feed.flow, T, sol.y[-1], feed.P, self.name)
-        return PFRResult(self.name, feed.mechanism, feed, outlet, self.volume, T, sol.stats,
-                         t_eval, y_eval, sol, self.length, self.diameter)
+        mech = feed.mechanism
+        n = mech.n_species
+        thermal = self._thermal(feed)
+        T_in = self._temperature(feed) if thermal.mode == "isothermal" else feed.T
+        sol, y_eval, t_eval, has_heat = self._solve(feed, thermal, T_in, thermal.coolant_T, n_points)
+        sol.names = mech.species_names
+        c_out = sol.y[-1, :n]
+        tau = t_eval[-1]
+        info = {"energy": thermal.mode}
+        if thermal.mode == "isothermal":
+            T_profile = np.full(t_eval.shape, T_in)
+            T_out = T_in
+            info["T_max_K"] = T_in
+        else:
+            T_profile = y_eval[:, n + 1]
+            T_out = float(sol.y[-1, n + 1])
+            T_max, t_max = self._hot_spot(sol)
+            info["T_max_K"] = T_max
+            info["T_max_residence_time_s"] = t_max
+            if self.length is not None:
+                info["T_max_position_m"] = t_max / tau * self.length
+        released = float(sol.y[-1, n]) * feed.flow if has_heat else 0.0
+        info["heat_released_W"] = released
+        info["heat_removed_W"] = released - thermal.rho_cp * feed.flow * (T_out - feed.T)
+        if thermal.mode == "cooled":
+            # heat through the wall, integrated independently of the energy
+            # equation (Gauss-Legendre on every step of the dense output)
+            wall = _wall_heat(sol, thermal) * feed.flow
+            info["U_W_per_m2_K"] = thermal.U
+            info["U_source"] = thermal.U_source
+            info["coolant_T_K"] = thermal.coolant_T
+            info["heat_removed_W"] = wall
+            info["energy_closure_rel"] = abs(released - wall - thermal.rho_cp * feed.flow *
+                                             (T_out - feed.T)) / max(abs(released), abs(wall), 1e-300)
+        elif thermal.mode == "adiabatic":
+            info["energy_closure_rel"] = abs(released - thermal.rho_cp * feed.flow * (T_out - feed.T)) \
+                / max(abs(released), 1e-300)
+        hyd = self.hydraulics(feed)
+        if hyd is not None:
+            info["pressure_drop_Pa"] = hyd.pressure_drop_Pa
+            info["reynolds"] = hyd.Re
+            info["dean"] = hyd.Dean
+            info["flow_regime"] = hyd.regime
+        outlet = Stream.from_si(mech, feed.flow, T_out, c_out,
+                                feed.P - (hyd.pressure_drop_Pa if hyd is not None else 0.0), self.name)
+        outlet.properties = thermal.props
+        result = PFRResult(self.name, mech, feed, outlet, self.volume, T_in, sol.stats, t_eval,
+                           y_eval[:, :n], sol, self.length, self.diameter, T_profile, info)
+        if has_heat:
+            self._screen(result, feed, thermal)
+            if thermal.mode != "isothermal":
+                self._sensitivity(result, feed, thermal)
+        return result
+
+    def _sensitivity(self, result, feed, thermal, delta=0.5):
+        """Gain of the hot spot, dT_max/dT_coolant (or dT_max/dT_inlet for an
+        adiabatic tube), by central differences."""
+        from .thermal import SENSITIVITY_LIMIT
+
+        def t_max(T_in, coolant):
+            sol = self._solve(feed, thermal, T_in, coolant, 2)[0]
+            return self._hot_spot(sol)[0]
+
+        if thermal.mode == "cooled":
+            Tc = thermal.coolant_T
+            gain = (t_max(feed.T, Tc + delta) - t_max(feed.T, Tc - delta)) / (2 * delta)
+            what = "coolant"
+        else:
+            gain = (t_max(feed.T + delta, None) - t_max(feed.T - delta, None)) / (2 * delta)
+            what = "inlet"
+        result.thermal["hot_spot_sensitivity"] = gain
+        result.thermal["hot_spot_sensitivity_to"] = f"{what}_T"
+        if gain > SENSITIVITY_LIMIT:
+            result.warnings.append(
+                f"{self.name}: parametrically sensitive: the hot spot moves {gain:.1f} K per K of "
+                f"{what} temperature (limit {SENSITIVITY_LIMIT:g}); near runaway")
+
+
+def _wall_heat(sol, thermal):
+    """Integral over residence time of Ua (T - T_c), J/m^3 of throughput."""
+    nodes, weights = np.polynomial.legendre.leggauss(6)
+    t = sol.t
+    h = np.diff(t)
+    mid = 0.5 * (t[1:] + t[:-1])
+    tq = (mid[:, None] + 0.5 * h[:, None] * nodes[None, :]).ravel()
+    Tq = sol(tq)[:, -1].reshape(len(h), len(nodes))
+    return float(np.sum(0.5 * h[:, None] * weights[None, :] * thermal.ua_per_volume *
+                        (Tq - thermal.coolant_T)))
 
 
 class CSTRCascade(_FlowReactor):
-    """``n`` equal isothermal stirred tanks in series; ``volume`` is their total."""
+    """``n`` equal stirred tanks in series; ``volume`` is their total (and so
+    is a jacket ``area`` in the energy balance)."""
 
     kind = "cstr_cascade"
 
     def __init__(self, n, volume, T=None, name=None, options=None, *, units=None,
-                 source="<python>", where=None):
-        super().__init__(volume, T, name, options, units=units, source=source, where=where)
+                 source="<python>", where=None, energy=None, properties=None,
+                 find_all_steady_states=None):
+        super().__init__(volume, T, name, options, units=units, source=source, where=where,
+                         energy=energy, properties=properties)
         if self.volume is None:
             raise InputError(f"a {self.kind} needs a 'volume'", source, self.where)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise InputError(f"expected a whole number of tanks >= 1, got {n!r}", source, f"{self.where}.n")
         self.n = int(n)
+        if self.energy.mode == "cooled" and self.energy.area is None:
+            raise InputError("a cooled tank needs the jacket 'area'", source, f"{self.where}.energy")
+        self.find_all_steady_states = (self.n == 1) if find_all_steady_states is None \
+            else bool(find_all_steady_states)
+
+    def _area_per_volume(self):
+        return self.energy.area / self.volume
 
     def run(self, feed):
         self._check_feed(feed)
-        T = self._temperature(feed)
+        mech = feed.mechanism
+        n = mech.n_species
+        thermal = self._thermal(feed)
         tau_each = self.volume / self.n / feed.flow
-        system = make_system(feed.mechanism, T)
-        tanks, stats = steady_cstr_cascade(system, feed.conc, tau_each, self.n, self.options,
-                                           operation=self.name)
-        outlet = Stream.from_si(feed.mechanism, feed.flow, T, tanks[-1], feed.P, self.name)
-        result = CSTRResult(self.name, feed.mechanism, feed, outlet, self.volume, T, stats, tanks)
+        atol_c = self.options.atol_vector(feed.conc)
+        heat_atol = 1e-10 * _heat_scale(mech, feed.conc)
+        if thermal.mode == "isothermal":
+            from kernels.problems import CSTR_TRANSIENT
+
+            T = self._temperature(feed)
+            system, has_heat = _isothermal_system(mech, T)
+            y_in = np.concatenate([feed.conc, [0.0]]) if has_heat else feed.conc
+            atol = np.concatenate([atol_c, [heat_atol]]) if has_heat else atol_c
+            states, stats = self._tanks(system, y_in, tau_each, atol, CSTR_TRANSIENT, has_heat, n)
+            tank_T = np.full(self.n, T)
+        else:
+            from kernels.problems import CSTR_ENERGY
+
+            has_heat = True
+            system = make_energy_system(mech, thermal.rho_cp, thermal.ua_per_volume / thermal.rho_cp,
+                                        thermal.coolant_T if thermal.coolant_T is not None else 0.0)
+            y_in = np.concatenate([feed.conc, [0.0, feed.T]])
+            atol = np.concatenate([atol_c, [heat_atol, 1e-9]])
+            states, stats = self._tanks(system, y_in, tau_each, atol, CSTR_ENERGY, True, n)
+            tank_T = states[:, n + 1]
+            T = feed.T
+        tanks = states[:, :n]
+        T_out = float(tank_T[-1])
+        released = float(np.sum(states[:, n])) * feed.flow if has_heat else 0.0
+        info = {"energy": thermal.mode, "T_max_K": float(np.max(tank_T)),
+                "heat_released_W": released,
+                "heat_removed_W": released - thermal.rho_cp * feed.flow * (T_out - feed.T)}
+        if thermal.mode == "cooled":
+            wall = float(np.sum(thermal.ua_per_volume * (tank_T - thermal.coolant_T))) * \
+                self.volume / self.n
+            info.update({"U_W_per_m2_K": thermal.U, "coolant_T_K": thermal.coolant_T,
+                         "jacket_area_m2": self.energy.area, "heat_removed_W": wall,
+                         "energy_closure_rel": abs(released - wall - thermal.rho_cp * feed.flow *
+                                                   (T_out - feed.T)) / max(abs(released), abs(wall), 1e-300)})
+        elif thermal.mode == "adiabatic":
+            info["energy_closure_rel"] = abs(released - thermal.rho_cp * feed.flow * (T_out - feed.T)) \
+                / max(abs(released), 1e-300)
+        outlet = Stream.from_si(mech, feed.flow, T_out, tanks[-1], feed.P, self.name)
+        outlet.properties = thermal.props
+        result = CSTRResult(self.name, mech, feed, outlet, self.volume, T, stats, tanks, tank_T, info)
         result.kind = self.kind
+        if has_heat:
+            self._screen(result, feed, thermal)
+        if thermal.mode != "isothermal" and self.find_all_steady_states:
+            self._multiplicity(result, feed, thermal, tau_each, states)
         return result
+
+    def _tanks(self, system, y_in, tau_each, atol, code, has_heat, heat_row):
+        """Tank by tank. The heat row is per tank (each tank's inlet carries
+        zero heat released), so tanks are chained here, not in the kernel,
+        when it is present."""
+        if not has_heat:
+            return steady_cstr_cascade(system, y_in, tau_each, self.n, self.options,
+                                       operation=self.name, code=code, atol=atol)
+        states = np.zeros((self.n, y_in.size))
+        total = None
+        inlet = y_in.copy()
+        for k in range(self.n):
+            label = self.name if self.n == 1 else f"{self.name} tank {k + 1}"
+            st, stats = steady_cstr_cascade(system, inlet, tau_each, 1, self.options,
+                                            operation=label, code=code, atol=atol)
+            states[k] = st[0]
+            total = stats if total is None else {key: total[key] + v for key, v in stats.items()}
+            inlet = st[0].copy()
+            inlet[heat_row] = 0.0
+        return states, total
+
+    def _multiplicity(self, result, feed, thermal, tau_each, states):
+        """Every steady state of each tank (scan in T), the operating one named."""
+        from .thermal import cstr_steady_states
+
+        n = feed.mechanism.n_species
+        inlet_c, inlet_T = feed.conc, feed.T
+        per_tank = []
+        for k in range(self.n):
+            found, curve = cstr_steady_states(feed.mechanism, inlet_c, inlet_T, tau_each, thermal.rho_cp,
+                                              thermal.ua_per_volume, thermal.coolant_T or 0.0,
+                                              self.options)
+            T_op = states[k, n + 1]
+            if len(found) > 1:
+                temps = ", ".join(f"{s.T - 273.15:.1f}" for s in found)
+                result.warnings.append(
+                    f"{self.name}{'' if self.n == 1 else f' tank {k + 1}'}: {len(found)} steady states "
+                    f"at {temps} degC; start-up from the feed reaches {T_op - 273.15:.1f} degC")
+            if k == 0:
+                result.heat_curve = curve
+            per_tank.append(found)
+            inlet_c, inlet_T = states[k, :n], states[k, n + 1]
+        result.steady_states = per_tank[0] if self.n == 1 else [s for tank in per_tank for s in tank]
+        result.thermal["n_steady_states"] = [len(f) for f in per_tank] if self.n > 1 else len(per_tank[0])
 
 
 class CSTR(CSTRCascade):
-    """Isothermal continuous stirred-tank reactor at steady state."""
+    """Continuous stirred-tank reactor at steady state."""
 
     kind = "cstr"
 
     def __init__(self, volume, T=None, name=None, options=None, *, units=None,
-                 source="<python>", where=None):
-        super().__init__(1, volume, T, name, options, units=units, source=source, where=where)
+                 source="<python>", where=None, energy=None, properties=None,
+                 find_all_steady_states=None):
+        super().__init__(1, volume, T, name, options, units=units, source=source, where=where,
+                         energy=energy, properties=properties,
+                         find_all_steady_states=find_all_steady_states)
+
+
+class BatchReactor:
+    """Well-mixed, constant-volume liquid batch reactor.
+
+    ``energy``: ``"isothermal"`` (default, at ``T``), ``"adiabatic"`` (from
+    ``T``), or ``{U, coolant_T, area}`` with ``volume`` for a jacketed vessel.
+    """
+
+    def __init__(self, mechanism, T, options=None, *, energy=None, properties=None, volume=None):
+        self.mechanism = mechanism
+        self.T = parse_quantity(T, "temperature", where="BatchReactor.T", positive=True)
+        self.options = _options(options)
+        self.energy = EnergyBalance.parse(energy, where="BatchReactor.energy")
+        self.volume = None if volume is None else parse_quantity(volume, "volume",
+                                                                 where="BatchReactor.volume", positive=True)
+        if properties is not None and not isinstance(properties, LiquidProperties):
+            properties = LiquidProperties.from_mapping(properties, where="BatchReactor.properties")
+        self.properties = properties or LiquidProperties.default()
+        if self.energy.mode == "cooled" and (self.energy.area is None or self.volume is None):
+            raise InputError("a cooled batch reactor needs the jacket 'area' and the 'volume'",
+                             "<python>", "BatchReactor.energy")
+
+    def run(self, conc, time, t_eval=None):
+        """Integrate from initial concentrations ``conc`` for ``time``.
+
+        ``conc`` is a mapping (species to concentration, with units or
+        mol/m^3), an array, or a :class:`Stream`. ``t_eval`` (s) chooses the
+        reported times; by default 201 evenly spaced points.
+        """
+        from kernels.problems import BATCH, BATCH_ENERGY
+
+        if isinstance(conc, Stream):
+            c0 = conc.conc.copy()
+        else:
+            c0 = Stream(self.mechanism, 1.0, self.T, conc, where="BatchReactor.run").conc
+        t_end = parse_quantity(time, "time", where="BatchReactor.run.time", positive=True)
+        if t_eval is None:
+            t_eval = np.linspace(0.0, t_end, PROFILE_POINTS)
+        else:
+            t_eval = np.asarray(t_eval, dtype=float)
+            if t_eval.ndim != 1 or np.any(np.diff(t_eval) < 0) or t_eval[0] < 0 or t_eval[-1] > t_end:
+                raise InputError("expected increasing times within [0, time]", "<python>",
+                                 "BatchReactor.run.t_eval")
+        n = self.mechanism.n_species
+        if self.energy.isothermal:
+            system = make_system(self.mechanism, self.T)
+            sol, y_eval = integrate(system, BATCH, c0, t_end, self.options, t_eval=t_eval,
+                                    operation="batch")
+            T_profile = None
+        else:
+            rho_cp = self.properties.density * self.properties.cp
+            ua = 0.0 if self.energy.mode == "adiabatic" else \
+                self.energy.U * self.energy.area / self.volume
+            system = make_energy_system(self.mechanism, rho_cp, ua / rho_cp, self.energy.coolant_T or 0.0)
+            y0 = np.concatenate([c0, [0.0, self.T]])
+            atol = np.concatenate([self.options.atol_vector(c0),
+                                   [1e-10 * _heat_scale(self.mechanism, c0), 1e-9]])
+            sol, y_eval = integrate(system, BATCH_ENERGY, y0, t_end, self.options, t_eval=t_eval,
+                                    atol=atol, operation="batch")
+            T_profile = y_eval[:, n + 1]
+        sol.names = self.mechanism.species_names
+        return BatchResult(self.mechanism, self.T, t_eval, y_eval[:, :n], sol, T_profile)

@@ -91,8 +91,49 @@ def make_system(mechanism, T):
     kr = np.zeros(m)
     rate_constants(float(T), compiled.rate_params, kf, kr)
     params = np.zeros(1 + compiled.n_species)
-    work = np.zeros(max(m, 1))
+    work = np.zeros(max(2 * m, 1))
     return (compiled.model, compiled.rate_params, kf, kr, params, work)
+
+
+def energy_model(compiled, rho_cp):
+    """The model tuple with two extra rows of net stoichiometry.
+
+    Row n accumulates the heat released per volume (coefficient -dH_j, J/m^3)
+    and row n+1 is the temperature (coefficient -dH_j/(rho cp), K), so the
+    kernels' production rates carry the energy balance (kernels.problems).
+    With ``rho_cp=None`` only the heat row is added (isothermal reactors
+    that report their heat duty).
+    """
+    r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu = compiled.model
+    n, m = compiled.n_species, compiled.n_reactions
+    dH = compiled.delta_H
+    ptr = [0]
+    sp, nu = [], []
+    for j in range(m):
+        sp.extend(s_sp[s_ptr[j]:s_ptr[j + 1]].tolist())
+        nu.extend(s_nu[s_ptr[j]:s_ptr[j + 1]].tolist())
+        if dH[j] != 0.0:
+            sp.append(n)
+            nu.append(-dH[j])
+            if rho_cp is not None:
+                sp.append(n + 1)
+                nu.append(-dH[j] / rho_cp)
+        ptr.append(len(sp))
+    return (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, np.asarray(ptr, dtype=np.int64),
+            np.asarray(sp, dtype=np.int64), np.asarray(nu, dtype=np.float64))
+
+
+def make_energy_system(mechanism, rho_cp, ua_over_rho_cp, coolant_T):
+    """System tuple for BATCH_ENERGY / CSTR_ENERGY; the state is
+    [c_0..c_{n-1}, heat released (J/m^3), T]."""
+    compiled = compiled_mechanism(mechanism)
+    n, m = compiled.n_species, compiled.n_reactions
+    model = energy_model(compiled, rho_cp)
+    params = np.zeros(1 + (n + 2) + 2)
+    params[n + 3] = ua_over_rho_cp      # params[n_state + 1] with n_state = n + 2
+    params[n + 4] = coolant_T
+    return (model, compiled.rate_params, np.zeros(m), np.zeros(m), params,
+            np.zeros(max(2 * m, 1)))
 
 
 def _status_message(status):
@@ -163,14 +204,20 @@ def integrate(system, code, y0, t_end, options: SolverOptions, *, t_eval=None,
 
 
 def steady_cstr_cascade(system, c_in, residence_time_each, n_tanks, options: SolverOptions,
-                        operation="cstr"):
-    """Steady states of ``n_tanks`` equal tanks in series; returns (states, stats)."""
+                        operation="cstr", code=None, atol=None):
+    """Steady states of ``n_tanks`` equal tanks in series; returns (states, stats).
+
+    ``code`` is CSTR_TRANSIENT (default) or CSTR_ENERGY, whose state carries
+    the heat released and the temperature after the concentrations.
+    """
+    from kernels.problems import CSTR_TRANSIENT
     from kernels.steady import N_STEADY_STATS, solve_cstr_cascade
 
+    code = CSTR_TRANSIENT if code is None else code
     c_in = np.ascontiguousarray(c_in, dtype=np.float64)
-    atol = options.atol_vector(c_in)
+    atol = options.atol_vector(c_in) if atol is None else np.ascontiguousarray(atol, dtype=np.float64)
     stats = np.zeros(N_STEADY_STATS, dtype=np.int64)
-    status, states, solved = solve_cstr_cascade(system, c_in, 1.0 / residence_time_each,
+    status, states, solved = solve_cstr_cascade(code, system, c_in, 1.0 / residence_time_each,
                                                 int(n_tanks), options.rtol, atol, stats)
     if status != 0:
         tank = f" (tank {solved + 1} of {n_tanks})" if n_tanks > 1 else ""

@@ -74,6 +74,12 @@ KINDS: dict[str, tuple[str, str, str | None]] = {
     "heat_capacity": ("J/kg/K", "a specific heat capacity", None),
     "viscosity": ("Pa*s", "a dynamic viscosity", None),
     "dimensionless": ("dimensionless", "a dimensionless number", None),
+    "heat_transfer_coefficient": ("W/m^2/K", "a heat-transfer coefficient", None),
+    "thermal_conductivity": ("W/m/K", "a thermal conductivity", None),
+    "diffusivity": ("m^2/s", "a diffusivity", None),
+    "area": ("m^2", "an area", None),
+    "power": ("W", "a power", None),
+    "temperature_difference": ("K", "a temperature difference", None),
 }
 
 #: Keys allowed in a ``units:`` block, each naming the kind it sets.

@@ -117,7 +117,7 @@ def _product(c, ptr, sp, order, j):
 def rates_of_progress(c, model, kf, kr, q):
     """Net rate of progress q_j = kf_j prod c^o - kr_j prod c^p (mol/m^3/s)."""
     r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord = model[0], model[1], model[2], model[3], model[4], model[5]
-    for j in range(q.shape[0]):
+    for j in range(kf.shape[0]):
         qf = kf[j] * _product(c, r_ptr, r_sp, r_ord, j)
         if kr[j] != 0.0:
             qf -= kr[j] * _product(c, p_ptr, p_sp, p_ord, j)
@@ -130,7 +130,7 @@ def production_rates(c, model, kf, kr, q, wdot):
     s_ptr, s_sp, s_nu = model[6], model[7], model[8]
     rates_of_progress(c, model, kf, kr, q)
     wdot[:] = 0.0
-    for j in range(q.shape[0]):
+    for j in range(kf.shape[0]):
         qj = q[j]
         if qj == 0.0:
             continue
@@ -174,3 +174,28 @@ def production_jacobian(c, model, kf, kr, J):
             _add_rate_derivative(c, kf[j], r_ptr, r_sp, r_ord, j, 1.0, s_ptr, s_sp, s_nu, J)
         if kr[j] != 0.0:
             _add_rate_derivative(c, kr[j], p_ptr, p_sp, p_ord, j, -1.0, s_ptr, s_sp, s_nu, J)
+
+
+@njit(cache=True)
+def rate_temperature_derivative(c, model, rate_params, kf, kr, T, dqdT):
+    """d q_j / d T at fixed concentrations, from the rate constants' T-dependence.
+
+    d ln kf/dT = b/T + (Ea/R)/T^2; for a van 't Hoff reverse rate
+    k_r = k_f/K, d ln k_r/dT = d ln k_f/dT - (dH/R)/T^2.
+    """
+    rev_kind, fwd, rev = rate_params
+    r_ptr, r_sp, r_ord = model[0], model[1], model[2]
+    p_ptr, p_sp, p_ord = model[3], model[4], model[5]
+    invT = 1.0 / T
+    invT2 = invT * invT
+    for j in range(kf.shape[0]):
+        dlnkf = fwd[j, 1] * invT + fwd[j, 2] * invT2
+        d = kf[j] * _product(c, r_ptr, r_sp, r_ord, j) * dlnkf
+        if kr[j] != 0.0:
+            kind = rev_kind[j]
+            if kind == REVERSE_ARRHENIUS:
+                dlnkr = rev[j, 1] * invT + rev[j, 2] * invT2
+            else:
+                dlnkr = dlnkf - rev[j, 2] * invT2
+            d -= kr[j] * _product(c, p_ptr, p_sp, p_ord, j) * dlnkr
+        dqdT[j] = d

@@ -7,9 +7,10 @@ serves every reactor type and every mechanism::
     system = (model, rate_params, kf, kr, params, work)
 
 ``model`` and ``rate_params`` are described in :mod:`kernels.kinetics`;
-``kf`` and ``kr`` hold the rate constants at the reactor temperature
-(isothermal problems fill them once per solve); ``params`` carries the
-problem's own numbers; ``work`` is scratch of at least one entry per reaction.
+``kf`` and ``kr`` hold the rate constants (isothermal problems fill them once
+per solve; problems with an energy balance refill them at every call);
+``params`` carries the problem's own numbers; ``work`` is scratch of at least
+two entries per reaction.
 
 Problem codes
 -------------
@@ -19,24 +20,50 @@ BATCH (0)
 CSTR_TRANSIENT (1)
     Constant-density stirred tank: dc/dt = (c_in - c)/tau + S^T q(c).
     ``params = [1/tau, c_in[0], ..., c_in[n-1]]``.
+BATCH_ENERGY (2), CSTR_ENERGY (3)
+    As above with temperature as the last state, y = [c_0 .. c_{n-1}, T]:
+    rho cp dT/dt = sum_j (-dH_j) q_j - (U a)(T - T_coolant)  [+ rho cp (T_in - T)/tau].
+    The heat release enters through the model itself: the compiled
+    stoichiometry carries an extra row n (temperature) with coefficient
+    -dH_j/(rho cp) for every reaction, so production rates and their
+    concentration Jacobian give the energy equation without extra code.
+    ``params = [1/tau, y_in[0..N-1], Ua/(rho cp), T_coolant]`` with N the
+    state length (inlet temperature last); 1/tau and y_in are unused in
+    batch; Ua/(rho cp) = 0 is adiabatic. Extra rows before T (flowchem puts
+    the cumulative heat release there) are ordinary "species" to the kernel.
 """
 
 from numba import njit
 
-from .kinetics import production_jacobian, production_rates
+from .kinetics import (production_jacobian, production_rates, rate_constants,
+                       rate_temperature_derivative)
 
 BATCH = 0
 CSTR_TRANSIENT = 1
+BATCH_ENERGY = 2
+CSTR_ENERGY = 3
 
 
 @njit(cache=True)
 def rhs(code, t, y, system, out):
     """Fill ``out`` with dy/dt of problem ``code`` at (t, y)."""
     model, rate_params, kf, kr, params, work = system
+    n_state = y.shape[0]
+    if code >= BATCH_ENERGY:
+        T = y[n_state - 1]
+        rate_constants(T, rate_params, kf, kr)
+        production_rates(y, model, kf, kr, work, out)
+        n = n_state - 1
+        out[n] -= params[n + 2] * (T - params[n + 3])
+        if code == CSTR_ENERGY:
+            inv_tau = params[0]
+            for i in range(n_state):
+                out[i] += (params[1 + i] - y[i]) * inv_tau
+        return
     production_rates(y, model, kf, kr, work, out)
     if code == CSTR_TRANSIENT:
         inv_tau = params[0]
-        for i in range(y.shape[0]):
+        for i in range(n_state):
             out[i] += (params[1 + i] - y[i]) * inv_tau
 
 
@@ -44,8 +71,29 @@ def rhs(code, t, y, system, out):
 def jacobian(code, t, y, system, J):
     """Fill ``J`` with d(dy/dt)/dy of problem ``code`` at (t, y)."""
     model, rate_params, kf, kr, params, work = system
+    n_state = y.shape[0]
+    if code >= BATCH_ENERGY:
+        n = n_state - 1
+        T = y[n]
+        rate_constants(T, rate_params, kf, kr)
+        production_jacobian(y, model, kf, kr, J)
+        m = kf.shape[0]
+        dqdT = work[m:2 * m]
+        rate_temperature_derivative(y, model, rate_params, kf, kr, T, dqdT)
+        s_ptr, s_sp, s_nu = model[6], model[7], model[8]
+        for i in range(n_state):
+            J[i, n] = 0.0
+        for j in range(m):
+            for a in range(s_ptr[j], s_ptr[j + 1]):
+                J[s_sp[a], n] += s_nu[a] * dqdT[j]
+        J[n, n] -= params[n + 2]
+        if code == CSTR_ENERGY:
+            inv_tau = params[0]
+            for i in range(n_state):
+                J[i, i] -= inv_tau
+        return
     production_jacobian(y, model, kf, kr, J)
     if code == CSTR_TRANSIENT:
         inv_tau = params[0]
-        for i in range(y.shape[0]):
+        for i in range(n_state):
             J[i, i] -= inv_tau

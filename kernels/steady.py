@@ -8,15 +8,16 @@ geometrically. When Newton stalls, pseudo-transient continuation integrates
 dc/dt = F(c) with the stiff integrator towards the attracting steady state,
 and Newton polishes the result.
 
-The problem is expressed with the CSTR_TRANSIENT code of
-:mod:`kernels.problems`; ``system[4]`` (params) is overwritten with
-``[1/tau, c_in...]``.
+The problem is the CSTR_TRANSIENT or CSTR_ENERGY code of
+:mod:`kernels.problems` (``code``); ``system[4]`` (params) gets ``1/tau`` and
+the inlet state ``y_in`` (concentrations, then the inlet temperature for
+CSTR_ENERGY) written into its leading entries.
 """
 
 import numpy as np
 from numba import njit
 
-from .problems import CSTR_TRANSIENT, jacobian, rhs
+from .problems import CSTR_ENERGY, jacobian, rhs
 from .rosenbrock import integrate_to_steady, lu_factor, lu_solve
 
 STEADY_OK = 0
@@ -52,7 +53,7 @@ def _scaled_rms(v, c, scale, rtol, atol):
 
 
 @njit(cache=True)
-def newton_cstr(system, c, rtol, atol, max_iter, stats):
+def newton_cstr(code, system, c, rtol, atol, max_iter, stats):
     """Damped Newton on the tank residual, starting from and updating ``c``.
 
     Converged when the full Newton step is below 1 in the scaled RMS norm
@@ -66,14 +67,14 @@ def newton_cstr(system, c, rtol, atol, max_iter, stats):
     dx = np.empty(n)
     A = np.empty((n, n))
     piv = np.empty(n, dtype=np.int64)
-    rhs(CSTR_TRANSIENT, 0.0, c, system, F)
+    rhs(code, 0.0, c, system, F)
     stats[1] += 1
     fnorm = _scaled_rms(F, c, tau, rtol, atol)
     for _ in range(max_iter):
         stats[0] += 1
         if not np.isfinite(fnorm):
             return STEADY_NONFINITE
-        jacobian(CSTR_TRANSIENT, 0.0, c, system, A)
+        jacobian(code, 0.0, c, system, A)
         stats[2] += 1
         for i in range(n):
             for j in range(n):
@@ -92,7 +93,7 @@ def newton_cstr(system, c, rtol, atol, max_iter, stats):
                 t = c[i] + alpha * dx[i]
                 floor = _MAX_DECREASE * c[i]
                 trial[i] = t if t > floor else floor
-            rhs(CSTR_TRANSIENT, 0.0, trial, system, Ftrial)
+            rhs(code, 0.0, trial, system, Ftrial)
             stats[1] += 1
             tnorm = _scaled_rms(Ftrial, trial, tau, rtol, atol)
             if np.isfinite(tnorm) and (tnorm <= (1.0 - 1.0e-4 * alpha) * fnorm or step_norm < 1.0):
@@ -111,11 +112,12 @@ def newton_cstr(system, c, rtol, atol, max_iter, stats):
 
 
 @njit(cache=True)
-def solve_cstr(system, c_in, inv_tau, c_guess, rtol, atol, stats):
+def solve_cstr(code, system, c_in, inv_tau, c_guess, rtol, atol, stats):
     """Steady state of one tank; returns (status, c).
 
     Newton from ``c_guess``; if it fails, pseudo-transient continuation from
-    the feed composition (a physical initial state) and Newton again.
+    the feed composition (a physical initial state) and Newton again. With
+    an energy balance (CSTR_ENERGY) the transient always comes first.
     """
     n = c_in.shape[0]
     params = system[4]
@@ -126,13 +128,17 @@ def solve_cstr(system, c_in, inv_tau, c_guess, rtol, atol, stats):
     # that the tank result is not the weak link of a route.
     newton_rtol = min(rtol, 1.0e-10)
     c = c_guess.copy()
-    status = newton_cstr(system, c, newton_rtol, atol, 50, stats)
-    if status == STEADY_OK:
-        return status, c
+    if code != CSTR_ENERGY:
+        status = newton_cstr(code, system, c, newton_rtol, atol, 50, stats)
+        if status == STEADY_OK:
+            return status, c
+    # With an energy balance a tank may have several steady states; the one
+    # it reaches from start-up (filled with feed at the inlet temperature) is
+    # found by following the transient, then polished by Newton.
     stats[5] += 1
     tau = 1.0 / inv_tau
     pt_status, c_pt, t_reached, pt_stats = integrate_to_steady(
-        CSTR_TRANSIENT, system, c_in.copy(), rtol, atol, 1.0e4 * tau, 1.0e-3)
+        code, system, c_in.copy(), rtol, atol, 1.0e4 * tau, 1.0e-3)
     stats[4] += pt_stats[1]
     stats[1] += pt_stats[3]
     stats[2] += pt_stats[4]
@@ -140,12 +146,12 @@ def solve_cstr(system, c_in, inv_tau, c_guess, rtol, atol, stats):
     if pt_status != 0:
         return pt_status, c_pt
     c = c_pt.copy()
-    status = newton_cstr(system, c, newton_rtol, atol, 50, stats)
+    status = newton_cstr(code, system, c, newton_rtol, atol, 50, stats)
     return status, c
 
 
 @njit(cache=True)
-def solve_cstr_cascade(system, c_in, inv_tau_each, n_tanks, rtol, atol, stats):
+def solve_cstr_cascade(code, system, c_in, inv_tau_each, n_tanks, rtol, atol, stats):
     """N equal tanks in series, solved tank by tank.
 
     Returns (status, states, n_solved) with ``states[k]`` the outlet of tank
@@ -155,7 +161,7 @@ def solve_cstr_cascade(system, c_in, inv_tau_each, n_tanks, rtol, atol, stats):
     states = np.zeros((n_tanks, n))
     feed = c_in.copy()
     for k in range(n_tanks):
-        status, c = solve_cstr(system, feed, inv_tau_each, feed, rtol, atol, stats)
+        status, c = solve_cstr(code, system, feed, inv_tau_each, feed, rtol, atol, stats)
         if status != STEADY_OK:
             return status, states, k
         for i in range(n):
