@@ -18,20 +18,23 @@ import numpy as np
 from .errors import InputError, Location
 from .mechanism import Mechanism
 from .operations import Mixer
+from .properties import LiquidProperties
 from .reactors import CSTR, PFR, CSTRCascade
 from .solver import SolverOptions
 from .stream import Stream
 from .units import parse_units_block
 from .yamlio import read_yaml
 
-ROUTE_KEYS = ("name", "description", "mechanism", "units", "feeds", "operations", "product", "solver")
-FEED_KEYS = ("name", "flow", "T", "P", "conc")
+ROUTE_KEYS = ("name", "description", "mechanism", "units", "properties", "feeds", "operations",
+              "product", "solver")
+FEED_KEYS = ("name", "flow", "T", "P", "conc", "properties")
 COMMON_OP_KEYS = ("name", "type", "from")
+REACTOR_KEYS = ("T", "energy", "properties")
 OPERATION_KEYS = {
     "mixer": (),
-    "pfr": ("volume", "length", "diameter", "T"),
-    "cstr": ("volume", "T"),
-    "cstr_cascade": ("n", "volume", "T"),
+    "pfr": ("volume", "length", "diameter", "coil_diameter") + REACTOR_KEYS,
+    "cstr": ("volume",) + REACTOR_KEYS,
+    "cstr_cascade": ("n", "volume") + REACTOR_KEYS,
 }
 REACTOR_TYPES = ("pfr", "cstr", "cstr_cascade")
 PRODUCT_KEYS = ("from", "species", "basis")
@@ -89,6 +92,8 @@ class Route:
                                           data.get("units"))
 
         options = _solver_options(data.get("solver"), root.key("solver"), source)
+        liquid = LiquidProperties.from_mapping(data.get("properties"), units, source,
+                                               root.key("properties"))
 
         feeds_data = data.get("feeds")
         if not isinstance(feeds_data, list) or not feeds_data:
@@ -105,7 +110,9 @@ class Route:
                 raise where.key("name").error(f"duplicate name {fname!r}")
             feeds[fname] = Stream(mechanism, fd["flow"], fd["T"], fd.get("conc", {}),
                                   fd.get("P", 101325.0), name=fname, units=units, source=source,
-                                  where=where.path)
+                                  where=where.path,
+                                  properties=liquid.merged(fd.get("properties"), units, source,
+                                                           where.key("properties")))
 
         ops_data = data.get("operations")
         if not isinstance(ops_data, list) or not ops_data:
@@ -249,12 +256,13 @@ def _solver_options(spec, where: Location, source):
 
 
 def _build_operation(otype, name, od, units, source, where: Location, options):
-    common = dict(name=name, options=options, units=units, source=source, where=where.path)
+    common = dict(name=name, options=options, units=units, source=source, where=where.path,
+                  energy=od.get("energy"), properties=od.get("properties"))
     if otype == "mixer":
         return Mixer(name)
     if otype == "pfr":
         return PFR(od.get("volume"), od.get("T"), length=od.get("length"),
-                   diameter=od.get("diameter"), **common)
+                   diameter=od.get("diameter"), coil_diameter=od.get("coil_diameter"), **common)
     if otype == "cstr":
         if "volume" not in od:
             raise where.error("missing 'volume'")

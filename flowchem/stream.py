@@ -26,15 +26,19 @@ class Stream:
     P : float or str, optional
         Pressure (default 1 atm).
     name : str, optional
+    properties : LiquidProperties, optional
+        Density, heat capacity, viscosity... of the liquid, for energy
+        balances, mixing and hydraulics; placeholders are used where None.
 
     Internally every number is SI: ``flow`` (m^3/s), ``T`` (K), ``P`` (Pa),
     ``conc`` (mol/m^3, an array ordered as ``mechanism.species_names``).
     """
 
     def __init__(self, mechanism, flow, T, conc=None, P=ATMOSPHERIC_PRESSURE, name=None,
-                 *, units=None, source="<python>", where=None):
+                 *, properties=None, units=None, source="<python>", where=None):
         self.mechanism = mechanism
         self.name = name
+        self.properties = properties
         where = where or (f"stream {name}" if name else "stream")
         self.flow = parse_quantity(flow, "flow", units, source=source, where=f"{where}.flow",
                                    positive=True)
@@ -63,7 +67,7 @@ class Stream:
             raise InputError(f"expected a mapping of species to concentrations, got {type(conc).__name__}", source, f"{where}.conc")
 
     @classmethod
-    def from_si(cls, mechanism, flow, T, conc, P=ATMOSPHERIC_PRESSURE, name=None):
+    def from_si(cls, mechanism, flow, T, conc, P=ATMOSPHERIC_PRESSURE, name=None, properties=None):
         """Build from SI floats and a concentration array without re-parsing."""
         s = cls.__new__(cls)
         s.mechanism = mechanism
@@ -72,11 +76,12 @@ class Stream:
         s.T = float(T)
         s.P = float(P)
         s.conc = np.asarray(conc, dtype=np.float64).copy()
+        s.properties = properties
         return s
 
     def copy(self, name=None):
         return Stream.from_si(self.mechanism, self.flow, self.T, self.conc, self.P,
-                              name if name is not None else self.name)
+                              name if name is not None else self.name, self.properties)
 
     @property
     def species_names(self):
@@ -118,13 +123,27 @@ class Stream:
 
 
 def mix(streams, name=None):
-    """Mix streams: volumetric and molar flows add (ideal, constant-density
-    liquids); temperature is flow-weighted until energy balances replace it."""
+    """Mix liquid streams adiabatically.
+
+    Volumetric and molar flows add (ideal mixing). The outlet temperature
+    solves the enthalpy balance sum m_i cp_i (T_i - T) = 0 with each inlet's
+    liquid properties (placeholders where an inlet has none), and the
+    mixture's properties follow the mixing rules of
+    :func:`flowchem.properties.mix_properties`. The outlet pressure is the
+    lowest inlet pressure.
+    """
+    from .properties import LiquidProperties, mix_properties, mixed_temperature
+
     if not streams:
         raise ValueError("a mixer needs at least one inlet stream")
     mech = streams[0].mechanism
     flow = sum(s.flow for s in streams)
     molar = sum(s.molar_flows for s in streams)
-    T = sum(s.T * s.flow for s in streams) / flow
+    default = LiquidProperties.default()
+    props = [getattr(s, "properties", None) or default for s in streams]
+    mass = [p.density * s.flow for p, s in zip(props, streams)]
+    T = mixed_temperature([(p, m, s.T) for p, m, s in zip(props, mass, streams)])
     P = min(s.P for s in streams)
-    return Stream.from_si(mech, flow, T, molar / flow, P, name)
+    out = Stream.from_si(mech, flow, T, molar / flow, P, name)
+    out.properties = mix_properties(list(zip(props, mass)))
+    return out

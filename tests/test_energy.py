@@ -1,0 +1,203 @@
+"""Energy balances against closed forms and independent calculations.
+
+With a temperature-independent rate constant (Ea = 0) the concentrations
+decouple from the temperature and the energy equation becomes linear, so the
+temperature along a cooled tube and in a cooled tank have closed forms.
+The adiabatic invariant T - T0 = dT_ad * conversion holds for any kinetics
+of a single reaction. Multiple CSTR steady states are checked against roots
+found here independently with scipy.
+"""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+import flowchem as fc
+from flowchem.properties import LiquidProperties
+
+R = 8.314462618
+PROPS = LiquidProperties(density=900.0, cp=2000.0, viscosity=6e-4, thermal_conductivity=0.15,
+                         diffusivity=1e-9)
+RHO_CP = 900.0 * 2000.0
+
+
+def first_order(A, Ea, dH):
+    return fc.Mechanism(
+        species=[fc.Species("A"), fc.Species("B")],
+        reactions=[fc.Reaction.from_equation("A => B", rate={"A": A, "Ea": Ea}, dH=dH)])
+
+
+def test_adiabatic_pfr_invariant_and_closure():
+    mech = first_order(1.0e8, "60 kJ/mol", "-40 kJ/mol")
+    feed = fc.Stream(mech, flow="1 mL/min", T="40 degC", conc={"A": "1.5 mol/L"}, properties=PROPS)
+    res = fc.PFR(volume="2 mL", energy={"mode": "adiabatic", "max_adiabatic_rise": "20 K"}).run(feed)
+    dT_ad = 40e3 * 1500.0 / RHO_CP          # 33.3 K
+    X = res.conversion("A")
+    assert 0.2 < X < 0.999                    # the case is neither trivial nor complete
+    # T - T0 = dT_ad * X along the whole tube (energy and species integrated independently)
+    X_profile = 1 - res["A"] / 1500.0
+    np.testing.assert_allclose(res.T_profile - feed.T, dT_ad * X_profile, rtol=1e-6, atol=1e-6)
+    d = res.to_dict()
+    assert d["T_out_K"] == pytest.approx(feed.T + dT_ad * X, rel=1e-8)
+    assert d["T_max_K"] == pytest.approx(d["T_out_K"], rel=1e-9)   # monotone rise: max at the exit
+    assert d["energy_closure_rel"] < 1e-7
+    assert d["adiabatic_temperature_rise_K"] == pytest.approx(dT_ad, rel=1e-9)
+    assert any("adiabatic temperature rise" in w for w in d["warnings"])   # 33 K > the 20 K limit
+    assert d["heat_released_W"] == pytest.approx(40e3 * 1500.0 * X * 1e-6 / 60, rel=1e-6)
+
+
+def test_adiabatic_batch_invariant():
+    mech = first_order(1.0e8, "60 kJ/mol", "-80 kJ/mol")
+    batch = fc.BatchReactor(mech, T="30 degC", energy="adiabatic", properties=PROPS).run(
+        {"A": "1 mol/L"}, time="30 min")
+    dT_ad = 80e3 * 1000.0 / RHO_CP
+    X = 1 - batch["A"] / 1000.0
+    np.testing.assert_allclose(batch.T_profile - 303.15, dT_ad * X, rtol=1e-6, atol=1e-6)
+    assert batch.T_max == pytest.approx(303.15 + dT_ad * X[-1], rel=1e-8)
+
+
+def test_cooled_pfr_temperature_closed_form():
+    """Ea = 0: c = c0 exp(-k tau) and dT/dtau = b k c - a (T - Tc), with
+    b = -dH/(rho cp) and a = U (4/d)/(rho cp), so
+    T - Tc = (T0 - Tc) e^{-a tau} + b k c0 (e^{-k tau} - e^{-a tau})/(a - k)."""
+    k = 0.05
+    mech = first_order(k, 0.0, "-150 kJ/mol")
+    U, d = 200.0, 2e-3
+    feed = fc.Stream(mech, flow="2 mL/min", T="20 degC", conc={"A": "1 mol/L"}, properties=PROPS)
+    reactor = fc.PFR(length="10 m", diameter=d, energy={"U": U, "coolant_T": "25 degC"})
+    res = reactor.run(feed)
+    a = U * 4 / d / RHO_CP
+    b = 150e3 / RHO_CP
+    c0, T0, Tc = 1000.0, 293.15, 298.15
+    tau = res.tau
+    T_exact = Tc + (T0 - Tc) * np.exp(-a * tau) + b * k * c0 * (np.exp(-k * tau) - np.exp(-a * tau)) / (a - k)
+    np.testing.assert_allclose(res.T_profile, T_exact, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(res["A"], c0 * np.exp(-k * tau), rtol=1e-6, atol=1e-6)
+    # hot spot: where dT/dtau = 0, from the closed form by root finding
+    dT = lambda t: (-a * (T0 - Tc) * math.exp(-a * t)
+                    + b * k * c0 * (-k * math.exp(-k * t) + a * math.exp(-a * t)) / (a - k))
+    t_star = brentq(dT, 1e-6, tau[-1])
+    T_star = Tc + (T0 - Tc) * math.exp(-a * t_star) + b * k * c0 * (
+        math.exp(-k * t_star) - math.exp(-a * t_star)) / (a - k)
+    out = res.to_dict()
+    assert out["T_max_K"] == pytest.approx(T_star, abs=1e-6)
+    assert out["T_max_position_m"] == pytest.approx(t_star / tau[-1] * 10.0, rel=1e-4)
+    # energy closure: released = through the wall + sensible heat of the stream
+    assert out["energy_closure_rel"] < 1e-6
+    # Hagen-Poiseuille in the same entry: 128 mu L Q / (pi d^4)
+    Q = 2e-6 / 60
+    assert out["pressure_drop_Pa"] == pytest.approx(128 * 6e-4 * 10.0 * Q / (math.pi * d ** 4), rel=1e-10)
+    assert out["hot_spot_sensitivity"] < 2.0 and out["warnings"] == [
+        w for w in out["warnings"] if "adiabatic" in w]
+
+
+def test_cooled_and_adiabatic_cstr_closed_form():
+    k = 0.02
+    mech = first_order(k, 0.0, "-100 kJ/mol")
+    feed = fc.Stream(mech, flow="1 mL/min", T="20 degC", conc={"A": "2 mol/L"}, properties=PROPS)
+    V, tau = 50e-6, 3000.0
+    c = 2000.0 / (1 + k * tau)
+    adiabatic = fc.CSTR(volume="50 mL", energy="adiabatic").run(feed)
+    assert adiabatic.outlet["A"] == pytest.approx(c, rel=1e-9)
+    dT_ad = 100e3 * 2000.0 / RHO_CP
+    assert adiabatic.outlet.T == pytest.approx(293.15 + dT_ad * (1 - c / 2000.0), rel=1e-10)
+    assert adiabatic.to_dict()["energy_closure_rel"] < 1e-8
+    U, area, Tc = 300.0, 0.01, 288.15
+    cooled = fc.CSTR(volume="50 mL", energy={"U": U, "coolant_T": Tc, "area": area}).run(feed)
+    # 0 = rho cp (T0 - T)/tau + (-dH) k c - (U A / V)(T - Tc)
+    T = (RHO_CP * 293.15 / tau + 100e3 * k * c + U * area / V * Tc) / (RHO_CP / tau + U * area / V)
+    assert cooled.outlet.T == pytest.approx(T, rel=1e-10)
+    d = cooled.to_dict()
+    assert d["heat_removed_W"] == pytest.approx(U * area * (T - Tc), rel=1e-8)
+    assert d["energy_closure_rel"] < 1e-8
+    assert d["n_steady_states"] == 1
+
+
+def classic_cstr():
+    """An exothermic first-order tank with three steady states (a textbook
+    ignition/extinction case): Ea = 75 kJ/mol, dH = -200 kJ/mol."""
+    mech = first_order(4.0e9, "75 kJ/mol", "-200 kJ/mol")
+    feed = fc.Stream(mech, flow="10 mL/min", T="25 degC", conc={"A": "1.0 mol/L"}, properties=PROPS)
+    return mech, feed
+
+
+def independent_roots(tau, Ua_per_V, Tc, T0=298.15, c0=1000.0):
+    k = lambda T: 4.0e9 * math.exp(-75e3 / (R * T))
+    G = lambda T: 200e3 * k(T) * c0 / (1 + k(T) * tau) - RHO_CP * (T - T0) / tau - Ua_per_V * (T - Tc)
+    grid = np.linspace(280.0, 420.0, 20001)
+    vals = np.array([G(T) for T in grid])
+    return [brentq(G, grid[i], grid[i + 1], xtol=1e-12)
+            for i in range(len(grid) - 1) if vals[i] * vals[i + 1] < 0]
+
+
+def test_cstr_multiple_steady_states_against_independent_roots():
+    mech, feed = classic_cstr()
+    V = 10e-6 / 60 * 60.0         # 10 mL/min for tau = 60 s
+    tau = 60.0
+    U, area, Tc = 500.0, 1.0e-4, 298.15    # U a = 5000 W/m3/K
+    res = fc.CSTR(volume=V, energy={"U": U, "coolant_T": Tc, "area": area}).run(feed)
+    roots = independent_roots(tau, U * area / V, Tc)
+    assert len(roots) == 3
+    found = [s.T for s in res.steady_states]
+    np.testing.assert_allclose(found, roots, rtol=0, atol=1e-6)
+    # outer states stable, middle unstable (slope of removal vs generation)
+    assert [s.stable for s in res.steady_states] == [True, False, True]
+    # start-up from the cold feed settles on the lower (extinguished) branch
+    assert res.outlet.T == pytest.approx(roots[0], abs=1e-6)
+    assert any("3 steady states" in w for w in res.warnings)
+    ax = res.plot_heat_balance()
+    assert len(ax.lines) >= 2
+
+
+def test_route_energy_keys_and_mixer_enthalpy_balance(tmp_path):
+    mech = tmp_path / "mech.yaml"
+    mech.write_text("""
+species: [{name: A, formula: C2H4O}, {name: B, formula: C2H4O}]
+reactions:
+  - {equation: A => B, rate: {A: 1.0e8, Ea: 60 kJ/mol}, dH: -120 kJ/mol}
+""")
+    route = tmp_path / "route.yaml"
+    route.write_text("""
+name: energy route
+mechanism: mech.yaml
+properties: {density: 900 kg/m^3, cp: 2.0 kJ/kg/K, viscosity: 0.6 mPa*s, thermal_conductivity: 0.15 W/m/K}
+feeds:
+  - {name: hot,  flow: 1 mL/min, T: 60 degC, conc: {A: 3 mol/L}, properties: {cp: 3.0 kJ/kg/K}}
+  - {name: cold, flow: 1 mL/min, T: 20 degC}
+operations:
+  - {name: M1, type: mixer, from: [hot, cold]}
+  - {name: R1, type: pfr, from: M1, length: 5 m, diameter: 1 mm, coil_diameter: 3 cm,
+     energy: {U: 400 W/m^2/K, coolant_T: 40 degC}}
+product: {from: R1, species: B, basis: A}
+""")
+    d = fc.load_route(route).run().to_dict()
+    # enthalpy balance with cp 3.0 and 2.0 kJ/kg/K at equal mass flows
+    T_mix = (3.0 * 333.15 + 2.0 * 293.15) / 5.0
+    assert d["streams"]["M1"]["T_K"] == pytest.approx(T_mix, rel=1e-12)
+    r1 = d["operations"]["R1"]
+    for key in ("T_out_K", "T_max_K", "T_max_position_m", "pressure_drop_Pa", "reynolds", "dean",
+                "heat_released_W", "heat_removed_W", "energy_closure_rel", "hot_spot_sensitivity"):
+        assert key in r1, key
+    assert r1["T_max_K"] >= r1["T_out_K"]
+    assert 0 <= r1["T_max_position_m"] <= 5.0
+    assert r1["energy_closure_rel"] < 1e-6
+    assert r1["flow_regime"] == "laminar"
+    json.dumps(d)   # serialisable
+
+
+def test_energy_input_errors(tmp_path):
+    mech = first_order(1.0, 0.0, -1.0)
+    with pytest.raises(fc.InputError, match="coolant_T"):
+        fc.PFR(length="1 m", diameter="1 mm", energy={"U": 100})
+    with pytest.raises(fc.InputError, match="diameter"):
+        fc.PFR(volume="1 mL", energy={"U": 100, "coolant_T": 300})
+    with pytest.raises(fc.InputError, match="area"):
+        fc.CSTR(volume="1 mL", energy={"U": 100, "coolant_T": 300})
+    with pytest.raises(fc.InputError, match="isothermal"):
+        fc.PFR(volume="1 mL", T=300, energy="adiabatic")
+    with pytest.raises(fc.InputError, match="energy.U"):
+        fc.PFR(length="1 m", diameter="1 mm", energy={"U": "5 parsecs", "coolant_T": 300})
+    del mech
