@@ -14,8 +14,12 @@ Quick start::
 
 from .errors import FlowchemError, InputError, SolverError
 from .mechanism import Mechanism, Reaction, Species, load_mechanism
+from . import rtd
+from .nonideal import DispersionPFR, LaminarPFR
 from .operations import Mixer
-from .reactors import CSTR, PFR, BatchReactor, CSTRCascade
+from .properties import LiquidProperties
+from .reactors import CSTR, PFR, BatchReactor, CSTRCascade, EnergyBalance
+from .sizing import SizingResult, TargetUnreachableError, size_reactor
 from .route import Route, RouteResult, load_route
 from .solver import SolverOptions
 from .stream import Stream, mix
@@ -26,7 +30,9 @@ __all__ = [
     "FlowchemError", "InputError", "SolverError",
     "Mechanism", "Reaction", "Species", "load_mechanism",
     "Stream", "mix", "Mixer",
-    "BatchReactor", "PFR", "CSTR", "CSTRCascade",
+    "BatchReactor", "PFR", "CSTR", "CSTRCascade", "EnergyBalance", "LiquidProperties",
+    "DispersionPFR", "LaminarPFR", "rtd",
+    "size_reactor", "SizingResult", "TargetUnreachableError",
     "Route", "RouteResult", "load_route",
     "SolverOptions",
 ]

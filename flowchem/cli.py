@@ -30,6 +30,15 @@ def _parser():
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
     check = sub.add_parser("check", help="validate a route file without running it")
     check.add_argument("route", help="route file (YAML)")
+    size = sub.add_parser("size", help="size one reactor of a route for a target conversion or yield")
+    size.add_argument("route", help="route file (YAML)")
+    size.add_argument("--operation", "-o", required=True, metavar="NAME",
+                      help="the reactor to size (its type, diameter, T and energy balance are kept)")
+    target = size.add_mutually_exclusive_group(required=True)
+    target.add_argument("--conversion", metavar="SPECIES=VALUE", help="e.g. A=0.95")
+    target.add_argument("--yield", dest="yield_", metavar="PRODUCT=VALUE", help="e.g. C=0.8 (with --basis)")
+    size.add_argument("--basis", metavar="SPECIES", help="limiting reactant of a yield target")
+    size.add_argument("--json", metavar="FILE", help="write the sizing result as JSON")
     return p
 
 
@@ -42,6 +51,8 @@ def _run(args):
     from .route import load_route
 
     route = load_route(args.route)
+    if args.command == "size":
+        return _size(route, args)
     if args.command == "check":
         print(f"{args.route}: OK: {len(route.feeds)} feeds, {len(route.operations)} operations, "
               f"{route.mechanism.n_species} species, {route.mechanism.n_reactions} reactions")
@@ -59,6 +70,70 @@ def _run(args):
         print(result.stream_table())
         print()
         print(result.summary())
+    return EXIT_OK
+
+
+def _target_arg(text, flag):
+    name, sep, value = (text or "").partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if not sep or not name or number is None:
+        raise InputError(f"expected SPECIES=VALUE, got {text!r}", "command line", flag)
+    return name.strip(), number
+
+
+def _size(route, args):
+    import json
+
+    from .reactors import PFR, CSTRCascade
+    from .sizing import size_reactor
+
+    op = route.operations.get(args.operation)
+    if not isinstance(op, (PFR, CSTRCascade)):
+        raise InputError(f"{args.operation!r} is not a reactor of this route", args.route, "--operation")
+    feed = route.inlet_streams(args.operation)[0]
+    kwargs = dict(T=op.T, energy=op.energy, properties=op.properties, options=op.options)
+    if args.conversion:
+        kwargs["conversion"] = _target_arg(args.conversion, "--conversion")
+        basis = kwargs["conversion"][0]
+    else:
+        kwargs["yield_"] = _target_arg(args.yield_, "--yield")
+        kwargs["basis"] = basis = args.basis
+        if basis is None:
+            raise InputError("a yield target needs --basis", "command line", "--basis")
+    names = route.mechanism.species_names
+    if basis not in names:
+        raise InputError(f"unknown species {basis!r}", "command line", "--basis")
+    # targets are overall: relative to what the route's feeds supply upstream
+    upstream = route.upstream(args.operation)
+    kwargs["reference_molar_flow"] = sum(
+        f.molar_flows[names.index(basis)] for n, f in route.feeds.items() if n in upstream)
+    try:
+        if isinstance(op, PFR):
+            res = size_reactor(feed, "pfr", diameter=op.diameter, coil_diameter=op.coil_diameter,
+                               **kwargs)
+        else:
+            res = size_reactor(feed, op.kind, n=op.n, **kwargs)
+    except InputError as exc:   # name the route and operation, not the Python call
+        raise InputError(exc.problem, args.route, f"operation {args.operation}") from None
+    d = res.to_dict()
+    print(f"{args.operation} ({d['type']}): {d['target']['kind']} of {d['target']['species']} "
+          f"= {d['achieved']:.6g} (target {d['target']['value']:.6g})")
+    print(f"  volume:          {d['volume_m3'] * 1e6:.5g} mL")
+    print(f"  residence time:  {d['residence_time_s'] / 60:.5g} min")
+    if "length_m" in d:
+        print(f"  length:          {d['length_m']:.5g} m at {d['diameter_m'] * 1e3:.4g} mm diameter")
+    if "pressure_drop_Pa" in d:
+        print(f"  pressure drop:   {d['pressure_drop_Pa'] / 1e5:.4g} bar")
+    print(f"  T max:           {d['T_max_K'] - 273.15:.2f} degC")
+    for w in d.get("warnings", []):
+        print(f"  warning: {w}")
+    if args.json:
+        from pathlib import Path
+
+        Path(args.json).write_text(json.dumps(d, indent=2) + "\n")
     return EXIT_OK
 
 

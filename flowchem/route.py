@@ -32,7 +32,8 @@ COMMON_OP_KEYS = ("name", "type", "from")
 REACTOR_KEYS = ("T", "energy", "properties")
 OPERATION_KEYS = {
     "mixer": (),
-    "pfr": ("volume", "length", "diameter", "coil_diameter") + REACTOR_KEYS,
+    "pfr": ("volume", "length", "diameter", "coil_diameter", "flow_model", "Pe", "D", "diffusivity",
+            "n_cells") + REACTOR_KEYS,
     "cstr": ("volume",) + REACTOR_KEYS,
     "cstr_cascade": ("n", "volume") + REACTOR_KEYS,
 }
@@ -145,7 +146,8 @@ class Route:
             for j, inlet in enumerate(inlets):
                 _name(inlet, where.key("from"))
             links[oname] = list(inlets)
-            operations[oname] = _build_operation(otype, oname, od, units, source, where, options)
+            operations[oname] = _build_operation(otype, oname, od, units, source, where, options,
+                                                 liquid)
 
         route = cls(name, mechanism, feeds, operations, links, None, options, source)
         if "product" in data:
@@ -176,6 +178,23 @@ class Route:
             streams[name] = res.outlet
         elapsed = time.perf_counter() - t0
         return RouteResult(self, streams, results, elapsed)
+
+    def inlet_streams(self, name):
+        """Run the operations upstream of ``name`` and return its inlet streams."""
+        if name not in self.operations:
+            raise InputError(f"unknown operation {name!r} (operations: {', '.join(self.operations)})",
+                             self.source, "operations")
+        needed = self.upstream(name) - {name}
+        streams = dict(self.feeds)
+        for op_name in self.order:
+            if op_name not in needed:
+                continue
+            op = self.operations[op_name]
+            inlets = [streams[n] for n in self.links[op_name]]
+            res = op.run(inlets) if isinstance(op, Mixer) else op.run(inlets[0])
+            res.outlet.name = op_name
+            streams[op_name] = res.outlet
+        return [streams[n] for n in self.links[name]]
 
     def upstream(self, name):
         """Names of every feed and operation upstream of ``name`` (inclusive)."""
@@ -255,14 +274,26 @@ def _solver_options(spec, where: Location, source):
     return SolverOptions(source=source, **kwargs)
 
 
-def _build_operation(otype, name, od, units, source, where: Location, options):
+FLOW_MODELS = ("plug", "dispersion", "laminar")
+
+
+def _build_operation(otype, name, od, units, source, where: Location, options, liquid):
     common = dict(name=name, options=options, units=units, source=source, where=where.path,
                   energy=od.get("energy"), properties=od.get("properties"))
     if otype == "mixer":
         return Mixer(name)
     if otype == "pfr":
-        return PFR(od.get("volume"), od.get("T"), length=od.get("length"),
-                   diameter=od.get("diameter"), coil_diameter=od.get("coil_diameter"), **common)
+        model = od.get("flow_model", "plug")
+        if model not in FLOW_MODELS:
+            raise where.key("flow_model").error(
+                f"unknown flow model {model!r} (choose {', '.join(FLOW_MODELS)})")
+        extra = [k for k in ("Pe", "D", "diffusivity", "n_cells") if k in od]
+        if model == "plug":
+            if extra:
+                raise where.key(extra[0]).error(f"'{extra[0]}' needs flow_model: dispersion")
+            return PFR(od.get("volume"), od.get("T"), length=od.get("length"),
+                       diameter=od.get("diameter"), coil_diameter=od.get("coil_diameter"), **common)
+        return _non_ideal_pfr(model, name, od, units, source, where, options, liquid, extra)
     if otype == "cstr":
         if "volume" not in od:
             raise where.error("missing 'volume'")
@@ -273,6 +304,27 @@ def _build_operation(otype, name, od, units, source, where: Location, options):
                 raise where.error(f"missing '{key}'")
         return CSTRCascade(od["n"], od["volume"], od.get("T"), **common)
     raise AssertionError(otype)
+
+
+def _non_ideal_pfr(model, name, od, units, source, where: Location, options, liquid, extra):
+    from .nonideal import DispersionPFR, LaminarPFR
+
+    if od.get("energy") not in (None, "isothermal"):
+        raise where.key("energy").error(f"flow_model: {model} is isothermal for now; "
+                                        "use flow_model: plug for energy balances")
+    geometry = dict(volume=od.get("volume"), length=od.get("length"), diameter=od.get("diameter"),
+                    T=od.get("T"), name=name, options=options, units=units, source=source,
+                    where=where.path)
+    if model == "laminar":
+        if extra:
+            raise where.key(extra[0]).error(f"'{extra[0]}' has no meaning for flow_model: laminar")
+        return LaminarPFR(**geometry)
+    kwargs = {k: od[k] for k in ("Pe", "D", "diffusivity", "n_cells") if k in od}
+    if not any(k in kwargs for k in ("Pe", "D", "diffusivity")):
+        # Taylor-Aris from the liquid's molecular diffusivity and the tube geometry
+        props = liquid.merged(od.get("properties"), units, source, where.key("properties"))
+        kwargs["diffusivity"] = props.diffusivity
+    return DispersionPFR(**geometry, **kwargs)
 
 
 def _product_spec(spec, where: Location, route):
