@@ -16,7 +16,7 @@ from .errors import FlowchemError, InputError, SolverError
 from .mechanism import Mechanism, Reaction, Species, load_mechanism
 from . import rtd
 from .nonideal import DispersionPFR, LaminarPFR
-from .operations import Mixer
+from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 from .properties import LiquidProperties
 from .reactors import CSTR, PFR, BatchReactor, CSTRCascade, EnergyBalance
 from .sizing import SizingResult, TargetUnreachableError, size_reactor
@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "FlowchemError", "InputError", "SolverError",
     "Mechanism", "Reaction", "Species", "load_mechanism",
-    "Stream", "mix", "Mixer",
+    "Stream", "mix", "Mixer", "Splitter", "Separator", "HeatExchanger", "Quench",
     "BatchReactor", "PFR", "CSTR", "CSTRCascade", "EnergyBalance", "LiquidProperties",
     "DispersionPFR", "LaminarPFR", "rtd",
     "size_reactor", "SizingResult", "TargetUnreachableError",

@@ -250,6 +250,11 @@ class FlowResult(_Result):
     def T_max(self):
         return self.thermal.get("T_max_K", self.outlet.T)
 
+    @property
+    def outlets(self):
+        """Outlet name -> stream, as for every unit operation (one outlet)."""
+        return {"": self.outlet}
+
     def conversion(self, species):
         """Fractional conversion of ``species`` between inlet and outlet."""
         i = self._index(species)

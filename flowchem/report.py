@@ -30,11 +30,13 @@ def stream_table(result, conc_unit="mol/L", flow_unit="mL/min"):
     lines.append("-" * len(header))
     lines.append(f"flow [{flow_unit}]".ljust(label_w) + "".join(_fmt(s.flow / ff, width) for s in streams))
     lines.append("T [degC]".ljust(label_w) + "".join(_fmt(s.T - 273.15, width) for s in streams))
+    # round-off far below the stream's own concentrations prints as zero
+    floors = [1e-12 * float(abs(s.conc).max()) if s.conc.size else 0.0 for s in streams]
     for i, sp in enumerate(species):
-        if all(s.conc[i] == 0 for s in streams):
+        row = [0.0 if abs(s.conc[i]) <= fl else s.conc[i] / cf for s, fl in zip(streams, floors)]
+        if all(v == 0 for v in row):
             continue
-        lines.append(f"{sp} [{conc_unit}]".ljust(label_w)
-                     + "".join(_fmt(s.conc[i] / cf, width) for s in streams))
+        lines.append(f"{sp} [{conc_unit}]".ljust(label_w) + "".join(_fmt(v, width) for v in row))
     mass = [s.mass_flow for s in streams]
     lines.append("mass flow [g/h]".ljust(label_w)
                  + "".join(_fmt(None if m is None else m * 3.6e6, width) for m in mass))
@@ -59,6 +61,22 @@ def summary(result):
             lines.append(f"  production rate:      {p['production_rate_mol_per_s'] * 3.6e6:.4g} mmol/h")
         lines.append(f"  total residence time: {p['residence_time_s'] / 60:.3f} min "
                      f"in {p['reactor_volume_m3'] * 1e6:.4g} mL of reactor")
+        imp = p.get("impurity_profile_mol_percent") or {}
+        if imp:
+            worst = sorted(imp.items(), key=lambda kv: -kv[1])[:6]
+            lines.append("  impurities (mol % of product): "
+                         + ", ".join(f"{k} {v:.3g}" for k, v in worst))
+        if p.get("pmi") is not None:
+            lines.append(f"  PMI:                  {p['pmi']:.4g} kg/kg   E-factor: {p['e_factor']:.4g}")
+    comparison = result.reference_comparison()
+    if comparison:
+        lines.append(f"compared with {comparison['source']}:")
+        for key, row in comparison["values"].items():
+            lines.append(f"  {key:22s} model {_kpi_text(row['kpi'], row['model'])}   "
+                         f"published {_kpi_text(row['kpi'], row['reference'])}")
+    warnings = [w for res in result.operations.values() for w in getattr(res, "warnings", [])]
+    for w in warnings:
+        lines.append(f"WARNING: {w}")
     b = result.balance
     if b["mass_closure_rel"] is not None:
         note = ""
@@ -72,3 +90,15 @@ def summary(result):
         lines.append(f"element balance closure: worst {worst[0]} {worst[1]:.2e} relative")
     lines.append(f"solved in {result.elapsed:.3f} s")
     return "\n".join(lines)
+
+
+def _kpi_text(kpi, value):
+    if value is None:
+        return "-"
+    if kpi in ("yield", "conversion", "selectivity"):
+        return f"{100 * value:.1f} %"
+    if kpi == "production_rate_kg_per_h":
+        return f"{value * 1e6:.4g} mg/h"
+    if kpi.endswith("_s"):
+        return f"{value / 60:.3g} min"
+    return f"{value:.4g}"

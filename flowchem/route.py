@@ -17,17 +17,28 @@ import numpy as np
 
 from .errors import InputError, Location
 from .mechanism import Mechanism
-from .operations import Mixer
+from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 from .properties import LiquidProperties
 from .reactors import CSTR, PFR, CSTRCascade
 from .solver import SolverOptions
 from .stream import Stream
-from .units import parse_units_block
+from .units import parse_quantity, parse_units_block
 from .yamlio import read_yaml
 
 ROUTE_KEYS = ("name", "description", "mechanism", "units", "properties", "feeds", "operations",
-              "product", "solver")
-FEED_KEYS = ("name", "flow", "T", "P", "conc", "properties")
+              "product", "solver", "hazardous", "reference")
+# Published figures a route can be compared with: key -> (unit kind, KPI key, factor to KPI units)
+REFERENCE_KEYS = {
+    "yield": ("dimensionless", "yield", 1.0),
+    "conversion": ("dimensionless", "conversion", 1.0),
+    "selectivity": ("dimensionless", "selectivity", 1.0),
+    "production_rate": ("mass_flow", "production_rate_kg_per_h", 3600.0),
+    "residence_time": ("time", "residence_time_s", 1.0),
+    "total_residence_time": ("time", "residence_time_s", 1.0),
+    "space_time_yield": ("dimensionless", "space_time_yield_kg_per_m3_h", 1.0),
+}
+FEED_KEYS = ("name", "flow", "T", "P", "conc", "properties", "solvent")
+SOLVENT_KEYS = ("name", "density")
 COMMON_OP_KEYS = ("name", "type", "from")
 REACTOR_KEYS = ("T", "energy", "properties")
 OPERATION_KEYS = {
@@ -36,9 +47,14 @@ OPERATION_KEYS = {
             "n_cells") + REACTOR_KEYS,
     "cstr": ("volume",) + REACTOR_KEYS,
     "cstr_cascade": ("n", "volume") + REACTOR_KEYS,
+    "splitter": ("fractions",),
+    "separator": ("partition", "split", "aqueous", "phase_ratio", "default"),
+    "heat_exchanger": ("T",),
+    "quench": ("time", "T"),
 }
+MULTI_INLET_TYPES = ("mixer", "separator", "quench")
 REACTOR_TYPES = ("pfr", "cstr", "cstr_cascade")
-PRODUCT_KEYS = ("from", "species", "basis")
+PRODUCT_KEYS = ("from", "species", "basis", "impurities")
 SOLVER_KEYS = ("rtol", "atol", "method", "max_steps")
 
 
@@ -65,16 +81,19 @@ class Route:
     """
 
     def __init__(self, name, mechanism, feeds, operations, links, product=None, options=None,
-                 source="<python>"):
+                 source="<python>", hazardous=()):
         self.name = name
         self.mechanism = mechanism
         self.feeds = feeds              # name -> Stream
-        self.operations = operations    # name -> Mixer/PFR/CSTR/CSTRCascade, in file order
-        self.links = links              # name -> list of inlet names
+        self.operations = operations    # name -> reactor or unit operation, in file order
+        self.links = links              # op name -> list of inlet stream names
         self.product = product
         self.options = options or SolverOptions()
         self.source = source
-        self.order = _dependency_order(feeds, operations, links, source)
+        self.hazardous = list(hazardous)
+        self.reference = None
+        self.producer = _producers(feeds, operations)   # stream name -> op name (or feed)
+        self.order = _dependency_order(self)
 
     # -- loading --------------------------------------------------------
     @classmethod
@@ -114,6 +133,8 @@ class Route:
                                   where=where.path,
                                   properties=liquid.merged(fd.get("properties"), units, source,
                                                            where.key("properties")))
+            feeds[fname].solvent = _solvent(fd.get("solvent"), feeds[fname], where.key("solvent"),
+                                            fd.get("properties"))
 
         ops_data = data.get("operations")
         if not isinstance(ops_data, list) or not ops_data:
@@ -135,9 +156,10 @@ class Route:
             if oname in operations or oname in feeds:
                 raise where.key("name").error(f"duplicate name {oname!r}")
             inlets = od["from"]
-            if otype == "mixer":
+            if otype in MULTI_INLET_TYPES:
+                inlets = [inlets] if isinstance(inlets, str) else inlets
                 if not isinstance(inlets, list) or not inlets:
-                    raise where.key("from").error("a mixer takes a non-empty list of inlets")
+                    raise where.key("from").error(f"a {otype} takes a non-empty list of inlets")
             else:
                 if isinstance(inlets, list):
                     raise where.key("from").error(
@@ -147,35 +169,48 @@ class Route:
                 _name(inlet, where.key("from"))
             links[oname] = list(inlets)
             operations[oname] = _build_operation(otype, oname, od, units, source, where, options,
-                                                 liquid)
+                                                 liquid, mechanism)
+            if otype == "separator":
+                operations[oname].inlet_names = list(inlets)
 
-        route = cls(name, mechanism, feeds, operations, links, None, options, source)
+        hazardous = data.get("hazardous", [])
+        if not isinstance(hazardous, list) or not all(isinstance(h, str) for h in hazardous):
+            raise root.key("hazardous").error("expected a list of species names")
+        for i, h in enumerate(hazardous):
+            if h not in mechanism.species_names:
+                raise root.key("hazardous").item(i).error(f"unknown species {h!r}")
+        route = cls(name, mechanism, feeds, operations, links, None, options, source, hazardous)
         if "product" in data:
             route.product = _product_spec(data["product"], root.key("product"), route)
+        route.reference = _reference(data.get("reference"), root.key("reference"), units)
+        if route.reference and route.product is None:
+            raise root.key("reference").error("a reference is compared with the product KPIs: "
+                                              "give a 'product'")
         return route
 
     # -- running --------------------------------------------------------
+    def _run_operation(self, name, streams):
+        op = self.operations[name]
+        inlets = [streams[n] for n in self.links[name]]
+        res = op.run(inlets) if getattr(op, "multiple_inlets", False) else op.run(inlets[0])
+        for outlet, stream in res.outlets.items():
+            stream.name = name if outlet == "" else f"{name}.{outlet}"
+            streams[stream.name] = stream
+        return res
+
     def run(self, progress=None):
         """Solve every operation in dependency order; returns a :class:`RouteResult`.
 
         ``progress``, if given, is called as ``progress(i, n, name)`` before
         each operation.
         """
-        streams = {name: feed for name, feed in self.feeds.items()}
+        streams = dict(self.feeds)
         results = {}
         t0 = time.perf_counter()
         for i, name in enumerate(self.order):
             if progress is not None:
                 progress(i, len(self.order), name)
-            op = self.operations[name]
-            inlets = [streams[n] for n in self.links[name]]
-            if isinstance(op, Mixer):
-                res = op.run(inlets)
-            else:
-                res = op.run(inlets[0])
-            res.outlet.name = name
-            results[name] = res
-            streams[name] = res.outlet
+            results[name] = self._run_operation(name, streams)
         elapsed = time.perf_counter() - t0
         return RouteResult(self, streams, results, elapsed)
 
@@ -187,43 +222,50 @@ class Route:
         needed = self.upstream(name) - {name}
         streams = dict(self.feeds)
         for op_name in self.order:
-            if op_name not in needed:
-                continue
-            op = self.operations[op_name]
-            inlets = [streams[n] for n in self.links[op_name]]
-            res = op.run(inlets) if isinstance(op, Mixer) else op.run(inlets[0])
-            res.outlet.name = op_name
-            streams[op_name] = res.outlet
+            if op_name in needed:
+                self._run_operation(op_name, streams)
         return [streams[n] for n in self.links[name]]
 
     def upstream(self, name):
-        """Names of every feed and operation upstream of ``name`` (inclusive)."""
-        seen, stack = set(), [name]
+        """Names of every feed and operation upstream of ``name`` (inclusive);
+        ``name`` may be a stream such as ``S1.organic``."""
+        seen, stack = set(), [self.producer.get(name, name)]
         while stack:
             n = stack.pop()
             if n in seen:
                 continue
             seen.add(n)
-            stack.extend(self.links.get(n, []))
+            stack.extend(self.producer[s] for s in self.links.get(n, []))
         return seen
 
 
-def _dependency_order(feeds, operations, links, source):
-    index = {name: i for i, name in enumerate(operations)}
+def _producers(feeds, operations):
+    """Stream name -> the feed or operation that makes it."""
+    producer = {f: f for f in feeds}
+    for name, op in operations.items():
+        for outlet in getattr(op, "outlet_names", ("",)):
+            producer[name if outlet == "" else f"{name}.{outlet}"] = name
+    return producer
+
+
+def _dependency_order(route):
     """Topological order of the operations; refuses unknown inlets, reused
     streams and cycles, naming them."""
+    feeds, operations, links, source = route.feeds, route.operations, route.links, route.source
+    index = {name: i for i, name in enumerate(operations)}
     consumer = {}
     for name, inlets in links.items():
         for inlet in inlets:
-            if inlet not in feeds and inlet not in operations:
-                raise InputError(f"unknown stream {inlet!r} (feeds and operations: "
-                                 f"{', '.join(list(feeds) + list(operations))})", source,
+            if inlet not in route.producer:
+                raise InputError(f"unknown stream {inlet!r} (streams: {', '.join(route.producer)})",
+                                 source, f"operations[{index[name]}].from")
+            if route.producer[inlet] == name:
+                raise InputError("an operation cannot take its own outlet", source,
                                  f"operations[{index[name]}].from")
-            if inlet == name:
-                raise InputError("an operation cannot take its own outlet", source, f"operations[{index[name]}].from")
             if inlet in consumer:
                 raise InputError(f"stream {inlet!r} is already the inlet of {consumer[inlet]!r}; "
-                                 "a stream can feed only one operation", source, f"operations[{index[name]}].from")
+                                 "a stream can feed only one operation (use a splitter)", source,
+                                 f"operations[{index[name]}].from")
             consumer[inlet] = name
     order, state = [], {}
 
@@ -236,8 +278,9 @@ def _dependency_order(feeds, operations, links, source):
                              "(recycle loops are not supported)", source, "operations")
         state[n] = "active"
         for inlet in links[n]:
-            if inlet in operations:
-                visit(inlet, path + [n])
+            up = route.producer[inlet]
+            if up in operations:
+                visit(up, path + [n])
         state[n] = "done"
         order.append(n)
 
@@ -247,6 +290,40 @@ def _dependency_order(feeds, operations, links, source):
     if unused:
         raise InputError(f"feed {unused[0]!r} is not the inlet of any operation", source, "feeds")
     return order
+
+
+def _reference(spec, where: Location, units):
+    """Published figures to compare the product KPIs with (SI, KPI units)."""
+    if spec is None:
+        return None
+    _check_keys(spec, ("source",) + tuple(REFERENCE_KEYS), where, "a reference")
+    ref = {"source": str(spec.get("source", "")), "values": {}}
+    for key, value in spec.items():
+        if key == "source":
+            continue
+        kind, kpi, factor = REFERENCE_KEYS[key]
+        ref["values"][key] = (kpi, parse_quantity(value, kind, units, where.key(key),
+                                                  nonnegative=True) * factor)
+    return ref
+
+
+def _solvent(spec, feed, where: Location, feed_properties):
+    """A feed's solvent: {name, density} (density defaults to the feed's
+    liquid density when the feed's properties give one); None if not named."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    _check_keys(spec, SOLVENT_KEYS, where, "a solvent")
+    if "name" not in spec or not isinstance(spec["name"], str):
+        raise where.error("a solvent needs a 'name'")
+    if "density" in spec:
+        density = parse_quantity(spec["density"], "density", None, where.key("density"), positive=True)
+    elif isinstance(feed_properties, dict) and "density" in feed_properties:
+        density = feed.properties.density
+    else:
+        raise where.error("give the solvent's density (solvent: {name: ..., density: ...}) for PMI")
+    return {"name": spec["name"], "density": density}
 
 
 def _load_route_mechanism(spec, where: Location, base_dir: Path, route_units):
@@ -277,11 +354,26 @@ def _solver_options(spec, where: Location, source):
 FLOW_MODELS = ("plug", "dispersion", "laminar")
 
 
-def _build_operation(otype, name, od, units, source, where: Location, options, liquid):
+def _build_operation(otype, name, od, units, source, where: Location, options, liquid, mechanism):
+    simple = dict(source=source, where=where.path)
+    if otype == "mixer":
+        return Mixer(name, **simple)
+    if otype == "splitter":
+        if "fractions" not in od:
+            raise where.error("missing 'fractions'")
+        return Splitter(od["fractions"], name, **simple)
+    if otype == "heat_exchanger":
+        if "T" not in od:
+            raise where.error("missing 'T' (the outlet temperature)")
+        return HeatExchanger(od["T"], name, units=units, **simple)
+    if otype == "quench":
+        return Quench(name, time=od.get("time"), T=od.get("T"), options=options, units=units, **simple)
+    if otype == "separator":
+        return Separator(mechanism, name, partition=od.get("partition"), split=od.get("split"),
+                         aqueous=od.get("aqueous"), phase_ratio=od.get("phase_ratio"),
+                         default=od.get("default", "organic"), units=units, **simple)
     common = dict(name=name, options=options, units=units, source=source, where=where.path,
                   energy=od.get("energy"), properties=od.get("properties"))
-    if otype == "mixer":
-        return Mixer(name)
     if otype == "pfr":
         model = od.get("flow_model", "plug")
         if model not in FLOW_MODELS:
@@ -329,16 +421,23 @@ def _non_ideal_pfr(model, name, od, units, source, where: Location, options, liq
 
 def _product_spec(spec, where: Location, route):
     _check_keys(spec, PRODUCT_KEYS, where, "the product")
-    for key in PRODUCT_KEYS:
+    for key in ("from", "species", "basis"):
         if key not in spec:
             raise where.error(f"missing '{key}'")
     src = spec["from"]
-    if src not in route.operations and src not in route.feeds:
+    if src not in route.producer:
         raise where.key("from").error(f"unknown stream {src!r}")
     names = route.mechanism.species_names
     for key in ("species", "basis"):
         if spec[key] not in names:
             raise where.key(key).error(f"unknown species {spec[key]!r}")
+    impurities = spec.get("impurities")
+    if impurities is not None:
+        if not isinstance(impurities, list):
+            raise where.key("impurities").error("expected a list of species names")
+        for i, sp in enumerate(impurities):
+            if sp not in names:
+                raise where.key("impurities").item(i).error(f"unknown species {sp!r}")
     basis_fed = sum(route.feeds[f].molar_flows[names.index(spec["basis"])]
                     for f in route.feeds if f in route.upstream(src))
     if basis_fed <= 0:
@@ -379,6 +478,12 @@ class RouteResult:
         used = {inlet for inlets in self.route.links.values() for inlet in inlets}
         return [name for name in self.streams if name not in used]
 
+    def _reactor_names(self, names=None):
+        from .reactors import FlowResult
+
+        names = self.route.order if names is None else [n for n in self.route.order if n in names]
+        return [n for n in names if isinstance(self.operations[n], FlowResult)]
+
     def _product_kpis(self):
         spec = self.route.product
         if spec is None:
@@ -388,8 +493,8 @@ class RouteResult:
         ip, ib = names.index(spec["species"]), names.index(spec["basis"])
         up = self.route.upstream(spec["from"])
         feeds = [self.route.feeds[f] for f in self.route.feeds if f in up]
-        basis_in = sum(f.molar_flows[ib] for f in feeds)
-        product_in = sum(f.molar_flows[ip] for f in feeds)
+        mol_in = sum(f.molar_flows for f in feeds)
+        basis_in, product_in = mol_in[ib], mol_in[ip]
         out = self.streams[spec["from"]]
         basis_out = out.molar_flows[ib]
         product_out = out.molar_flows[ip]
@@ -399,11 +504,20 @@ class RouteResult:
         selectivity = yield_ / conversion if conversion > 1e-12 else None
         molar_mass = mech.molar_masses[ip]
         rate_kg_h = None if np.isnan(molar_mass) else float(product_out * molar_mass * 3600.0)
-        reactors = [n for n in up if n in self.operations and hasattr(self.operations[n], "volume")]
+        reactors = self._reactor_names(up)
         volume = sum(self.operations[n].volume for n in reactors)
         residence = sum(self.operations[n].residence_time for n in reactors)
         sty = rate_kg_h / volume if (rate_kg_h is not None and volume > 0) else None
-        return {
+        by_operation = {}
+        for n in self.route.order:
+            if n not in up:
+                continue
+            res = self.operations[n]
+            if n in reactors:
+                by_operation[n] = res.residence_time
+            elif "hold_time_s" in getattr(res, "info", {}):
+                by_operation[n] = res.info["hold_time_s"]
+        kpi = {
             "species": spec["species"], "basis": spec["basis"], "from": spec["from"],
             "conversion": float(conversion), "yield": float(yield_),
             "selectivity": None if selectivity is None else float(selectivity),
@@ -412,8 +526,63 @@ class RouteResult:
             "space_time_yield_kg_per_m3_h": sty,
             "reactor_volume_m3": float(volume),
             "residence_time_s": float(residence),
+            "residence_time_by_operation_s": by_operation,
+            "total_residence_time_s": float(sum(by_operation.values())),
             "stoichiometric_factor": float(factor),
         }
+        kpi["per_reactor"] = {n: self._reactor_kpis(n, ib, ip, factor, basis_in) for n in reactors}
+        kpi["impurity_profile_mol_percent"] = self._impurities(spec, mol_in, out, ip)
+        kpi["purity_mol_percent"] = (float(100.0 * product_out / out.molar_flows.sum())
+                                     if out.molar_flows.sum() > 0 else None)
+        kpi.update(self._material_efficiency(feeds, out, ip))
+        return kpi
+
+    def _reactor_kpis(self, name, ib, ip, factor, basis_route):
+        """Conversion of every species the reactor consumes, its share of the
+        overall yield, and the selectivity on the basis it converts."""
+        res = self.operations[name]
+        names = self.route.mechanism.species_names
+        F_in, F_out = res.inlet.molar_flows, res.outlet.molar_flows
+        conv = {names[i]: float(1.0 - F_out[i] / F_in[i])
+                for i in range(len(names)) if F_in[i] > 0 and F_out[i] < F_in[i] * (1 - 1e-12)}
+        made = (F_out[ip] - F_in[ip]) * factor
+        consumed = F_in[ib] - F_out[ib]
+        return {"conversion": conv,
+                "yield_contribution": float(made / basis_route),
+                "selectivity": float(made / consumed) if consumed > 1e-9 * basis_route else None,
+                "residence_time_s": res.residence_time}
+
+    def _impurities(self, spec, mol_in, out, ip):
+        """Each by-product in mol % of the product: the species named in the
+        product's ``impurities`` list, else every species the route forms
+        (more at the product stream than fed) other than the product."""
+        names = self.route.mechanism.species_names
+        F = out.molar_flows
+        if F[ip] <= 0:
+            return {}
+        chosen = spec.get("impurities")
+        if chosen is None:
+            chosen = [n for i, n in enumerate(names) if i != ip and F[i] > mol_in[i] * (1 + 1e-9) + 1e-30]
+        return {n: float(100.0 * F[names.index(n)] / F[ip]) for n in chosen}
+
+    def _material_efficiency(self, feeds, out, ip):
+        """Process mass intensity (total mass fed per mass of product) and
+        E-factor (waste per mass of product, PMI - 1), when every feed names
+        its solvent and density; species masses from formulas add to the
+        solvent mass."""
+        masses = self.route.mechanism.molar_masses
+        if np.isnan(masses[ip]) or any(getattr(f, "solvent", None) is None for f in feeds):
+            return {"pmi": None, "e_factor": None}
+        mass_in = 0.0
+        for f in feeds:
+            solutes = f.molar_flows
+            known = ~np.isnan(masses)
+            mass_in += f.solvent["density"] * f.flow + float(np.sum(solutes[known] * masses[known]))
+        product = float(out.molar_flows[ip] * masses[ip])
+        if product <= 0:
+            return {"pmi": None, "e_factor": None}
+        return {"pmi": mass_in / product, "e_factor": mass_in / product - 1.0,
+                "total_mass_in_kg_per_h": mass_in * 3600.0}
 
     def _balance(self):
         mech = self.route.mechanism
@@ -453,9 +622,24 @@ class RouteResult:
             "streams": {name: s.to_dict() for name, s in self.streams.items()},
             "operations": ops,
             "product": self.product,
+            "reference_comparison": self.reference_comparison(),
             "balance": self.balance,
             "run_time_s": self.elapsed,
         }
+
+    def reference_comparison(self):
+        """Model against the route's published figures: value, reference and
+        relative difference per KPI (None without a reference)."""
+        ref = self.route.reference
+        if not ref or self.product is None:
+            return None
+        rows = {}
+        for key, (kpi, value) in ref["values"].items():
+            model = self.product.get(kpi)
+            rows[key] = {"model": model, "reference": value,
+                         "relative_difference": None if model is None or value == 0
+                         else (model - value) / value, "kpi": kpi}
+        return {"source": ref["source"], "values": rows}
 
     def write_json(self, path):
         """Write :meth:`to_dict` as JSON atomically (no half-written file)."""
