@@ -39,6 +39,11 @@ def _parser():
     target.add_argument("--yield", dest="yield_", metavar="PRODUCT=VALUE", help="e.g. C=0.8 (with --basis)")
     size.add_argument("--basis", metavar="SPECIES", help="limiting reactant of a yield target")
     size.add_argument("--json", metavar="FILE", help="write the sizing result as JSON")
+    rtd = sub.add_parser("rtd-fit", help="fit tanks-in-series N or dispersion Pe to a tracer curve (CSV)")
+    rtd.add_argument("csv", help="two columns: time (unit in the header, e.g. 't [min]') and concentration")
+    rtd.add_argument("--model", choices=("tanks", "dispersion", "both"), default="both")
+    rtd.add_argument("--plot", metavar="PNG", help="write the data and the fitted E(t) and F(t)")
+    rtd.add_argument("--json", metavar="FILE", help="write the fitted parameters as JSON")
     return p
 
 
@@ -50,6 +55,8 @@ def _progress(i, n, name):
 def _run(args):
     from .route import load_route
 
+    if args.command == "rtd-fit":
+        return _rtd_fit(args)
     route = load_route(args.route)
     if args.command == "size":
         return _size(route, args)
@@ -134,6 +141,47 @@ def _size(route, args):
         from pathlib import Path
 
         Path(args.json).write_text(json.dumps(d, indent=2) + "\n")
+    return EXIT_OK
+
+
+def _rtd_fit(args):
+    import json
+
+    from . import rtd
+
+    data = rtd.read_tracer_csv(args.csv)
+    fits = {}
+    if args.model in ("tanks", "both"):
+        fits["tanks_in_series"] = rtd.fit_tanks_in_series(data.t, data.c)
+    if args.model in ("dispersion", "both"):
+        fits["dispersion_closed"] = rtd.fit_dispersion(data.t, data.c)
+    m = fits[next(iter(fits))].moments
+    print(f"{args.csv}: mean residence time {m.mean / 60:.4g} min, variance {m.variance / 3600:.4g} min^2")
+    out = {}
+    for name, fit in fits.items():
+        parts = []
+        for key, value in fit.params.items():
+            err = fit.stderr.get(key) if fit.stderr else None
+            shown = f"{value / 60:.4g} min" if key == "tau" else f"{value:.4g}"
+            if err is not None:
+                shown += f" +- {err / 60:.2g} min" if key == "tau" else f" +- {err:.2g}"
+            parts.append(f"{key} = {shown}")
+        print(f"  {name:18s} " + ", ".join(parts) + f"   (RMS residual of E: {fit.residual:.3g} 1/s)")
+        out[name] = {"params": fit.params, "stderr": fit.stderr, "residual_per_s": fit.residual}
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import numpy as np
+
+        E = np.asarray(data.c, float) / np.trapezoid(data.c, data.t)
+        axes = rtd.plot_rtd([f.rtd for f in fits.values()], labels=list(fits), data=(data.t, E),
+                            time_unit="min" if m.mean > 120 else "s")
+        axes[0].figure.savefig(args.plot, dpi=120)
+    if args.json:
+        from pathlib import Path
+
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return EXIT_OK
 
 

@@ -84,3 +84,20 @@ def test_bad_flow_model_options(tmp_path, capsys):
         assert main(["check", str(p)]) == 2
         err = capsys.readouterr().err
         assert message in err and "operations[0]" in err
+
+
+def test_rtd_fit_command(tmp_path, capsys):
+    """The tracer file holds an exact 4-tank Erlang curve with tau = 3 min
+    (generated for tests/test_rtd.py): the fit recovers both."""
+    from pathlib import Path
+
+    csv = Path(__file__).parent / "data" / "tracer_tanks_min.csv"
+    out = tmp_path / "fit.json"
+    png = tmp_path / "fit.png"
+    assert main(["rtd-fit", str(csv), "--json", str(out), "--plot", str(png)]) == 0
+    fit = json.loads(out.read_text())["tanks_in_series"]["params"]
+    assert fit["n"] == pytest.approx(4.0, rel=1e-6)
+    assert fit["tau"] == pytest.approx(180.0, rel=1e-6)
+    assert png.stat().st_size > 10_000
+    assert main(["rtd-fit", str(csv.with_name("tracer_bad_value.csv"))]) == 2
+    assert "line 4" in capsys.readouterr().err
