@@ -783,13 +783,15 @@ class Mechanism:
         return cls.from_dict(data, source=source, base_dir=Path(source).parent)
 
     @classmethod
-    def from_cantera(cls, path_or_name, phase: str | None = None, *, T_ref: float = _DEFAULT_T_REF) -> "Mechanism":
+    def from_cantera(cls, path_or_name, phase: str | None = None, *, T_ref: float = _DEFAULT_T_REF,
+                     skip_unsupported: bool = False) -> "Mechanism":
         """Read a Cantera mechanism (file path, a name in Cantera's data path, or a
         ``cantera.Solution``).
 
         Only elementary reactions with Arrhenius rates are taken; three-body,
         falloff, pressure-dependent, Chebyshev, Blowers-Masel and surface reactions
-        are refused with an InputError naming the reaction. Cantera's kmol-based
+        are refused with an InputError naming the reaction (or, with
+        ``skip_unsupported=True``, left out with a warning naming them). Cantera's kmol-based
         units are converted: A_mol = A_kmol * 1000^(1 - n) for forward order n.
         Reversible reactions: Cantera computes k_r from thermochemistry; flowchem
         stores a van 't Hoff equilibrium fitted at ``T_ref`` (K exactly Cantera's
@@ -833,11 +835,15 @@ class Mechanism:
             sol.TP = T_ref * (1 + eps), sol.P
             lnK2 = np.log(sol.equilibrium_constants)
             slope = (lnK2 - lnK1) / (1.0 / (T_ref * (1 + eps)) - 1.0 / (T_ref * (1 - eps)))  # = -dH_eff/R
+            skipped = []
             for j, r in enumerate(sol.reactions()):
                 loc = Location(source, f"reactions[{j}]")
                 rate = r.rate
                 if r.third_body is not None or getattr(rate, "type", None) != "Arrhenius" \
                         or r.reaction_type != "Arrhenius":
+                    if skip_unsupported:
+                        skipped.append(r.equation)
+                        continue
                     raise loc.error(f"reaction {r.equation!r} is of type '{r.reaction_type}'; only "
                                     "elementary Arrhenius reactions are supported")
                 A_kmol = rate.pre_exponential_factor
@@ -861,6 +867,12 @@ class Mechanism:
                                           dH=float(dH_all[j]), equation=r.equation, where=loc))
         finally:
             sol.TPY = saved
+        if skipped:
+            import warnings
+
+            warnings.warn(f"{source}: left out {len(skipped)} reactions that flowchem's liquid-phase "
+                          f"kinetics cannot represent: {', '.join(skipped[:5])}"
+                          + (" ..." if len(skipped) > 5 else ""), stacklevel=2)
         return _located(cls, species, reactions, sol.name or None, source, Location(source))
 
 

@@ -130,3 +130,13 @@ def test_batch_against_cantera_reactor_network(tmp_path):
     # 1e-9 of the initial concentration
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9 * c0.max())
     assert expected[-1][gas.species_index("C")] > 0.1 * c0.max()  # the case is not trivial
+
+
+def test_from_cantera_refuses_or_skips_unsupported_reactions():
+    pytest.importorskip("cantera")
+    with pytest.raises(fc.InputError, match="three-body"):
+        fc.Mechanism.from_cantera("gri30.yaml")
+    with pytest.warns(UserWarning, match="left out 50 reactions"):
+        mech = fc.Mechanism.from_cantera("gri30.yaml", skip_unsupported=True)
+    # GRI-Mech 3.0: 53 species, 325 reactions, of which 50 are three-body or falloff
+    assert mech.n_species == 53 and mech.n_reactions == 325 - 50
