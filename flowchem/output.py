@@ -1,5 +1,7 @@
 """Files written by ``flowchem run --out DIR``: the JSON result, a CSV stream
-table and a profile plot per reactor."""
+table, a profile plot per reactor, the route figures (block-flow diagram,
+concentrations and temperature along the route) and a self-contained
+``report.html`` that embeds them."""
 
 from __future__ import annotations
 
@@ -19,11 +21,13 @@ def write_streams_csv(result, path):
 
 
 def write_outputs(result, directory):
-    """Write result.json, streams.csv and one PNG per reactor into ``directory``."""
+    """Write everything into ``directory``; returns the list of paths."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from .htmlreport import render_figures, write_html_report
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -38,4 +42,13 @@ def write_outputs(result, directory):
         ax.figure.savefig(path, dpi=120)
         plt.close(ax.figure)
         written.append(path)
+        if getattr(res, "heat_curve", None) is not None:
+            ax = res.plot_heat_balance()
+            path = out / f"{name}_heat_balance.png"
+            ax.figure.savefig(path, dpi=120)
+            plt.close(ax.figure)
+            written.append(path)
+    figures = render_figures(result, out)
+    written.extend(figures.values())
+    written.append(write_html_report(result, out / "report.html", figures))
     return written

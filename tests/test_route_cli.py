@@ -167,6 +167,10 @@ def test_out_dir_writes_files(tmp_path):
     csv_lines = (out / "streams.csv").read_text().splitlines()
     assert len(csv_lines) == 1 + 4
     assert (out / "R1.png").stat().st_size > 1000
+    for name in ("block_flow.png", "route_profile.png", "route_temperature.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3 and "unit test route" in html
 
 
 def test_check_command(tmp_path, capsys):
