@@ -15,6 +15,7 @@ Quick start::
 from .errors import FlowchemError, InputError, SolverError
 from .mechanism import Mechanism, Reaction, Species, load_mechanism
 from . import rtd
+from .batchflow import BatchComparison, compare_batch
 from .nonideal import DispersionPFR, LaminarPFR
 from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 from .properties import LiquidProperties
@@ -32,7 +33,7 @@ __all__ = [
     "Stream", "mix", "Mixer", "Splitter", "Separator", "HeatExchanger", "Quench",
     "BatchReactor", "PFR", "CSTR", "CSTRCascade", "EnergyBalance", "LiquidProperties",
     "DispersionPFR", "LaminarPFR", "rtd",
-    "size_reactor", "SizingResult", "TargetUnreachableError",
+    "size_reactor", "SizingResult", "TargetUnreachableError", "compare_batch", "BatchComparison",
     "Route", "RouteResult", "load_route",
     "SolverOptions",
 ]

@@ -39,6 +39,23 @@ def _parser():
     target.add_argument("--yield", dest="yield_", metavar="PRODUCT=VALUE", help="e.g. C=0.8 (with --basis)")
     size.add_argument("--basis", metavar="SPECIES", help="limiting reactant of a yield target")
     size.add_argument("--json", metavar="FILE", help="write the sizing result as JSON")
+    cmp_ = sub.add_parser("compare-batch", help="the same chemistry in a jacketed batch vessel: "
+                                                "times, cooling-limited dosing, throughput, hazardous inventory")
+    cmp_.add_argument("route", help="route file (YAML)")
+    cmp_.add_argument("--vessel-volume", default="100 L", help="batch vessel volume (default 100 L)")
+    cmp_.add_argument("--fill-fraction", type=float, default=0.8, help="working fill (default 0.8)")
+    cmp_.add_argument("--U", default="300 W/m^2/K", help="jacket heat-transfer coefficient")
+    cmp_.add_argument("--jacket-area-ref", default="1.0 m^2",
+                      help="jacket area of the reference vessel (scaled with volume^(2/3))")
+    cmp_.add_argument("--vessel-volume-ref", default="100 L", help="reference vessel volume")
+    cmp_.add_argument("--coolant-dT", default="20 K", help="reaction mass to coolant temperature difference")
+    cmp_.add_argument("--charge-time", default="30 min")
+    cmp_.add_argument("--discharge-time", default="30 min")
+    cmp_.add_argument("--cleaning-time", default="0 min")
+    cmp_.add_argument("--hazardous", nargs="*", metavar="SPECIES",
+                      help="species whose inventory to compare (default: the route's 'hazardous' list)")
+    cmp_.add_argument("--out", metavar="DIR", help="write batch_vs_flow.png to DIR")
+    cmp_.add_argument("--json", metavar="FILE", help="write the comparison as JSON")
     rtd = sub.add_parser("rtd-fit", help="fit tanks-in-series N or dispersion Pe to a tracer curve (CSV)")
     rtd.add_argument("csv", help="two columns: time (unit in the header, e.g. 't [min]') and concentration")
     rtd.add_argument("--model", choices=("tanks", "dispersion", "both"), default="both")
@@ -57,6 +74,16 @@ def _run(args):
 
     if args.command == "rtd-fit":
         return _rtd_fit(args)
+    if args.command == "compare-batch":
+        from .batchflow import compare_batch_command
+
+        load_route(args.route)   # validate first: bad input fails before any numerics
+        return compare_batch_command(
+            args.route, out=args.out, json_path=args.json, vessel_volume=args.vessel_volume,
+            fill_fraction=args.fill_fraction, U=args.U, jacket_area_ref=args.jacket_area_ref,
+            vessel_volume_ref=args.vessel_volume_ref, coolant_dT=args.coolant_dT,
+            charge_time=args.charge_time, discharge_time=args.discharge_time,
+            cleaning_time=args.cleaning_time, hazardous=args.hazardous)
     route = load_route(args.route)
     if args.command == "size":
         return _size(route, args)

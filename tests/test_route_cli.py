@@ -273,3 +273,28 @@ def test_example_route_runs():
     assert max(d["balance"]["element_closure_rel"].values()) < 1e-9
     # the lomustine route telescopes two reactors: 9 min in total
     assert d["product"]["residence_time_s"] == pytest.approx(9 * 60, rel=0.02)
+
+
+def test_compare_batch_command(tmp_path, capsys):
+    """First-order A -> B in a PFR: the batch reaches the same conversion in
+    exactly the residence time; the command writes JSON and a chart."""
+    path = tmp_path / "route.yaml"
+    path.write_text("""
+mechanism:
+  species: [{name: A, formula: C2H4O}, {name: B, formula: C2H4O}]
+  reactions: [{equation: A => B, rate: {k: 0.01}, dH: -50 kJ/mol}]
+feeds: [{name: f, flow: 1 mL/min, T: 25 degC, conc: {A: 1 mol/L}}]
+operations: [{name: R1, type: pfr, from: f, volume: 5 mL}]
+product: {from: R1, species: B, basis: A}
+hazardous: [A]
+""")
+    out = tmp_path / "out"
+    js = tmp_path / "cmp.json"
+    assert main(["compare-batch", str(path), "--out", str(out), "--json", str(js)]) == 0
+    assert "Batch against flow" in capsys.readouterr().out
+    d = json.loads(js.read_text())
+    step = d["steps"][0] if isinstance(d["steps"], list) else d["steps"]["R1"]
+    assert step["kinetic_time_s"] == pytest.approx(300.0, rel=1e-6)
+    assert (out / "batch_vs_flow.png").stat().st_size > 10_000
+    path.write_text(path.read_text().replace("hazardous: [A]", "hazardous: [Q]"))
+    assert main(["compare-batch", str(path)]) == 2
