@@ -45,7 +45,8 @@ the arrays up to the point of failure; they never return a silent wrong answer.
 import numpy as np
 from numba import njit
 
-from .problems import jacobian, rhs
+from .kinetics import slot_jacobian, slot_plan, slot_rates
+from .problems import BATCH, CSTR_TRANSIENT, jacobian, rhs
 from .status import (
     INVALID_INPUT,
     MAX_STEPS,
@@ -182,6 +183,84 @@ def lu_solve(lu, piv, b):
         for j in range(i + 1, n):
             s -= lu[i, j] * b[j]
         b[i] = s / lu[i, i]
+
+
+@njit(cache=True)
+def _lu_factor_w(jx, gh, a, piv, dinv, cols):
+    """Form W = gh I - J (J = jx[:, :n]) in ``a`` and factor it in place like
+    :func:`lu_factor`, skipping the zero entries of each pivot row (the
+    Jacobians of reaction networks are sparse), and store the reciprocal
+    pivots in ``dinv``. Returns False for a zero or non-finite pivot."""
+    n = a.shape[0]
+    for i in range(n):
+        for j in range(n):
+            a[i, j] = -jx[i, j]
+        a[i, i] += gh
+    for k in range(n):
+        p = k
+        amax = abs(a[k, k])
+        for i in range(k + 1, n):
+            v = abs(a[i, k])
+            if v > amax:
+                amax = v
+                p = i
+        if not (amax > 0.0) or not np.isfinite(amax):
+            return False
+        piv[k] = p
+        if p != k:
+            for j in range(n):
+                tmp = a[k, j]
+                a[k, j] = a[p, j]
+                a[p, j] = tmp
+        inv = 1.0 / a[k, k]
+        dinv[k] = inv
+        nc = 0
+        for j in range(k + 1, n):
+            if a[k, j] != 0.0:
+                cols[nc] = j
+                nc += 1
+        for i in range(k + 1, n):
+            lik = a[i, k] * inv
+            a[i, k] = lik
+            if lik != 0.0:
+                for c in range(nc):
+                    j = cols[c]
+                    a[i, j] -= lik * a[k, j]
+    return True
+
+
+@njit(cache=True)
+def _lu_solve_w(lu, piv, dinv, b):
+    """:func:`lu_solve` with the reciprocal pivots of :func:`_lu_factor_w`."""
+    n = lu.shape[0]
+    for k in range(n):
+        p = piv[k]
+        if p != k:
+            tmp = b[k]
+            b[k] = b[p]
+            b[p] = tmp
+    for i in range(1, n):
+        s0 = b[i]
+        s1 = 0.0
+        j = 0
+        while j + 1 < i:
+            s0 -= lu[i, j] * b[j]
+            s1 -= lu[i, j + 1] * b[j + 1]
+            j += 2
+        if j < i:
+            s0 -= lu[i, j] * b[j]
+        b[i] = s0 + s1
+    for i in range(n - 1, -1, -1):
+        s0 = b[i]
+        s1 = 0.0
+        j = i + 1
+        while j + 1 < n:
+            s0 -= lu[i, j] * b[j]
+            s1 -= lu[i, j + 1] * b[j + 1]
+            j += 2
+        if j < n:
+            s0 -= lu[i, j] * b[j]
+        b[i] = (s0 + s1) * dinv[i]
 
 
 # ---------------------------------------------------------------------------
@@ -348,6 +427,86 @@ def _stages(code, system, t, y, f0, h, lu, piv, k, u, fu, ynew):
         ynew[i] = u[i] + k[7, i]
 
 
+@njit(cache=True, inline="always")
+def _stage_input(s, y, k, u):
+    """u = y + sum_j a_sj k_j (stage s >= 1), in the order of :func:`_stages`."""
+    n = y.shape[0]
+    if s <= 5:
+        for i in range(n):
+            u[i] = y[i]
+        for j in range(s):
+            a = _A[s, j]
+            kj = k[j]
+            for i in range(n):
+                u[i] += a * kj[i]
+    else:
+        # stiffly accurate tail: u_6 = u_5 + k_5, u_7 = u_6 + k_6
+        kj = k[s - 1]
+        for i in range(n):
+            u[i] += kj[i]
+
+
+@njit(cache=True, inline="always")
+def _stage_rhs(s, inv_h, fu, k):
+    """k_s = f(u_s) + sum_j (c_sj / h) k_j, before the solve."""
+    n = fu.shape[0]
+    ks = k[s]
+    for i in range(n):
+        ks[i] = fu[i]
+    for j in range(s):
+        c = _C[s, j] * inv_h
+        kj = k[j]
+        for i in range(n):
+            ks[i] += c * kj[i]
+
+
+@njit(cache=True)
+def _f_slots(code, y, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
+             out):
+    """dy/dt of BATCH or CSTR_TRANSIENT from the slot form of the mechanism."""
+    slot_rates(y, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, work, out)
+    if code == CSTR_TRANSIENT:
+        inv_tau = params[0]
+        for i in range(y.shape[0]):
+            out[i] += (params[1 + i] - y[i]) * inv_tau
+
+
+@njit(cache=True)
+def _stages_slots(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
+                  t, y, f0, h, lu, piv, dinv, k, u, fu, ynew):
+    """:func:`_stages` with the slot-form right-hand side and the fast solves
+    (same arithmetic order as :func:`_stages`, apart from the solves)."""
+    n = y.shape[0]
+    inv_h = 1.0 / h
+    for i in range(n):
+        k[0, i] = f0[i]
+    _lu_solve_w(lu, piv, dinv, k[0])
+    for s in range(1, N_STAGES):
+        _stage_input(s, y, k, u)
+        _f_slots(code, u, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, fu)
+        _stage_rhs(s, inv_h, fu, k)
+        _lu_solve_w(lu, piv, dinv, k[s])
+    for i in range(n):
+        ynew[i] = u[i] + k[7, i]
+
+
+@njit(cache=True)
+def _stages_sys(code, system, t, y, f0, h, lu, piv, dinv, k, u, fu, ynew):
+    """:func:`_stages` with the fast solves, for any problem code."""
+    n = y.shape[0]
+    inv_h = 1.0 / h
+    for i in range(n):
+        k[0, i] = f0[i]
+    _lu_solve_w(lu, piv, dinv, k[0])
+    for s in range(1, N_STAGES):
+        _stage_input(s, y, k, u)
+        rhs(code, t, u, system, fu)
+        _stage_rhs(s, inv_h, fu, k)
+        _lu_solve_w(lu, piv, dinv, k[s])
+    for i in range(n):
+        ynew[i] = u[i] + k[7, i]
+
+
 @njit(cache=True)
 def _dense_coeffs(k, out):
     """Interpolation vectors K_r = sum_j H_rj k_j (r = 0, 1, 2) into out[3, n]."""
@@ -420,10 +579,31 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     u = np.empty(n)
     fu = np.empty(n)
     k = np.empty((N_STAGES, n))
-    jac = np.empty((n, n))
     w = np.empty((n, n))
     piv = np.zeros(n, dtype=np.int64)
+    dinv = np.empty(n)
+    cols = np.empty(n, dtype=np.int64)
     dcoef = np.empty((N_DENSE, n))
+    # isothermal mass action: the slot form of kernels.kinetics (built once);
+    # the Jacobian then lives in jx[:, :n] (column n is scratch)
+    fast = False
+    kf, kr, params, work = system[2], system[3], system[4], system[5]
+    if code == BATCH or code == CSTR_TRANSIENT:
+        model = system[0]
+        fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(model, n)
+        s_ptr, s_sp, s_nu = model[6], model[7], model[8]
+    else:
+        any_rev = False
+        fslot = np.empty(0, dtype=np.int64)
+        rslot = fslot
+        g_ptr = fslot
+        g_rx = fslot
+        g_nu = np.empty(0)
+        s_ptr = fslot
+        s_sp = fslot
+        s_nu = g_nu
+    ext = np.empty(n + 1)
+    jx = np.empty((n, n + 1)) if fast else np.empty((n, n))
 
     min_value = np.inf
     for i in range(n):
@@ -465,31 +645,42 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 h = t_end - t
                 last = True
             if not jac_current:
-                jacobian(code, t, y, system, jac)
+                if fast:
+                    slot_jacobian(y, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp, s_nu, ext, jx)
+                    if code == CSTR_TRANSIENT:
+                        inv_tau = params[0]
+                        for i in range(n):
+                            jx[i, i] -= inv_tau
+                else:
+                    jacobian(code, t, y, system, jx)
                 stats[4] += 1
                 jac_current = True
             gh = 1.0 / (GAMMA * h)
-            for i in range(n):
-                for j in range(n):
-                    w[i, j] = -jac[i, j]
-                w[i, i] += gh
             stats[0] += 1
             stats[5] += 1
-            if not lu_factor(w, piv):
+            if not _lu_factor_w(jx, gh, w, piv, dinv, cols):
                 stats[2] += 1
                 n_fail += 1
                 if n_fail > MAX_CONSECUTIVE_FAILURES:
-                    status = SINGULAR_MATRIX if all_finite(jac.ravel()) else NON_FINITE
+                    status = SINGULAR_MATRIX if all_finite(jx.ravel()) else NON_FINITE
                     break
                 h *= 0.5
                 last_rejected = True
                 continue
-            _stages(code, system, t, y, f0, h, w, piv, k, u, fu, ynew)
+            if fast:
+                _stages_slots(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
+                              g_nu, ext, t, y, f0, h, w, piv, dinv, k, u, fu, ynew)
+            else:
+                _stages_sys(code, system, t, y, f0, h, w, piv, dinv, k, u, fu, ynew)
             stats[3] += 7
             err = error_norm(k[7], y, ynew, rtol, atol)
             finite = np.isfinite(err) and all_finite(ynew)
             if finite:
-                rhs(code, t + h, ynew, system, fnew)
+                if fast:
+                    _f_slots(code, ynew, kf, kr, params, work, any_rev, fslot, rslot, g_ptr,
+                             g_rx, g_nu, ext, fnew)
+                else:
+                    rhs(code, t + h, ynew, system, fnew)
                 stats[3] += 1
                 finite = all_finite(fnew)
             if not finite:

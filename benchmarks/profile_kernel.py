@@ -1,0 +1,158 @@
+"""Per-piece timing of the Rodas5P kernel on the benchmark problems (njit loops).
+
+    python benchmarks/profile_kernel.py [PROBLEM ...]
+
+Prints ns per call of rhs, jacobian, lu_factor, lu_solve, and the full solve's
+time per step at rtol 1e-4, 1e-6, 1e-8, with steps and achieved error.
+"""
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.problems import BATCH, all_problems, kernel_system  # noqa: E402
+from kernels.problems import jacobian, rhs  # noqa: E402
+from kernels.rosenbrock import GAMMA, lu_factor, lu_solve, solve_rodas  # noqa: E402
+
+
+@njit
+def loop_rhs(system, y, out, reps):
+    s = 0.0
+    for r in range(reps):
+        y[0] += 1e-300
+        rhs(BATCH, 0.0, y, system, out)
+        s += out[0]
+    return s
+
+
+@njit
+def loop_jac(system, y, J, reps):
+    s = 0.0
+    for r in range(reps):
+        y[0] += 1e-300
+        jacobian(BATCH, 0.0, y, system, J)
+        s += J[0, 0]
+    return s
+
+
+@njit
+def loop_lu(J, W, piv, h, reps):
+    n = J.shape[0]
+    gh = 1.0 / (GAMMA * h)
+    s = 0.0
+    for r in range(reps):
+        for i in range(n):
+            for j in range(n):
+                W[i, j] = -J[i, j]
+            W[i, i] += gh
+        lu_factor(W, piv)
+        s += W[0, 0]
+    return s
+
+
+@njit
+def loop_solve(W, piv, b, reps):
+    s = 0.0
+    for r in range(reps):
+        b[0] += 1e-300
+        lu_solve(W, piv, b)
+        s += b[0]
+    return s
+
+
+def bench(fn, *args, reps=20000):
+    fn(*args[:-1], 10)
+    best = 1e9
+    for _ in range(5):
+        t0 = time.perf_counter()
+        fn(*args[:-1], reps)
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return best * 1e9
+
+
+def main(names):
+    from benchmarks.run import rel_error
+    for p in all_problems():
+        if names and p.name not in names:
+            continue
+        system = kernel_system(p)
+        n = p.n
+        y = p.y0.copy() + 0.1 * np.max(p.y0)
+        out = np.empty(n)
+        J = np.empty((n, n))
+        W = np.empty((n, n))
+        piv = np.zeros(n, dtype=np.int64)
+        t_rhs = bench(loop_rhs, system, y, out, 0)
+        t_jac = bench(loop_jac, system, y, J, 0)
+        jacobian(BATCH, 0.0, y, system, J)
+        t_lu = bench(loop_lu, J, W, piv, 1e-3, 0)
+        b = np.ones(n)
+        t_sol = bench(loop_solve, W, piv, b, 0)
+        print(f"{p.name}: rhs {t_rhs:.0f} ns, jac {t_jac:.0f} ns, W+LU {t_lu:.0f} ns, "
+              f"lu_solve {t_sol:.0f} ns")
+        for rtol in (1e-4, 1e-6, 1e-8, 1e-10):
+            atol = np.full(n, p.atol_factor * rtol)
+            te = np.empty(0)
+            args = (BATCH, system, p.y0.copy(), 0.0, p.t_end, te, rtol, atol, 0.0, 10_000_000, False)
+            res = solve_rodas(*args)
+            best = 1e9
+            reps = 0
+            t_start = time.perf_counter()
+            while reps < 5 or time.perf_counter() - t_start < 0.3:
+                t0 = time.perf_counter()
+                solve_rodas(*args)
+                best = min(best, time.perf_counter() - t0)
+                reps += 1
+            st = res[5]
+            err = rel_error(p, res[2][-1])
+            per = best / max(st[0], 1) * 1e6
+            per_rhs = t_rhs * st[3] / st[0] * 1e-3
+            print(f"   rtol {rtol:.0e}: {best*1e6:8.1f} us  steps {st[0]:5d} (rej {st[2]:3d}) "
+                  f"nfev {st[3]:6d} err {err:.2e}  {per:.2f} us/step "
+                  f"(rhs {per_rhs:.2f}, jac {t_jac*1e-3:.2f}, lu {t_lu*1e-3:.2f}, "
+                  f"solves {8*t_sol*1e-3:.2f})")
+
+
+
+
+def check_slot_form(n_states=100, seed=0):
+    """The integrator's slot-form rates and Jacobian (kernels.kinetics.slot_*)
+    against production_rates / production_jacobian, at random states with zeros."""
+    from kernels.kinetics import (production_jacobian, production_rates, slot_jacobian,
+                                  slot_plan, slot_rates)
+    rng = np.random.default_rng(seed)
+    for p in all_problems():
+        system = kernel_system(p)
+        model, _rp, kf, kr = system[0], system[1], system[2], system[3]
+        n, m = p.n, p.m
+        ok, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(model, n)
+        assert ok, p.name
+        ext = np.empty(n + 1)
+        q = np.empty(m)
+        a = np.empty(n)
+        b = np.empty(n)
+        jx = np.empty((n, n + 1))
+        J = np.empty((n, n))
+        worst_f = worst_j = 0.0
+        for trial in range(n_states):
+            y = max(p.y0.max(), 1.0) * 10.0 ** rng.uniform(-12, 0, n)
+            if trial % 3 == 0:
+                y[rng.random(n) < 0.3] = 0.0
+            slot_rates(y, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, ext, q, a)
+            production_rates(y, model, kf, kr, q, b)
+            worst_f = max(worst_f, float(np.max(np.abs(a - b)) / (np.max(np.abs(b)) + 1e-300)))
+            slot_jacobian(y, kf, kr, any_rev, fslot, rslot, model[6], model[7], model[8], ext, jx)
+            production_jacobian(y, model, kf, kr, J)
+            worst_j = max(worst_j, float(np.max(np.abs(jx[:, :n] - J)) / (np.max(np.abs(J)) + 1e-300)))
+        assert worst_f < 1e-13 and worst_j < 1e-13, (p.name, worst_f, worst_j)
+        print(f"{p.name}: slot form vs general: rates {worst_f:.1e}, Jacobian {worst_j:.1e}")
+
+
+if __name__ == "__main__":
+    check_slot_form()
+    main(sys.argv[1:])
