@@ -509,7 +509,7 @@ class PFR(_FlowReactor):
                                    wall_thickness=self.energy.wall_thickness,
                                    wall_conductivity=self.energy.wall_conductivity,
                                    h_outer=self.energy.h_outer)
-        return ht.U, f"laminar estimate ({ht.correlation})"
+        return ht.U_W_per_m2_K, f"laminar estimate ({ht.correlation})"
 
     def hydraulics(self, feed):
         """Velocity, Reynolds and Dean numbers and pressure drop for the

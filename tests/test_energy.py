@@ -201,3 +201,22 @@ def test_energy_input_errors(tmp_path):
     with pytest.raises(fc.InputError, match="energy.U"):
         fc.PFR(length="1 m", diameter="1 mm", energy={"U": "5 parsecs", "coolant_T": 300})
     del mech
+
+
+def test_U_auto_laminar_estimate():
+    """U: auto in a straight tube of known length: Hausen's entrance-region
+    Nusselt number, Nu = 3.66 + 0.0668 Gz/(1 + 0.04 Gz^(2/3)), Gz = Re Pr d/L,
+    and U = h = Nu k/d without wall or outside resistance."""
+    mech = first_order(0.01, 0.0, "-50 kJ/mol")
+    feed = fc.Stream(mech, flow="1 mL/min", T="20 degC", conc={"A": "1 mol/L"}, properties=PROPS)
+    d, L = 1e-3, 3.0
+    res = fc.PFR(length=L, diameter=d, energy={"U": "auto", "coolant_T": "30 degC"}).run(feed)
+    Q = 1e-6 / 60
+    u = Q / (math.pi * d * d / 4)
+    Re = 900.0 * u * d / 6e-4
+    Pr = 2000.0 * 6e-4 / 0.15
+    Gz = Re * Pr * d / L
+    Nu = 3.66 + 0.0668 * Gz / (1 + 0.04 * Gz ** (2 / 3))
+    out = res.to_dict()
+    assert out["U_W_per_m2_K"] == pytest.approx(Nu * 0.15 / d, rel=1e-9)
+    assert "laminar" in out["U_source"]
