@@ -46,11 +46,10 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 from dataclasses import dataclass, fields, replace
 
 from .errors import InputError, Location
-from .units import KINDS, get_registry, parse_quantity
+from .units import KINDS, parse_quantity
 
 __all__ = ["LiquidProperties", "PROPERTY_KEYS", "mix_properties", "mixed_temperature",
            "parse_property"]
@@ -68,56 +67,8 @@ _KEYS = {
 #: Keys accepted in a ``properties:`` mapping.
 PROPERTY_KEYS = tuple(_KEYS)
 
-# Kinds flowchem.units does not (yet) know; parsed here in the same style.
-_LOCAL_KINDS = {
-    "thermal_conductivity": ("W/m/K", "a thermal conductivity"),
-    "diffusivity": ("m^2/s", "a diffusivity"),
-}
-
-_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
-_OFFSET = re.compile(r"(?<![A-Za-z_])(?:deg(?:ree)?_?(?:C|F|celsius|fahrenheit)|°[CF])(?![A-Za-z_])")
-
-
 def _fmt(value) -> str:
     return repr(value) if isinstance(value, str) else str(value)
-
-
-def _parse_local(value, kind: str, where: Location) -> float:
-    """Parse a kind units.py lacks, with the error style of :func:`parse_quantity`."""
-    si, what = _LOCAL_KINDS[kind]
-    if isinstance(value, str):
-        m = _NUMBER.match(value)
-        if not m:
-            raise where.error(f"expected {what}, got {value!r} (write '<number> <unit>')")
-        number = float(m.group(1))
-        unit = m.group(2) or None
-        if unit is not None and unit.startswith("*"):
-            unit = unit[1:].strip() or None
-    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise where.error(f"expected a number or a '<number> <unit>' string, got {_fmt(value)}")
-    else:
-        number, unit = float(value), None
-    if unit is None:
-        x = number
-    else:
-        ureg = get_registry()
-        # degC/degF inside a compound unit are temperature differences
-        text = _OFFSET.sub(lambda mm: "delta_degC" if mm.group(0).endswith(("C", "celsius"))
-                           else "delta_degF", unit)
-        try:
-            q = ureg.Quantity(number, ureg.Unit(text))
-        except Exception as exc:  # pint raises many kinds of parse errors
-            names = getattr(exc, "unit_names", None)
-            detail = f"unknown unit {names[0]!r}" if names else f"cannot read unit {unit!r}"
-            raise where.error(f"expected {what}, got {_fmt(value)} ({detail})") from None
-        target = ureg.Unit(si)
-        a, b = dict(q.dimensionality), dict(target.dimensionality)
-        if any(abs(float(a.get(k, 0)) - float(b.get(k, 0))) > 1e-9 for k in set(a) | set(b)):
-            raise where.error(f"expected {what}, got {_fmt(value)}")
-        x = float(q.to(target).magnitude)
-    if not math.isfinite(x):
-        raise where.error(f"expected a finite value, got {_fmt(value)}")
-    return x
 
 
 def parse_property(value, kind: str, units=None, where=None, *, source: str | None = None,
@@ -125,19 +76,13 @@ def parse_property(value, kind: str, units=None, where=None, *, source: str | No
     """One physical property as an SI float.
 
     ``kind`` is a :mod:`flowchem.units` kind (``density``, ``heat_capacity``,
-    ``viscosity``) or one of ``thermal_conductivity`` (W/(m K)) and
-    ``diffusivity`` (m^2/s), which are parsed here until units.py knows them.
-    Raises :class:`~flowchem.errors.InputError` naming ``where``.
+    ``viscosity``, ``thermal_conductivity``, ``diffusivity``). Raises
+    :class:`~flowchem.errors.InputError` naming ``where``.
     """
     where = Location.coerce(where, source)
-    if kind in KINDS:
-        return parse_quantity(value, kind, units, where, positive=positive)
-    if kind not in _LOCAL_KINDS:
+    if kind not in KINDS:
         raise ValueError(f"unknown property kind {kind!r}")
-    x = _parse_local(value, kind, where)
-    if positive and not x > 0:
-        raise where.error(f"must be positive, got {_fmt(value)}")
-    return x
+    return parse_quantity(value, kind, units, where, positive=positive)
 
 
 _REQUIRED = ("density", "cp", "viscosity")

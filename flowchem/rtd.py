@@ -39,7 +39,6 @@ Scaleup*, ch. 15.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import re

@@ -41,7 +41,7 @@ import math
 import numbers
 import re
 
-from .errors import InputError, Location
+from .errors import Location
 
 __all__ = [
     "KINDS",

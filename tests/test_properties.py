@@ -4,7 +4,6 @@ Unit conversions to 1e-12 relative (pint's factors carry a few ulp); mixing rule
 against hand calculations to 1e-14 relative.
 """
 
-import math
 
 import pytest
 
