@@ -707,7 +707,10 @@ class Mechanism:
         top = Location.coerce(where, source)
         check_mapping(mapping, top, "a mechanism mapping with 'species' and 'reactions'")
         if "cantera" in mapping:
-            check_keys(mapping, ("cantera", "phase", "T_ref"), top)
+            check_keys(mapping, ("cantera", "phase", "T_ref", "skip_unsupported"), top)
+            skip = mapping.get("skip_unsupported", False)
+            if not isinstance(skip, bool):
+                raise top.key("skip_unsupported").error(f"expected true or false, got {skip!r}")
             ref = mapping["cantera"]
             if not isinstance(ref, str):
                 raise top.key("cantera").error(f"expected a Cantera file name, got {_show(ref)}")
@@ -717,7 +720,7 @@ class Mechanism:
             T_ref = _DEFAULT_T_REF
             if "T_ref" in mapping:
                 T_ref = parse_quantity(mapping["T_ref"], "temperature", None, top.key("T_ref"))
-            return cls.from_cantera(path, mapping.get("phase"), T_ref=T_ref)
+            return cls.from_cantera(path, mapping.get("phase"), T_ref=T_ref, skip_unsupported=skip)
         if "phases" in mapping:
             raise top.error("this looks like a Cantera mechanism; read it with Mechanism.from_cantera")
         check_keys(mapping, _TOP_KEYS, top, required=("species",))

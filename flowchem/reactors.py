@@ -531,7 +531,7 @@ class PFR(_FlowReactor):
         tau = self.volume / feed.flow
         t_eval = np.linspace(0.0, tau, n_points)
         atol_c = self.options.atol_vector(feed.conc)
-        heat_atol = 1e-10 * _heat_scale(mech, feed.conc)
+        heat_atol = -1e-10 * _heat_scale(mech, feed.conc)   # negative: may change sign
         if thermal.mode == "isothermal":
             system, has_heat = _isothermal_system(mech, T_in)
             y0 = np.concatenate([feed.conc, [0.0]]) if has_heat else feed.conc.copy()
@@ -688,7 +688,7 @@ class CSTRCascade(_FlowReactor):
         thermal = self._thermal(feed)
         tau_each = self.volume / self.n / feed.flow
         atol_c = self.options.atol_vector(feed.conc)
-        heat_atol = 1e-10 * _heat_scale(mech, feed.conc)
+        heat_atol = -1e-10 * _heat_scale(mech, feed.conc)   # negative: may change sign
         if thermal.mode == "isothermal":
             from kernels.problems import CSTR_TRANSIENT
 
@@ -848,7 +848,7 @@ class BatchReactor:
             system = make_energy_system(self.mechanism, rho_cp, ua / rho_cp, self.energy.coolant_T or 0.0)
             y0 = np.concatenate([c0, [0.0, self.T]])
             atol = np.concatenate([self.options.atol_vector(c0),
-                                   [1e-10 * _heat_scale(self.mechanism, c0), 1e-9]])
+                                   [-1e-10 * _heat_scale(self.mechanism, c0), 1e-9]])
             sol, y_eval = integrate(system, BATCH_ENERGY, y0, t_end, self.options, t_eval=t_eval,
                                     atol=atol, operation="batch")
             T_profile = y_eval[:, n + 1]

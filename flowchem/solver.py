@@ -226,7 +226,9 @@ def steady_cstr_cascade(system, c_in, residence_time_each, n_tanks, options: Sol
         raise SolverError(operation, "steady-state solver returned non-finite concentrations")
     # Newton keeps iterates non-negative by construction; a value below
     # -atol would mean a wrong answer, not round-off.
-    if np.any(states < -atol):
+    # (components with a negative atol, such as the heat integral, may be negative)
+    if np.any((states < -np.abs(atol)) & (atol >= 0.0)):
+        worst = float(np.min(np.where(atol >= 0.0, states, np.inf)))
         raise SolverError(operation, "steady state has negative concentrations "
-                                     f"(min {states.min():.3g} mol/m^3)")
+                                     f"(min {worst:.3g} mol/m^3)")
     return states, {name: int(v) for name, v in zip(STEADY_STAT_NAMES, stats)}

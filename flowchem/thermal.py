@@ -194,7 +194,7 @@ def cstr_steady_states(mechanism, c_in, T_in, tau, rho_cp, ua_per_volume, coolan
     params[0] = 1.0 / tau
     y_in = np.concatenate([c_in, [0.0, T_in]])
     params[1:1 + n + 2] = y_in
-    atol = np.concatenate([options.atol_vector(c_in), [1e-9 * max(q_max, 1.0), 1e-9]])
+    atol = np.concatenate([options.atol_vector(c_in), [-1e-9 * max(q_max, 1.0), 1e-9]])  # heat row signed
     for k in range(n_grid - 1):
         if not (ok[k] and ok[k + 1]):
             continue

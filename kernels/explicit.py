@@ -172,6 +172,9 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     d_buf = np.empty((cap if record else 0, N_DENSE, n))
     t_buf[0] = t0
     y_buf[0] = y0
+    # negative atol_i: a component that may change sign (see rosenbrock)
+    free = atol < 0.0
+    atol = np.abs(atol)
     if not check_inputs(y0, t0, t_end, t_eval, rtol, atol):
         return (INVALID_INPUT, t_buf[:1].copy(), y_buf[:1].copy(), d_buf[:0].copy(),
                 y_eval, stats, np.nan)
@@ -185,7 +188,8 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
 
     min_value = np.inf
     for i in range(n):
-        min_value = min(min_value, y0[i])
+        if not free[i]:
+            min_value = min(min_value, y0[i])
     t = t0
     ie = 0
     while ie < n_eval and t_eval[ie] <= t0:
@@ -234,7 +238,7 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 continue
             negative = False
             for i in range(n):
-                if ynew[i] < -(atol[i] + rtol * abs(y[i])):
+                if ynew[i] < -(atol[i] + rtol * abs(y[i])) and not free[i]:
                     negative = True
                     break
             if err <= 1.0 and not negative:
@@ -263,7 +267,7 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                     y_buf[n_acc + 1] = ynew
                     d_buf[n_acc] = dcoef
                 for i in range(n):
-                    if ynew[i] < min_value:
+                    if ynew[i] < min_value and not free[i]:
                         min_value = ynew[i]
                     y[i] = ynew[i]
                     k[0, i] = k[6, i]  # FSAL

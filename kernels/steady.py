@@ -46,7 +46,7 @@ def _scaled_rms(v, c, scale, rtol, atol):
     s = 0.0
     n = v.shape[0]
     for i in range(n):
-        w = atol[i] + rtol * abs(c[i])
+        w = abs(atol[i]) + rtol * abs(c[i])
         e = v[i] * scale / w
         s += e * e
     return np.sqrt(s / n)
@@ -57,7 +57,8 @@ def newton_cstr(code, system, c, rtol, atol, max_iter, stats):
     """Damped Newton on the tank residual, starting from and updating ``c``.
 
     Converged when the full Newton step is below 1 in the scaled RMS norm
-    (atol + rtol |c|). Returns a status code.
+    (|atol| + rtol |c|). Components with a negative atol may change sign
+    (no damping floor). Returns a status code.
     """
     n = c.shape[0]
     tau = 1.0 / system[4][0]
@@ -91,6 +92,9 @@ def newton_cstr(code, system, c, rtol, atol, max_iter, stats):
         for _ls in range(30):
             for i in range(n):
                 t = c[i] + alpha * dx[i]
+                if atol[i] < 0.0:       # a signed component (heat integral): no floor
+                    trial[i] = t
+                    continue
                 floor = _MAX_DECREASE * c[i]
                 trial[i] = t if t > floor else floor
             rhs(code, 0.0, trial, system, Ftrial)

@@ -220,3 +220,25 @@ def test_U_auto_laminar_estimate():
     out = res.to_dict()
     assert out["U_W_per_m2_K"] == pytest.approx(Nu * 0.15 / d, rel=1e-9)
     assert "laminar" in out["U_source"]
+
+
+def test_endothermic_and_reversing_heat_rows():
+    """The heat released may be negative (endothermic steps, or a reversible
+    reaction running backwards): it is exempt from the non-negativity rule.
+    A <=> B with dH = +30 kJ/mol fed as pure A: heat released = -dH * B formed."""
+    mech = fc.Mechanism(species=[fc.Species("A"), fc.Species("B")], reactions=[
+        fc.Reaction.from_equation("A <=> B", rate={"k": 0.05}, equilibrium={"K_ref": 2.0, "T_ref": "25 degC"},
+                                  dH="30 kJ/mol")])
+    feed = fc.Stream(mech, flow="1 mL/min", T="25 degC", conc={"A": "1 mol/L"}, properties=PROPS)
+    Q = 1e-6 / 60
+    pfr = fc.PFR(volume="3 mL").run(feed)
+    assert pfr.to_dict()["heat_released_W"] == pytest.approx(-30e3 * pfr.outlet["B"] * Q, rel=1e-7)
+    cstr = fc.CSTR(volume="3 mL").run(feed)
+    assert cstr.to_dict()["heat_released_W"] == pytest.approx(-30e3 * cstr.outlet["B"] * Q, rel=1e-8)
+    # adiabatic: the tank cools by dH * B / (rho cp)
+    cold = fc.CSTR(volume="3 mL", energy="adiabatic").run(feed)
+    assert cold.outlet.T == pytest.approx(298.15 - 30e3 * cold.outlet["B"] / RHO_CP, rel=1e-10)
+    # fed as pure B the reaction runs backwards and releases heat
+    back = fc.PFR(volume="3 mL").run(fc.Stream(mech, flow="1 mL/min", T="25 degC",
+                                               conc={"B": "1 mol/L"}, properties=PROPS))
+    assert back.to_dict()["heat_released_W"] == pytest.approx(30e3 * back.outlet["A"] * Q, rel=1e-7)
