@@ -166,3 +166,22 @@ def test_python_unit_operations():
     assert sep.outlets["organic"].molar_flows[0] == pytest.approx(f * s.molar_flows[0], rel=1e-14)
     assert sep.outlets["organic"].molar_flows[1] == 0.0
     assert np.allclose(sep.outlets["organic"].molar_flows + sep.outlets["aqueous"].molar_flows, s.molar_flows)
+
+
+@pytest.mark.parametrize("K,expected", [(0.0, 0.0), (1e12, 1.0), (1.0, 0.5)])
+def test_separator_limits(K, expected):
+    """K = 0 sends everything to water, a huge K everything to the organic
+    phase, K = 1 at equal volumes splits evenly."""
+    mech = fc.Mechanism(species=[fc.Species("A")], reactions=[])
+    s = fc.Stream(mech, flow="1 mL/min", T=300.0, conc={"A": 2.0})
+    res = fc.Separator(mech, partition={"A": K}, phase_ratio=1.0).run([s])
+    assert res.outlets["organic"].molar_flows[0] == pytest.approx(expected * s.molar_flows[0], abs=1e-15)
+    assert res.outlets["organic"].flow == pytest.approx(0.5 * s.flow, rel=1e-14)
+
+
+def test_splitter_keeps_temperature_pressure_and_properties():
+    mech = fc.Mechanism(species=[fc.Species("A")], reactions=[])
+    props = fc.LiquidProperties(density=1100.0, cp=3000.0, viscosity=1e-3)
+    s = fc.Stream(mech, flow="1 mL/min", T=310.0, conc={"A": 2.0}, P="2 bar", properties=props)
+    for out in fc.Splitter({"a": 0.2, "b": 0.8}).run(s).outlets.values():
+        assert (out.T, out.P, out.properties) == (310.0, 2e5, props)
