@@ -45,7 +45,7 @@ the arrays up to the point of failure; they never return a silent wrong answer.
 import numpy as np
 from numba import njit
 
-from .kinetics import slot_jacobian, slot_plan, slot_rates
+from .kinetics import N_SLOTS, slot_jacobian, slot_plan, slot_rates
 from .problems import BATCH, CSTR_TRANSIENT, jacobian, rhs
 from .status import (
     INVALID_INPUT,
@@ -229,7 +229,7 @@ def _lu_factor_w(jx, gh, a, piv, dinv, cols):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lu_solve_w(lu, piv, dinv, b):
     """:func:`lu_solve` with the reciprocal pivots of :func:`_lu_factor_w`."""
     n = lu.shape[0]
@@ -261,6 +261,186 @@ def _lu_solve_w(lu, piv, dinv, b):
         if j < n:
             s0 -= lu[i, j] * b[j]
         b[i] = (s0 + s1) * dinv[i]
+
+
+# ---------------------------------------------------------------------------
+# sparse LU of W on a static pattern (slot-form problems)
+# ---------------------------------------------------------------------------
+# The structural pattern of J is known once the mechanism is in slot form, so
+# W = gh I - J is factored over a fixed pattern: a minimum-degree symmetric
+# ordering (computed once per solve) keeps the fill small, and the pivots are
+# the (permuted) diagonal. A pivot below SPARSE_PIVOT_TOL times the largest
+# entry of its column makes the factorization give up; the step then uses the
+# dense partial-pivoting LU instead (same step, same answer to round-off).
+SPARSE_PIVOT_TOL = 0.1
+SPARSE_MAX_N = 200
+
+
+@njit(cache=True)
+def _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp):
+    """Structural pattern of W = gh I - J for the slot form: (n, n) bools."""
+    pat = np.zeros((n, n), dtype=np.bool_)
+    for i in range(n):
+        pat[i, i] = True
+    m = s_ptr.shape[0] - 1
+    for d in range(2 if any_rev else 1):
+        slot = fslot if d == 0 else rslot
+        for j in range(m):
+            for b in range(N_SLOTS):
+                col = slot[N_SLOTS * j + b]
+                if col >= n:
+                    continue
+                for s in range(s_ptr[j], s_ptr[j + 1]):
+                    pat[s_sp[s], col] = True
+    return pat
+
+
+@njit(cache=True)
+def _sparse_plan(pat):
+    """Minimum-degree ordering and symbolic LU of the pattern ``pat``.
+
+    Returns ``(perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx)`` in the
+    permuted index space: row ``i`` of W's factors is row ``perm[i]`` of W;
+    ``lr`` are the columns < i of L's row i, ``lc`` the rows > k of L's
+    column k, ``ur`` the columns > i of U's row i (fill included).
+    """
+    n = pat.shape[0]
+    g = np.zeros((n, n), dtype=np.bool_)
+    for i in range(n):
+        for j in range(n):
+            if pat[i, j] or pat[j, i]:
+                g[i, j] = True
+    done = np.zeros(n, dtype=np.bool_)
+    perm = np.empty(n, dtype=np.int64)
+    nb = np.empty(n, dtype=np.int64)
+    for step in range(n):
+        best = -1
+        bdeg = n + 1
+        for i in range(n):
+            if done[i]:
+                continue
+            deg = 0
+            for j in range(n):
+                if j != i and not done[j] and g[i, j]:
+                    deg += 1
+            if deg < bdeg:
+                bdeg = deg
+                best = i
+        perm[step] = best
+        done[best] = True
+        cnt = 0
+        for j in range(n):
+            if not done[j] and g[best, j]:
+                nb[cnt] = j
+                cnt += 1
+        for a in range(cnt):
+            for b in range(cnt):
+                g[nb[a], nb[b]] = True
+    p2 = np.zeros((n, n), dtype=np.bool_)
+    for i in range(n):
+        for j in range(n):
+            p2[i, j] = pat[perm[i], perm[j]]
+    for k in range(n):
+        for i in range(k + 1, n):
+            if p2[i, k]:
+                for j in range(k + 1, n):
+                    if p2[k, j]:
+                        p2[i, j] = True
+    nl = 0
+    nu = 0
+    for i in range(n):
+        for j in range(n):
+            if p2[i, j]:
+                if j < i:
+                    nl += 1
+                elif j > i:
+                    nu += 1
+    lr_ptr = np.zeros(n + 1, dtype=np.int64)
+    lr_idx = np.empty(nl, dtype=np.int64)
+    lc_ptr = np.zeros(n + 1, dtype=np.int64)
+    lc_idx = np.empty(nl, dtype=np.int64)
+    ur_ptr = np.zeros(n + 1, dtype=np.int64)
+    ur_idx = np.empty(nu, dtype=np.int64)
+    a = 0
+    c = 0
+    b = 0
+    for i in range(n):
+        for j in range(i):
+            if p2[i, j]:
+                lr_idx[a] = j
+                a += 1
+        lr_ptr[i + 1] = a
+        for j in range(i + 1, n):
+            if p2[i, j]:
+                ur_idx[b] = j
+                b += 1
+        ur_ptr[i + 1] = b
+        for r in range(i + 1, n):
+            if p2[r, i]:
+                lc_idx[c] = r
+                c += 1
+        lc_ptr[i + 1] = c
+    return perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx
+
+
+@njit(cache=True)
+def _lu_factor_sparse(jx, gh, a, dinv, perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr,
+                      ur_idx):
+    """W = gh I - J (J = jx[:, :n]) permuted and factored over the static
+    pattern without row exchanges. False when a pivot is not acceptable
+    (zero, non-finite or below the threshold): use the dense LU then."""
+    n = a.shape[0]
+    for i in range(n):
+        p = perm[i]
+        for t in range(lr_ptr[i], lr_ptr[i + 1]):
+            a[i, lr_idx[t]] = -jx[p, perm[lr_idx[t]]]
+        a[i, i] = gh - jx[p, p]
+        for t in range(ur_ptr[i], ur_ptr[i + 1]):
+            a[i, ur_idx[t]] = -jx[p, perm[ur_idx[t]]]
+    for k in range(n):
+        pv = a[k, k]
+        cmax = 0.0
+        for t in range(lc_ptr[k], lc_ptr[k + 1]):
+            v = abs(a[lc_idx[t], k])
+            if v > cmax:
+                cmax = v
+        apv = abs(pv)
+        if not (apv > SPARSE_PIVOT_TOL * cmax) or not (apv < np.inf):
+            return False
+        inv = 1.0 / pv
+        dinv[k] = inv
+        u0 = ur_ptr[k]
+        u1 = ur_ptr[k + 1]
+        for t in range(lc_ptr[k], lc_ptr[k + 1]):
+            i = lc_idx[t]
+            lik = a[i, k] * inv
+            a[i, k] = lik
+            if lik != 0.0:
+                for s in range(u0, u1):
+                    j = ur_idx[s]
+                    a[i, j] -= lik * a[k, j]
+    return True
+
+
+@njit(cache=True, inline="always")
+def _lu_solve_sparse(a, dinv, perm, lr_ptr, lr_idx, ur_ptr, ur_idx, x, b):
+    """Solve W z = b in place with the factors of :func:`_lu_factor_sparse`
+    (``x`` is scratch of length n)."""
+    n = x.shape[0]
+    for i in range(n):
+        s = b[perm[i]]
+        for t in range(lr_ptr[i], lr_ptr[i + 1]):
+            j = lr_idx[t]
+            s -= a[i, j] * x[j]
+        x[i] = s
+    for i in range(n - 1, -1, -1):
+        s = x[i]
+        for t in range(ur_ptr[i], ur_ptr[i + 1]):
+            j = ur_idx[t]
+            s -= a[i, j] * x[j]
+        x[i] = s * dinv[i]
+    for i in range(n):
+        b[perm[i]] = x[i]
 
 
 # ---------------------------------------------------------------------------
@@ -490,6 +670,122 @@ def _stages_slots(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx
         ynew[i] = u[i] + k[7, i]
 
 
+@njit(cache=True, inline="always")
+def _slot_f_inline(code, y, kf, kr, params, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, q,
+                   out):
+    """:func:`_f_slots` written out, for inlining into the stage loop."""
+    n = out.shape[0]
+    for i in range(n):
+        e[i] = y[i]
+    e[n] = 1.0
+    m = kf.shape[0]
+    if any_rev:
+        for j in range(m):
+            b = N_SLOTS * j
+            q[j] = (kf[j] * e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]
+                    - kr[j] * e[rslot[b]] * e[rslot[b + 1]] * e[rslot[b + 2]])
+    else:
+        for j in range(m):
+            b = N_SLOTS * j
+            q[j] = kf[j] * e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]
+    for i in range(n):
+        acc = 0.0
+        for a in range(g_ptr[i], g_ptr[i + 1]):
+            acc += g_nu[a] * q[g_rx[a]]
+        out[i] = acc
+    if code == CSTR_TRANSIENT:
+        inv_tau = params[0]
+        for i in range(n):
+            out[i] += (params[1 + i] - y[i]) * inv_tau
+
+
+@njit(cache=True)
+def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
+                 y, f0, h, sparse, a, piv, dinv, perm, lr_ptr, lr_idx, ur_ptr, ur_idx, x,
+                 k, u, fu, ynew):
+    """:func:`_stages_slots` as one loop nest: slot-form rates, stage sums and
+    solves written out on 2-D indices (no row views, no calls), with the
+    sparse solves of :func:`_lu_factor_sparse` when ``sparse`` and the dense
+    ones of :func:`_lu_factor_w` otherwise. Same arithmetic as
+    :func:`_stages_slots` apart from the order of the solves' sums."""
+    n = y.shape[0]
+    m = kf.shape[0]
+    inv_h = 1.0 / h
+    cstr = code == CSTR_TRANSIENT
+    for s in range(N_STAGES):
+        if s == 0:
+            for i in range(n):
+                k[0, i] = f0[i]
+        else:
+            if s <= 5:
+                for i in range(n):
+                    acc = y[i]
+                    for j in range(s):
+                        acc += _A[s, j] * k[j, i]
+                    u[i] = acc
+            else:  # stiffly accurate tail: u_6 = u_5 + k_5, u_7 = u_6 + k_6
+                for i in range(n):
+                    u[i] += k[s - 1, i]
+            for i in range(n):
+                e[i] = u[i]
+            e[n] = 1.0
+            if any_rev:
+                for j in range(m):
+                    b = N_SLOTS * j
+                    q[j] = (kf[j] * e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]
+                            - kr[j] * e[rslot[b]] * e[rslot[b + 1]] * e[rslot[b + 2]])
+            else:
+                for j in range(m):
+                    b = N_SLOTS * j
+                    q[j] = kf[j] * e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]
+            for i in range(n):
+                acc = 0.0
+                for t in range(g_ptr[i], g_ptr[i + 1]):
+                    acc += g_nu[t] * q[g_rx[t]]
+                if cstr:
+                    acc += (params[1 + i] - u[i]) * params[0]
+                for j in range(s):
+                    acc += (_C[s, j] * inv_h) * k[j, i]
+                k[s, i] = acc
+        if sparse:
+            for i in range(n):
+                sm = k[s, perm[i]]
+                for t in range(lr_ptr[i], lr_ptr[i + 1]):
+                    j = lr_idx[t]
+                    sm -= a[i, j] * x[j]
+                x[i] = sm
+            for i in range(n - 1, -1, -1):
+                sm = x[i]
+                for t in range(ur_ptr[i], ur_ptr[i + 1]):
+                    j = ur_idx[t]
+                    sm -= a[i, j] * x[j]
+                x[i] = sm * dinv[i]
+            for i in range(n):
+                k[s, perm[i]] = x[i]
+        else:
+            for i in range(n):
+                x[i] = k[s, i]
+            for i in range(n):
+                p = piv[i]
+                if p != i:
+                    tmp = x[i]
+                    x[i] = x[p]
+                    x[p] = tmp
+            for i in range(1, n):
+                sm = x[i]
+                for j in range(i):
+                    sm -= a[i, j] * x[j]
+                x[i] = sm
+            for i in range(n - 1, -1, -1):
+                sm = x[i]
+                for j in range(i + 1, n):
+                    sm -= a[i, j] * x[j]
+                x[i] = sm * dinv[i]
+            for i in range(n):
+                k[s, i] = x[i]
+    for i in range(n):
+        ynew[i] = u[i] + k[7, i]
+
 @njit(cache=True)
 def _stages_sys(code, system, t, y, f0, h, lu, piv, dinv, k, u, fu, ynew):
     """:func:`_stages` with the fast solves, for any problem code."""
@@ -567,6 +863,11 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     t_buf[0] = t0
     y_buf[0] = y0
 
+    # A negative atol_i marks a component that may change sign (a heat
+    # integral, say): it is controlled with |atol_i| and exempt from the
+    # non-negativity rule and from min_value.
+    free = atol < 0.0
+    atol = np.abs(atol)
     if not check_inputs(y0, t0, t_end, t_eval, rtol, atol):
         return (INVALID_INPUT, t_buf[:1].copy(), y_buf[:1].copy(), d_buf[:0].copy(),
                 y_eval, stats, np.nan, y0.copy(), t0)
@@ -604,10 +905,25 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
         s_nu = g_nu
     ext = np.empty(n + 1)
     jx = np.empty((n, n + 1)) if fast else np.empty((n, n))
+    # static-pattern sparse LU for the slot form (falls back to the dense LU)
+    use_sparse = fast and n <= SPARSE_MAX_N
+    if use_sparse:
+        perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = _sparse_plan(
+            _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp))
+    else:
+        perm = np.zeros(0, dtype=np.int64)
+        lr_ptr = perm
+        lr_idx = perm
+        lc_ptr = perm
+        lc_idx = perm
+        ur_ptr = perm
+        ur_idx = perm
+    xs = np.empty(n)
 
     min_value = np.inf
     for i in range(n):
-        min_value = min(min_value, y0[i])
+        if not free[i]:
+            min_value = min(min_value, y0[i])
 
     t = t0
     ie = 0
@@ -658,7 +974,9 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             gh = 1.0 / (GAMMA * h)
             stats[0] += 1
             stats[5] += 1
-            if not _lu_factor_w(jx, gh, w, piv, dinv, cols):
+            sparse = use_sparse and _lu_factor_sparse(jx, gh, w, dinv, perm, lr_ptr, lr_idx,
+                                                      lc_ptr, lc_idx, ur_ptr, ur_idx)
+            if not sparse and not _lu_factor_w(jx, gh, w, piv, dinv, cols):
                 stats[2] += 1
                 n_fail += 1
                 if n_fail > MAX_CONSECUTIVE_FAILURES:
@@ -668,8 +986,9 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 last_rejected = True
                 continue
             if fast:
-                _stages_slots(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
-                              g_nu, ext, t, y, f0, h, w, piv, dinv, k, u, fu, ynew)
+                _stages_fast(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
+                             g_nu, ext, y, f0, h, sparse, w, piv, dinv, perm, lr_ptr, lr_idx,
+                             ur_ptr, ur_idx, xs, k, u, fu, ynew)
             else:
                 _stages_sys(code, system, t, y, f0, h, w, piv, dinv, k, u, fu, ynew)
             stats[3] += 7
@@ -694,7 +1013,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 continue
             negative = False
             for i in range(n):
-                if ynew[i] < -(atol[i] + rtol * abs(y[i])):
+                if ynew[i] < -(atol[i] + rtol * abs(y[i])) and not free[i]:
                     negative = True
                     break
             if err <= 1.0 and not negative:
@@ -715,7 +1034,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                     y_buf[n_acc + 1] = ynew
                     d_buf[n_acc] = dcoef
                 for i in range(n):
-                    if ynew[i] < min_value:
+                    if ynew[i] < min_value and not free[i]:
                         min_value = ynew[i]
                     y[i] = ynew[i]
                     f0[i] = fnew[i]
@@ -772,6 +1091,10 @@ def solve_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, 
     see the module docstring and ``kernels.status``. ``stats`` holds
     [steps attempted, accepted, rejected, f evaluations, Jacobian
     evaluations, LU factorizations].
+
+    A negative ``atol[i]`` marks a component allowed to change sign (such as
+    an accumulated heat of reaction): it is controlled with ``|atol[i]|``
+    and exempt from the non-negativity rule and ``min_value``.
     """
     res = _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                       record, 0.0)
