@@ -17,7 +17,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.problems import BATCH, all_problems, kernel_system  # noqa: E402
 from kernels.problems import jacobian, rhs  # noqa: E402
-from kernels.rosenbrock import GAMMA, lu_factor, lu_solve, solve_rodas  # noqa: E402
+from kernels.kinetics import slot_jacobian, slot_plan  # noqa: E402
+from kernels.rosenbrock import (GAMMA, _lu_factor_sparse, _slot_pattern, _sparse_plan,  # noqa: E402
+                                _stages_fast, lu_factor, lu_solve, solve_rodas)
 
 
 @njit
@@ -65,6 +67,72 @@ def loop_solve(W, piv, b, reps):
     return s
 
 
+@njit
+def loop_stages_fast(args, y, ynew, reps):
+    from_args = args
+    s = 0.0
+    for r in range(reps):
+        y[0] += 1e-300
+        _stages_fast(from_args[0], from_args[1], from_args[2], from_args[3], from_args[4],
+                     from_args[5], from_args[6], from_args[7], from_args[8], from_args[9],
+                     from_args[10], from_args[11], y, from_args[12], from_args[13],
+                     from_args[14], from_args[15], from_args[16], from_args[17],
+                     from_args[18], from_args[19], from_args[20], from_args[21],
+                     from_args[22], from_args[23], from_args[24], from_args[25],
+                     from_args[26], ynew)
+        s += ynew[0]
+    return s
+
+
+@njit
+def loop_factor_sparse(jx, gh, w, dinv, plan, reps):
+    s = 0.0
+    for r in range(reps):
+        _lu_factor_sparse(jx, gh, w, dinv, plan[0], plan[1], plan[2], plan[3], plan[4],
+                          plan[5], plan[6])
+        s += w[0, 0]
+    return s
+
+
+@njit
+def loop_slot_jac(y, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp, s_nu, ext, jx, reps):
+    s = 0.0
+    for r in range(reps):
+        y[0] += 1e-300
+        slot_jacobian(y, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp, s_nu, ext, jx)
+        s += jx[0, 0]
+    return s
+
+
+def fast_pieces(p, h=1e-3):
+    """ns per call of the pieces the integrator's fast path actually runs:
+    slot Jacobian, sparse W+LU, and the 8-stage loop (rates + sparse solves)."""
+    system = kernel_system(p)
+    model, _rp, kf, kr, params, work = system
+    n = p.n
+    ok, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(model, n)
+    y = p.y0.copy() + 0.1 * np.max(p.y0)
+    ext = np.empty(n + 1)
+    jx = np.empty((n, n + 1))
+    slot_jacobian(y, kf, kr, any_rev, fslot, rslot, model[6], model[7], model[8], ext, jx)
+    plan = _sparse_plan(_slot_pattern(n, any_rev, fslot, rslot, model[6], model[7]))
+    w = np.zeros((n, n))
+    dinv = np.empty(n)
+    gh = 1.0 / (GAMMA * h)
+    sparse_ok = _lu_factor_sparse(jx, gh, w, dinv, *plan)
+    nnz = n + plan[2].shape[0] + plan[6].shape[0]
+    t_jac = bench(loop_slot_jac, y, kf, kr, any_rev, fslot, rslot, model[6], model[7],
+                  model[8], ext, jx, 0)
+    t_fac = bench(loop_factor_sparse, jx, gh, w, dinv, plan, 0)
+    args = (BATCH, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, ext,
+            np.ones(n), h, sparse_ok, w, np.zeros(n, dtype=np.int64), dinv, plan[0], plan[1],
+            plan[2], plan[5], plan[6], np.empty(n), np.empty((8, n)), np.empty(n),
+            np.empty(n))
+    t_st = bench(loop_stages_fast, args, y, np.empty(n), 0)
+    print(f"{p.name} fast path: LU pattern nnz {nnz}/{n * n} (sparse pivots ok: {sparse_ok}), "
+          f"slot jac {t_jac:.0f} ns, sparse W+LU {t_fac:.0f} ns, 8 stages {t_st:.0f} ns")
+
+
 def bench(fn, *args, reps=20000):
     fn(*args[:-1], 10)
     best = 1e9
@@ -94,7 +162,8 @@ def main(names):
         b = np.ones(n)
         t_sol = bench(loop_solve, W, piv, b, 0)
         print(f"{p.name}: rhs {t_rhs:.0f} ns, jac {t_jac:.0f} ns, W+LU {t_lu:.0f} ns, "
-              f"lu_solve {t_sol:.0f} ns")
+              f"lu_solve {t_sol:.0f} ns (general functions)")
+        fast_pieces(p)
         for rtol in (1e-4, 1e-6, 1e-8, 1e-10):
             atol = np.full(n, p.atol_factor * rtol)
             te = np.empty(0)
