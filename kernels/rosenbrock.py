@@ -124,6 +124,7 @@ MAX_CONSECUTIVE_FAILURES = 25  # non-finite / singular retries before giving up
 STEADY_MAX_STEPS = 200000
 
 _EPS = np.finfo(np.float64).eps
+_LOG_ERR_PREV_MIN = float(np.log(1e-4))
 
 
 # ---------------------------------------------------------------------------
@@ -945,7 +946,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
         else:
             h = initial_step(code, system, t0, y0, f0, t_end, rtol, atol, 5.0, u, fu)
             stats[3] += 1
-        err_prev = 1.0
+        lerr_prev = 0.0  # log of the previous accepted step's error (floored at 1e-4)
         last_rejected = False
         jac_current = False
         n_fail = 0
@@ -992,8 +993,22 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             else:
                 _stages_sys(code, system, t, y, f0, h, w, piv, dinv, k, u, fu, ynew)
             stats[3] += 7
-            err = error_norm(k[7], y, ynew, rtol, atol)
-            finite = np.isfinite(err) and all_finite(ynew)
+            # error norm, finiteness of ynew and the non-negativity rule in one pass
+            s2 = 0.0
+            chk = 0.0
+            negative = False
+            for i in range(n):
+                yi = y[i]
+                yn = ynew[i]
+                ayi = abs(yi)
+                sc = atol[i] + rtol * max(ayi, abs(yn))
+                r = k[7, i] / sc
+                s2 += r * r
+                chk += yn * 0.0  # NaN when any ynew is inf or NaN
+                if yn < -(atol[i] + rtol * ayi) and not free[i]:
+                    negative = True
+            err = np.sqrt(s2 / max(n, 1))
+            finite = np.isfinite(err) and chk == 0.0
             if finite:
                 if fast:
                     _f_slots(code, ynew, kf, kr, params, work, any_rev, fslot, rslot, g_ptr,
@@ -1011,11 +1026,6 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 h *= 0.25
                 last_rejected = True
                 continue
-            negative = False
-            for i in range(n):
-                if ynew[i] < -(atol[i] + rtol * abs(y[i])) and not free[i]:
-                    negative = True
-                    break
             if err <= 1.0 and not negative:
                 # ---- accept
                 n_fail = 0
@@ -1048,12 +1058,13 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                     if steady_tol > 0.0:
                         status = STEADY_NOT_REACHED
                     break
-                e = max(err, 1e-10)
-                fac = SAFETY * e ** (-PI_ALPHA) * err_prev ** PI_BETA
+                # fac = SAFETY err^-alpha err_prev^beta as one exp of logs
+                lerr = np.log(max(err, 1e-10))
+                fac = SAFETY * np.exp(PI_BETA * lerr_prev - PI_ALPHA * lerr)
                 fac = min(FAC_MAX, max(FAC_MIN, fac))
                 if last_rejected:
                     fac = min(fac, 1.0)
-                err_prev = max(err, 1e-4)
+                lerr_prev = max(lerr, _LOG_ERR_PREV_MIN)
                 h *= fac
                 last_rejected = False
             else:
