@@ -79,7 +79,7 @@ def loop_stages_fast(args, y, ynew, reps):
                      from_args[14], from_args[15], from_args[16], from_args[17],
                      from_args[18], from_args[19], from_args[20], from_args[21],
                      from_args[22], from_args[23], from_args[24], from_args[25],
-                     from_args[26], ynew)
+                     from_args[26], ynew, from_args[27])
         s += ynew[0]
     return s
 
@@ -127,7 +127,7 @@ def fast_pieces(p, h=1e-3):
     args = (BATCH, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, ext,
             np.ones(n), h, sparse_ok, w, np.zeros(n, dtype=np.int64), dinv, plan[0], plan[1],
             plan[2], plan[5], plan[6], np.empty(n), np.empty((8, n)), np.empty(n),
-            np.empty(n))
+            np.empty(n), system[1])
     t_st = bench(loop_stages_fast, args, y, np.empty(n), 0)
     print(f"{p.name} fast path: LU pattern nnz {nnz}/{n * n} (sparse pivots ok: {sparse_ok}), "
           f"slot jac {t_jac:.0f} ns, sparse W+LU {t_fac:.0f} ns, 8 stages {t_st:.0f} ns")

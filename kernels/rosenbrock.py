@@ -45,8 +45,9 @@ the arrays up to the point of failure; they never return a silent wrong answer.
 import numpy as np
 from numba import njit
 
-from .kinetics import N_SLOTS, slot_jacobian, slot_plan, slot_rates
-from .problems import BATCH, CSTR_TRANSIENT, jacobian, rhs
+from .kinetics import (N_SLOTS, rate_constants, rate_temperature_derivative, slot_jacobian,
+                       slot_plan, slot_rates)
+from .problems import BATCH, BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs
 from .status import (
     INVALID_INPUT,
     MAX_STEPS,
@@ -703,8 +704,12 @@ def _slot_f_inline(code, y, kf, kr, params, any_rev, fslot, rslot, g_ptr, g_rx, 
 @njit(cache=True)
 def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
                  y, f0, h, sparse, a, piv, dinv, perm, lr_ptr, lr_idx, ur_ptr, ur_idx, x,
-                 k, u, fu, ynew):
-    """:func:`_stages_slots` as one loop nest: slot-form rates, stage sums and
+                 k, u, fu, ynew, rate_params):
+    """For BATCH_ENERGY / CSTR_ENERGY (temperature last in y) the rate
+    constants are refilled from each stage's temperature (``rate_params``)
+    and the cooling term is added to the temperature row.
+
+    :func:`_stages_slots` as one loop nest: slot-form rates, stage sums and
     solves written out on 2-D indices (no row views, no calls), with the
     sparse solves of :func:`_lu_factor_sparse` when ``sparse`` and the dense
     ones of :func:`_lu_factor_w` otherwise. Same arithmetic as
@@ -712,7 +717,9 @@ def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_
     n = y.shape[0]
     m = kf.shape[0]
     inv_h = 1.0 / h
-    cstr = code == CSTR_TRANSIENT
+    cstr = code == CSTR_TRANSIENT or code == CSTR_ENERGY
+    energy = code == BATCH_ENERGY or code == CSTR_ENERGY
+    nT = n - 1
     for s in range(N_STAGES):
         if s == 0:
             for i in range(n):
@@ -730,6 +737,8 @@ def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_
             for i in range(n):
                 e[i] = u[i]
             e[n] = 1.0
+            if energy:
+                rate_constants(u[nT], rate_params, kf, kr)
             if any_rev:
                 for j in range(m):
                     b = N_SLOTS * j
@@ -743,6 +752,8 @@ def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_
                 acc = 0.0
                 for t in range(g_ptr[i], g_ptr[i + 1]):
                     acc += g_nu[t] * q[g_rx[t]]
+                if energy and i == nT:
+                    acc -= params[nT + 2] * (u[nT] - params[nT + 3])
                 if cstr:
                     acc += (params[1 + i] - u[i]) * params[0]
                 for j in range(s):
@@ -786,6 +797,27 @@ def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_
                 k[s, i] = x[i]
     for i in range(n):
         ynew[i] = u[i] + k[7, i]
+
+@njit(cache=True)
+def _energy_jacobian_column(y, system, jx):
+    """Temperature column of the energy-balance Jacobian (the concentration
+    columns come from :func:`slot_jacobian`, whose T column is zero), as in
+    :func:`kernels.problems.jacobian`; kf, kr must be at T = y[-1]."""
+    model, rate_params, kf, kr, params, work = system
+    n_state = y.shape[0]
+    n = n_state - 1
+    T = y[n]
+    m = kf.shape[0]
+    dqdT = work[m:2 * m]
+    rate_temperature_derivative(y, model, rate_params, kf, kr, T, dqdT)
+    s_ptr, s_sp, s_nu = model[6], model[7], model[8]
+    for i in range(n_state):
+        jx[i, n] = 0.0
+    for j in range(m):
+        for a in range(s_ptr[j], s_ptr[j + 1]):
+            jx[s_sp[a], n] += s_nu[a] * dqdT[j]
+    jx[n, n] -= params[n + 2]
+
 
 @njit(cache=True)
 def _stages_sys(code, system, t, y, f0, h, lu, piv, dinv, k, u, fu, ynew):
@@ -890,7 +922,9 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     # the Jacobian then lives in jx[:, :n] (column n is scratch)
     fast = False
     kf, kr, params, work = system[2], system[3], system[4], system[5]
-    if code == BATCH or code == CSTR_TRANSIENT:
+    energy = code == BATCH_ENERGY or code == CSTR_ENERGY
+    rate_params = system[1]
+    if code == BATCH or code == CSTR_TRANSIENT or energy:
         model = system[0]
         fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(model, n)
         s_ptr, s_sp, s_nu = model[6], model[7], model[8]
@@ -909,8 +943,11 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     # static-pattern sparse LU for the slot form (falls back to the dense LU)
     use_sparse = fast and n <= SPARSE_MAX_N
     if use_sparse:
-        perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = _sparse_plan(
-            _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp))
+        pattern = _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp)
+        if energy:  # temperature column: every row a reaction produces or consumes
+            for t_ in range(s_ptr[s_ptr.shape[0] - 1]):
+                pattern[s_sp[t_], n - 1] = True
+        perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = _sparse_plan(pattern)
     else:
         perm = np.zeros(0, dtype=np.int64)
         lr_ptr = perm
@@ -963,8 +1000,12 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 last = True
             if not jac_current:
                 if fast:
+                    if energy:
+                        rate_constants(y[n - 1], rate_params, kf, kr)
                     slot_jacobian(y, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp, s_nu, ext, jx)
-                    if code == CSTR_TRANSIENT:
+                    if energy:
+                        _energy_jacobian_column(y, system, jx)
+                    if code == CSTR_TRANSIENT or code == CSTR_ENERGY:
                         inv_tau = params[0]
                         for i in range(n):
                             jx[i, i] -= inv_tau
@@ -989,7 +1030,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             if fast:
                 _stages_fast(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
                              g_nu, ext, y, f0, h, sparse, w, piv, dinv, perm, lr_ptr, lr_idx,
-                             ur_ptr, ur_idx, xs, k, u, fu, ynew)
+                             ur_ptr, ur_idx, xs, k, u, fu, ynew, rate_params)
             else:
                 _stages_sys(code, system, t, y, f0, h, w, piv, dinv, k, u, fu, ynew)
             stats[3] += 7
@@ -1010,7 +1051,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             err = np.sqrt(s2 / max(n, 1))
             finite = np.isfinite(err) and chk == 0.0
             if finite:
-                if fast:
+                if fast and not energy:
                     _f_slots(code, ynew, kf, kr, params, work, any_rev, fslot, rslot, g_ptr,
                              g_rx, g_nu, ext, fnew)
                 else:
