@@ -799,6 +799,131 @@ def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_
         ynew[i] = u[i] + k[7, i]
 
 @njit(cache=True)
+def _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx):
+    """Entry lists for :func:`_inverse_t`: U's entries (r, c) in ascending
+    column order and L's entries (c, r) (c > r) in descending column order."""
+    n = ur_ptr.shape[0] - 1
+    nu = ur_ptr[n]
+    cnt = np.zeros(n + 1, dtype=np.int64)
+    for t in range(nu):
+        cnt[ur_idx[t] + 1] += 1
+    for c in range(n):
+        cnt[c + 1] += cnt[c]
+    u_r = np.empty(nu, dtype=np.int64)
+    u_c = np.empty(nu, dtype=np.int64)
+    fill = cnt[:n].copy()
+    for r in range(n):
+        for t in range(ur_ptr[r], ur_ptr[r + 1]):
+            c = ur_idx[t]
+            u_r[fill[c]] = r
+            u_c[fill[c]] = c
+            fill[c] += 1
+    nl = lc_ptr[n]
+    l_r = np.empty(nl, dtype=np.int64)
+    l_c = np.empty(nl, dtype=np.int64)
+    a = 0
+    for r in range(n - 1, -1, -1):
+        for t in range(lc_ptr[r], lc_ptr[r + 1]):
+            l_r[a] = r
+            l_c[a] = lc_idx[t]
+            a += 1
+    return u_r, u_c, l_r, l_c
+
+
+@njit(cache=True)
+def _inverse_t(a, dinv, u_r, u_c, l_r, l_c, mt):
+    """``mt`` = (U^-1 L^-1)^T = L^-T U^-T from the factors of
+    :func:`_lu_factor_sparse` (permuted space): row j of ``mt`` is column j of
+    the inverse of the permuted W, so a solve is a sum of row multiples
+    (vectorisable, no dependency chain through memory)."""
+    n = mt.shape[0]
+    for i in range(n):
+        for j in range(n):
+            mt[i, j] = 0.0
+        mt[i, i] = dinv[i]
+    # U^-T: row c = dinv_c (e_c - sum_{r<c} U_rc row r), rows r < c final
+    for t in range(u_r.shape[0]):
+        r = u_r[t]
+        c = u_c[t]
+        f = a[r, c] * dinv[c]
+        if f != 0.0:
+            for j in range(r + 1):
+                mt[c, j] -= f * mt[r, j]
+    # L^-T: row r -= L_cr row c for c > r, rows c > r final
+    for t in range(l_r.shape[0]):
+        r = l_r[t]
+        c = l_c[t]
+        f = a[c, r]
+        if f != 0.0:
+            for j in range(n):
+                mt[r, j] -= f * mt[c, j]
+
+
+@njit(cache=True)
+def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
+                y, f0, h, perm, mt, x, k, u, ynew, rate_params):
+    """:func:`_stages_fast` with every solve W z = b done as z = W^-1 b from
+    the explicit inverse of :func:`_inverse_t` (in the permuted space of the
+    sparse factors): x = sum_j b[perm[j]] mt[j], z[perm[i]] = x[i]."""
+    n = y.shape[0]
+    m = kf.shape[0]
+    inv_h = 1.0 / h
+    cstr = code == CSTR_TRANSIENT or code == CSTR_ENERGY
+    energy = code == BATCH_ENERGY or code == CSTR_ENERGY
+    nT = n - 1
+    for s in range(N_STAGES):
+        if s == 0:
+            for i in range(n):
+                k[0, i] = f0[i]
+        else:
+            if s <= 5:
+                for i in range(n):
+                    acc = y[i]
+                    for j in range(s):
+                        acc += _A[s, j] * k[j, i]
+                    u[i] = acc
+            else:  # stiffly accurate tail: u_6 = u_5 + k_5, u_7 = u_6 + k_6
+                for i in range(n):
+                    u[i] += k[s - 1, i]
+            for i in range(n):
+                e[i] = u[i]
+            e[n] = 1.0
+            if energy:
+                rate_constants(u[nT], rate_params, kf, kr)
+            if any_rev:
+                for j in range(m):
+                    b = N_SLOTS * j
+                    q[j] = (kf[j] * e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]
+                            - kr[j] * e[rslot[b]] * e[rslot[b + 1]] * e[rslot[b + 2]])
+            else:
+                for j in range(m):
+                    b = N_SLOTS * j
+                    q[j] = kf[j] * e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]
+            for i in range(n):
+                acc = 0.0
+                for t in range(g_ptr[i], g_ptr[i + 1]):
+                    acc += g_nu[t] * q[g_rx[t]]
+                if energy and i == nT:
+                    acc -= params[nT + 2] * (u[nT] - params[nT + 3])
+                if cstr:
+                    acc += (params[1 + i] - u[i]) * params[0]
+                for j in range(s):
+                    acc += (_C[s, j] * inv_h) * k[j, i]
+                k[s, i] = acc
+        for i in range(n):
+            x[i] = 0.0
+        for j in range(n):
+            bj = k[s, perm[j]]
+            if bj != 0.0:
+                for i in range(n):
+                    x[i] += bj * mt[j, i]
+        for i in range(n):
+            k[s, perm[i]] = x[i]
+    for i in range(n):
+        ynew[i] = u[i] + k[7, i]
+
+
+@njit(cache=True)
 def _energy_jacobian_column(y, system, jx):
     """Temperature column of the energy-balance Jacobian (the concentration
     columns come from :func:`slot_jacobian`, whose T column is zero), as in
@@ -948,6 +1073,8 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             for t_ in range(s_ptr[s_ptr.shape[0] - 1]):
                 pattern[s_sp[t_], n - 1] = True
         perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = _sparse_plan(pattern)
+        iu_r, iu_c, il_r, il_c = _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx)
+        mt = np.empty((n, n))
     else:
         perm = np.zeros(0, dtype=np.int64)
         lr_ptr = perm
@@ -956,6 +1083,11 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
         lc_idx = perm
         ur_ptr = perm
         ur_idx = perm
+        iu_r = perm
+        iu_c = perm
+        il_r = perm
+        il_c = perm
+        mt = np.empty((0, 0))
     xs = np.empty(n)
 
     min_value = np.inf
@@ -1027,7 +1159,11 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 h *= 0.5
                 last_rejected = True
                 continue
-            if fast:
+            if sparse:
+                _inverse_t(w, dinv, iu_r, iu_c, il_r, il_c, mt)
+                _stages_inv(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
+                            g_nu, ext, y, f0, h, perm, mt, xs, k, u, ynew, rate_params)
+            elif fast:
                 _stages_fast(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
                              g_nu, ext, y, f0, h, sparse, w, piv, dinv, perm, lr_ptr, lr_idx,
                              ur_ptr, ur_idx, xs, k, u, fu, ynew, rate_params)
