@@ -275,6 +275,7 @@ def _lu_solve_w(lu, piv, dinv, b):
 # entry of its column makes the factorization give up; the step then uses the
 # dense partial-pivoting LU instead (same step, same answer to round-off).
 SPARSE_PIVOT_TOL = 0.1
+VECTOR_MIN_N = 6  # stage sums as whole-vector updates from this size on
 SPARSE_MAX_N = 200
 
 
@@ -876,20 +877,40 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
             for i in range(n):
                 k[0, i] = f0[i]
         else:
-            if s <= 5:
+            # stage input u (in e, e[n] = 1) and x = sum_j (c_sj / h) k_j:
+            # whole-vector updates (vectorisable) unless n is tiny
+            if s > 5:  # stiffly accurate tail: u_6 = u_5 + k_5, u_7 = u_6 + k_6
                 for i in range(n):
-                    acc = y[i]
+                    e[i] += k[s - 1, i]
+            if n >= VECTOR_MIN_N:
+                if s <= 5:
+                    for i in range(n):
+                        e[i] = y[i]
                     for j in range(s):
-                        acc += _A[s, j] * k[j, i]
-                    u[i] = acc
-            else:  # stiffly accurate tail: u_6 = u_5 + k_5, u_7 = u_6 + k_6
+                        aj = _A[s, j]
+                        for i in range(n):
+                            e[i] += aj * k[j, i]
+                cj = _C[s, 0] * inv_h
                 for i in range(n):
-                    u[i] += k[s - 1, i]
-            for i in range(n):
-                e[i] = u[i]
+                    x[i] = cj * k[0, i]
+                for j in range(1, s):
+                    cj = _C[s, j] * inv_h
+                    for i in range(n):
+                        x[i] += cj * k[j, i]
+            else:
+                for i in range(n):
+                    if s <= 5:
+                        acc = y[i]
+                        for j in range(s):
+                            acc += _A[s, j] * k[j, i]
+                        e[i] = acc
+                    acc = 0.0
+                    for j in range(s):
+                        acc += (_C[s, j] * inv_h) * k[j, i]
+                    x[i] = acc
             e[n] = 1.0
             if energy:
-                rate_constants(u[nT], rate_params, kf, kr)
+                rate_constants(e[nT], rate_params, kf, kr)
             if any_rev:
                 for j in range(m):
                     b = N_SLOTS * j
@@ -904,12 +925,10 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
                 for t in range(g_ptr[i], g_ptr[i + 1]):
                     acc += g_nu[t] * q[g_rx[t]]
                 if energy and i == nT:
-                    acc -= params[nT + 2] * (u[nT] - params[nT + 3])
+                    acc -= params[nT + 2] * (e[nT] - params[nT + 3])
                 if cstr:
-                    acc += (params[1 + i] - u[i]) * params[0]
-                for j in range(s):
-                    acc += (_C[s, j] * inv_h) * k[j, i]
-                k[s, i] = acc
+                    acc += (params[1 + i] - e[i]) * params[0]
+                k[s, i] = acc + x[i]
         for i in range(n):
             x[i] = 0.0
         for j in range(n):
@@ -920,7 +939,7 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
         for i in range(n):
             k[s, perm[i]] = x[i]
     for i in range(n):
-        ynew[i] = u[i] + k[7, i]
+        ynew[i] = e[i] + k[7, i]
 
 
 @njit(cache=True)
