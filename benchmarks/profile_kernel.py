@@ -18,8 +18,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.problems import BATCH, all_problems, kernel_system  # noqa: E402
 from kernels.problems import jacobian, rhs  # noqa: E402
 from kernels.kinetics import slot_jacobian, slot_plan  # noqa: E402
-from kernels.rosenbrock import (GAMMA, _lu_factor_sparse, _slot_pattern, _sparse_plan,  # noqa: E402
-                                _stages_fast, lu_factor, lu_solve, solve_rodas)
+from kernels.rosenbrock import (GAMMA, _inverse_plan, _inverse_t, _lu_factor_sparse,  # noqa: E402
+                                _slot_pattern, _sparse_plan, _stages_fast, _stages_inv,
+                                lu_factor, lu_solve, solve_rodas)
 
 
 @njit
@@ -85,6 +86,26 @@ def loop_stages_fast(args, y, ynew, reps):
 
 
 @njit
+def loop_inverse(w, dinv, iplan, mt, reps):
+    s = 0.0
+    for r in range(reps):
+        _inverse_t(w, dinv, iplan[0], iplan[1], iplan[2], iplan[3], mt)
+        s += mt[0, 0]
+    return s
+
+
+@njit
+def loop_stages_inv(a, y, ynew, reps):
+    s = 0.0
+    for r in range(reps):
+        y[0] += 1e-300
+        _stages_inv(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+                    y, a[12], a[13], a[14], a[15], a[16], a[17], a[18], ynew, a[19])
+        s += ynew[0]
+    return s
+
+
+@njit
 def loop_factor_sparse(jx, gh, w, dinv, plan, reps):
     s = 0.0
     for r in range(reps):
@@ -129,8 +150,18 @@ def fast_pieces(p, h=1e-3):
             plan[2], plan[5], plan[6], np.empty(n), np.empty((8, n)), np.empty(n),
             np.empty(n), system[1])
     t_st = bench(loop_stages_fast, args, y, np.empty(n), 0)
+    # the path solve_rodas takes when the sparse pivots are acceptable:
+    # explicit inverse of W from the sparse factors, stages as mat-vecs
+    iplan = _inverse_plan(plan[3], plan[4], plan[5], plan[6])
+    mt = np.empty((n, n))
+    t_inv = bench(loop_inverse, w, dinv, iplan, mt, 0)
+    _inverse_t(w, dinv, iplan[0], iplan[1], iplan[2], iplan[3], mt)
+    iargs = (BATCH, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, ext,
+             np.ones(n), h, plan[0], mt, np.empty(n), np.empty((8, n)), np.empty(n), system[1])
+    t_si = bench(loop_stages_inv, iargs, y, np.empty(n), 0)
     print(f"{p.name} fast path: LU pattern nnz {nnz}/{n * n} (sparse pivots ok: {sparse_ok}), "
-          f"slot jac {t_jac:.0f} ns, sparse W+LU {t_fac:.0f} ns, 8 stages {t_st:.0f} ns")
+          f"slot jac {t_jac:.0f} ns, sparse W+LU {t_fac:.0f} ns, 8 stages (triangular solves) "
+          f"{t_st:.0f} ns; inverse of W {t_inv:.0f} ns, 8 stages (mat-vec) {t_si:.0f} ns")
 
 
 def bench(fn, *args, reps=20000):
