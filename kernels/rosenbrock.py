@@ -9,7 +9,12 @@ once per step, stage ``i`` solves
     W k_i = f(y + sum_{j<i} a_ij k_j) + sum_{j<i} (c_ij / h) k_j
 
 by one forward and back substitution, ``y_new = y + sum_j a_8j k_j + k_8``
-and the local error estimate is ``k_8``. All problems in :mod:`kernels.problems`
+and the local error estimate is ``k_8``. (For mass-action mechanisms in slot
+form, W is factored over a static sparse pattern and then inverted
+explicitly, once per step, by row operations on the factors; each stage's
+solve is then a mat-vec with that inverse, which vectorises and has no
+dependency chain, instead of two latency-bound triangular sweeps. The dense
+partial-pivoting LU with substitutions remains the fallback.) All problems in :mod:`kernels.problems`
 are autonomous, so the ``df/dt`` terms of the method are dropped. The numerical
 coefficients below are the published Rodas5P tableau (as tabulated, for
 instance, in OrdinaryDiffEq.jl); ``tests/test_kernel_integrators.py`` checks
