@@ -69,6 +69,19 @@ def _progress(i, n, name):
         print(f"\r[{i + 1}/{n}] {name} ...", end="", file=sys.stderr, flush=True)
 
 
+def _announce_compilation():
+    """Say so when Numba has no cached kernels yet: the first run compiles
+    them (once per installation), which otherwise looks like a hang."""
+    from pathlib import Path
+
+    import kernels
+
+    cache = Path(kernels.__file__).parent / "__pycache__"
+    if not any(cache.glob("rosenbrock.*.nbi")):
+        print("flowchem: compiling the numeric kernels (first run only, about 30 s)...",
+              file=sys.stderr, flush=True)
+
+
 def _run(args):
     from .route import load_route
 
@@ -91,6 +104,7 @@ def _run(args):
         print(f"{args.route}: OK: {len(route.feeds)} feeds, {len(route.operations)} operations, "
               f"{route.mechanism.n_species} species, {route.mechanism.n_reactions} reactions")
         return EXIT_OK
+    _announce_compilation()
     result = route.run(progress=_progress)
     if sys.stderr.isatty():
         print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
