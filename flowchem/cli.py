@@ -56,6 +56,12 @@ def _parser():
                       help="species whose inventory to compare (default: the route's 'hazardous' list)")
     cmp_.add_argument("--out", metavar="DIR", help="write batch_vs_flow.png to DIR")
     cmp_.add_argument("--json", metavar="FILE", help="write the comparison as JSON")
+    sw = sub.add_parser("sweep", help="run a route over a grid of one or two parameters (design space)")
+    sw.add_argument("route", help="route file (YAML)")
+    sw.add_argument("--vary", action="append", required=True, metavar="ENTRY.KEY=START..STOP UNIT:N",
+                    help='e.g. "R2.T=40..70 degC:7" or "nitrite.flow=0.1..0.2 mL/min:5" (once or twice)')
+    sw.add_argument("--kpi", default="yield", help="KPI to plot (default yield)")
+    sw.add_argument("--out", metavar="DIR", help="write sweep.csv and a plot of the KPI to DIR")
     rtd = sub.add_parser("rtd-fit", help="fit tanks-in-series N or dispersion Pe to a tracer curve (CSV)")
     rtd.add_argument("csv", help="two columns: time (unit in the header, e.g. 't [min]') and concentration")
     rtd.add_argument("--model", choices=("tanks", "dispersion", "both"), default="both")
@@ -87,6 +93,8 @@ def _run(args):
 
     if args.command == "rtd-fit":
         return _rtd_fit(args)
+    if args.command == "sweep":
+        return _sweep(args)
     if args.command == "compare-batch":
         from .batchflow import compare_batch_command
 
@@ -182,6 +190,44 @@ def _size(route, args):
         from pathlib import Path
 
         Path(args.json).write_text(json.dumps(d, indent=2) + "\n")
+    return EXIT_OK
+
+
+def _sweep(args):
+    from pathlib import Path
+
+    from .sweep import COLUMNS, Parameter, sweep
+
+    params = [Parameter.parse(v) for v in args.vary]
+    if args.kpi not in COLUMNS:
+        raise InputError(f"unknown KPI {args.kpi!r} (choose {', '.join(COLUMNS)})", "command line", "--kpi")
+    _announce_compilation()
+    result = sweep(args.route, params, progress=_progress)
+    if sys.stderr.isatty():
+        print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
+    shown = ["yield", "conversion", "selectivity", "T_max_K", "pressure_drop_Pa"]
+    if args.kpi not in shown:
+        shown.insert(0, args.kpi)
+    head = "".join(f"{p.name:>16s}" for p in params) + "".join(f"{k[:14]:>16s}" for k in shown)
+    print(head)
+    for r in result.rows:
+        cells = "".join(f"{r[p.name]:16.5g}" for p in params)
+        if r["status"] != "ok":
+            print(cells + "  " + r["status"])
+            continue
+        cells += "".join(f"{'-':>16s}" if r.get(k) is None else f"{r[k]:16.5g}" for k in shown)
+        print(cells)
+    if result.failures:
+        print(f"{len(result.failures)} of {len(result.rows)} points failed (see the status column)")
+    if args.out:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        result.write_csv(out / "sweep.csv")
+        ax = result.plot(args.kpi)
+        ax.figure.savefig(out / f"sweep_{args.kpi}.png", dpi=120)
     return EXIT_OK
 
 

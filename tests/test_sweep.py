@@ -1,0 +1,49 @@
+"""Design-space sweeps against closed forms, failures kept per point."""
+
+import csv
+import math
+
+import pytest
+
+from flowchem.cli import main
+from flowchem.sweep import Parameter, sweep
+
+ROUTE = """
+mechanism:
+  species: [{name: A, formula: C2H4O}, {name: B, formula: C2H4O}]
+  reactions: [{equation: A => B, rate: {k: 0.01}}]
+feeds: [{name: f, flow: 1 mL/min, T: 25 degC, conc: {A: 1 mol/L}}]
+operations: [{name: R1, type: pfr, from: f, volume: 1 mL}]
+product: {from: R1, species: B, basis: A}
+"""
+
+
+def test_one_parameter_sweep_matches_closed_form(tmp_path):
+    p = tmp_path / "route.yaml"
+    p.write_text(ROUTE)
+    res = sweep(p, [Parameter.parse("R1.volume=1..5 mL:5")])
+    for row in res.rows:
+        tau = row["R1.volume"] * 60.0          # mL at 1 mL/min -> s
+        assert row["yield"] == pytest.approx(1 - math.exp(-0.01 * tau), rel=1e-7)
+    assert len(res.rows) == 5 and not res.failures
+
+
+def test_two_parameter_sweep_and_failures(tmp_path, capsys):
+    p = tmp_path / "route.yaml"
+    p.write_text(ROUTE)
+    out = tmp_path / "out"
+    # a negative feed flow is invalid at one grid point: recorded, not fatal
+    assert main(["sweep", str(p), "--vary", "R1.volume=1..2 mL:2", "--vary", "f.flow=-1..1 mL/min:3",
+                 "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "sweep.csv")))
+    assert len(rows) == 6
+    bad = [r for r in rows if r["status"] != "ok"]
+    assert len(bad) == 4 and all("must be positive" in r["status"] for r in bad)   # flows -1 and 0
+    good = [r for r in rows if r["status"] == "ok"]
+    for r in good:
+        tau = float(r["R1.volume"]) / float(r["f.flow"]) * 60.0
+        assert float(r["yield"]) == pytest.approx(1 - math.exp(-0.01 * tau), rel=1e-7)
+    assert (out / "sweep_yield.png").stat().st_size > 5_000
+    assert main(["sweep", str(p), "--vary", "R9.volume=1..2 mL:2"]) == 2
+    assert "R9" in capsys.readouterr().err
+    assert main(["sweep", str(p), "--vary", "volume=1..2"]) == 2
