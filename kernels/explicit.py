@@ -19,20 +19,27 @@ of grinding through millions of stability-limited steps.
 import numpy as np
 from numba import njit
 
+from ._common import (
+    DENSE_DOPRI5,
+    FAC_MIN,
+    N_DENSE,
+    SAFETY,
+    all_finite,
+    dense_outputs,
+    finish_records,
+    interpolate,
+    record_step,
+    reject_factor,
+    start_solve,
+)
 from .problems import rhs
 from .rosenbrock import (
     FAC_MAX,
-    FAC_MIN,
     MAX_CONSECUTIVE_FAILURES,
     PI_ALPHA,
     PI_BETA,
-    SAFETY,
-    all_finite,
-    check_inputs,
     error_norm,
-    grow_records,
     initial_step,
-    locate,
 )
 from .status import (
     INVALID_INPUT,
@@ -43,7 +50,6 @@ from .status import (
     SUCCESS,
 )
 
-N_DENSE = 3
 STIFF_HLAMBDA = 3.25
 STIFF_COUNT = 15
 NONSTIFF_RESET = 6
@@ -88,29 +94,9 @@ D7 = 69997945.0 / 29380423.0
 
 
 @njit(cache=True)
-def _dense_eval(theta, y0, y1, d, out):
-    th1 = 1.0 - theta
-    for i in range(y0.shape[0]):
-        out[i] = y0[i] + theta * ((y1[i] - y0[i]) + th1 * (
-            d[0, i] + theta * (d[1, i] + th1 * d[2, i])))
-
-
-@njit(cache=True)
 def interpolate_dopri5(t_steps, y_steps, dense, t_query):
     """States at ``t_query`` from the recorded steps of :func:`solve_dopri5`."""
-    nq = t_query.shape[0]
-    n = y_steps.shape[1]
-    out = np.empty((nq, n))
-    n_acc = dense.shape[0]
-    for q in range(nq):
-        if n_acc == 0:
-            out[q, :] = y_steps[0]
-            continue
-        i = locate(t_steps[: n_acc + 1], t_query[q])
-        h = t_steps[i + 1] - t_steps[i]
-        theta = (t_query[q] - t_steps[i]) / h
-        _dense_eval(theta, y_steps[i], y_steps[i + 1], dense[i], out[q])
-    return out
+    return interpolate(DENSE_DOPRI5, t_steps, y_steps, dense, t_query)
 
 
 @njit(cache=True)
@@ -164,18 +150,10 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     """
     n = y0.shape[0]
     n_eval = t_eval.shape[0]
-    stats = np.zeros(6, dtype=np.int64)
-    y_eval = np.full((n_eval, n), np.nan)
-    cap = 64 if record else 2
-    t_buf = np.empty(cap)
-    y_buf = np.empty((cap, n))
-    d_buf = np.empty((cap if record else 0, N_DENSE, n))
-    t_buf[0] = t0
-    y_buf[0] = y0
-    # negative atol_i: a component that may change sign (see rosenbrock)
-    free = atol < 0.0
-    atol = np.abs(atol)
-    if not check_inputs(y0, t0, t_end, t_eval, rtol, atol):
+    # negative atol_i: a component that may change sign (see _common.start_solve)
+    ok, free, atol, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie = start_solve(
+        y0, t0, t_end, t_eval, rtol, atol, record)
+    if not ok:
         return (INVALID_INPUT, t_buf[:1].copy(), y_buf[:1].copy(), d_buf[:0].copy(),
                 y_eval, stats, np.nan)
 
@@ -186,15 +164,7 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     k = np.empty((7, n))
     dcoef = np.empty((N_DENSE, n))
 
-    min_value = np.inf
-    for i in range(n):
-        if not free[i]:
-            min_value = min(min_value, y0[i])
     t = t0
-    ie = 0
-    while ie < n_eval and t_eval[ie] <= t0:
-        y_eval[ie, :] = y0
-        ie += 1
     n_acc = 0
     status = SUCCESS
     rhs(code, t, y, system, k[0])
@@ -256,16 +226,11 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 need_dense = record or (ie < n_eval and t_eval[ie] <= t_new)
                 if need_dense:
                     _dp_dense(y, ynew, h, k, dcoef)
-                while ie < n_eval and t_eval[ie] <= t_new:
-                    theta = (t_eval[ie] - t) / h
-                    _dense_eval(theta, y, ynew, dcoef, y_eval[ie])
-                    ie += 1
+                    ie = dense_outputs(DENSE_DOPRI5, t_eval, ie, t, h, t_new, y, ynew, dcoef,
+                                       y_eval)
                 if record:
-                    if n_acc + 2 > t_buf.shape[0]:
-                        t_buf, y_buf, d_buf = grow_records(t_buf, y_buf, d_buf, n_acc + 1)
-                    t_buf[n_acc + 1] = t_new
-                    y_buf[n_acc + 1] = ynew
-                    d_buf[n_acc] = dcoef
+                    t_buf, y_buf, d_buf = record_step(t_buf, y_buf, d_buf, n_acc, t_new, ynew,
+                                                      dcoef)
                 for i in range(n):
                     if ynew[i] < min_value and not free[i]:
                         min_value = ynew[i]
@@ -296,25 +261,8 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 last_rejected = False
             else:
                 stats[2] += 1
-                if err > 1.0:
-                    fac = max(FAC_MIN, SAFETY * err ** (-0.2))
-                else:
-                    fac = 1.0
-                if negative:
-                    fac = min(fac, 0.5)
-                h *= fac
+                h *= reject_factor(err, negative)
                 last_rejected = True
 
-    if record:
-        t_out = t_buf[: n_acc + 1].copy()
-        y_out = y_buf[: n_acc + 1].copy()
-        d_out = d_buf[:n_acc].copy()
-    else:
-        t_out = np.empty(2)
-        y_out = np.empty((2, n))
-        t_out[0] = t0
-        t_out[1] = t
-        y_out[0] = y0
-        y_out[1] = y
-        d_out = np.empty((0, N_DENSE, n))
+    t_out, y_out, d_out = finish_records(record, t_buf, y_buf, d_buf, n_acc, t0, t, y0, y)
     return status, t_out, y_out, d_out, y_eval, stats, min_value

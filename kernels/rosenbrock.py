@@ -50,6 +50,22 @@ the arrays up to the point of failure; they never return a silent wrong answer.
 import numpy as np
 from numba import njit
 
+from ._common import (  # noqa: F401 (check_inputs, grow_records, locate: re-exported)
+    DENSE_RODAS,
+    FAC_MIN,
+    N_DENSE,
+    SAFETY,
+    all_finite,
+    check_inputs,
+    dense_outputs,
+    finish_records,
+    grow_records,
+    interpolate,
+    locate,
+    record_step,
+    reject_factor,
+    start_solve,
+)
 from .kinetics import (N_SLOTS, rate_constants, rate_temperature_derivative, slot_jacobian,
                        slot_plan, slot_rates)
 from .problems import BATCH, BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs
@@ -68,7 +84,6 @@ from .status import (
 # ---------------------------------------------------------------------------
 GAMMA = 0.21193756319429014
 N_STAGES = 8
-N_DENSE = 3  # interpolation vectors stored per step
 
 
 def _tableau():
@@ -120,9 +135,7 @@ _A = RODAS5P_A
 _C = RODAS5P_C
 _H = RODAS5P_H
 
-# step-size control
-SAFETY = 0.9
-FAC_MIN = 0.2
+# step-size control (SAFETY, FAC_MIN: kernels._common)
 FAC_MAX = 6.0
 PI_ALPHA = 0.7 / 5.0  # Gustafsson PI gains, k = 5 (order of the estimate + 1)
 PI_BETA = 0.4 / 5.0
@@ -478,38 +491,6 @@ def residual_norm(f, y, rtol, atol):
 
 
 @njit(cache=True)
-def all_finite(v):
-    for i in range(v.shape[0]):
-        if not np.isfinite(v[i]):
-            return False
-    return True
-
-
-@njit(cache=True)
-def check_inputs(y0, t0, t_end, t_eval, rtol, atol):
-    """True when the common solver inputs are valid."""
-    n = y0.shape[0]
-    if atol.shape[0] != n:
-        return False
-    if not (rtol > 0.0) or not np.isfinite(rtol):
-        return False
-    for i in range(n):
-        if not (atol[i] > 0.0) or not np.isfinite(atol[i]):
-            return False
-    if not np.isfinite(t0) or not np.isfinite(t_end) or t_end < t0:
-        return False
-    if not all_finite(y0):
-        return False
-    prev = t0
-    for i in range(t_eval.shape[0]):
-        te = t_eval[i]
-        if not (te >= prev) or te > t_end:
-            return False
-        prev = te
-    return True
-
-
-@njit(cache=True)
 def initial_step(code, system, t0, y0, f0, t_end, rtol, atol, order, y1, f1):
     """Hairer's starting step (Solving ODEs I, II.4); one f evaluation."""
     n = y0.shape[0]
@@ -546,39 +527,6 @@ def initial_step(code, system, t0, y0, f0, t_end, rtol, atol, order, y1, f1):
     if not (h > 0.0):
         h = max(hmax * 1e-6, 1e-300)
     return h
-
-
-@njit(cache=True)
-def grow_records(t_buf, y_buf, d_buf, n_used):
-    """Double the recorded-step buffers, keeping the first ``n_used`` entries."""
-    cap = 2 * t_buf.shape[0]
-    t2 = np.empty(cap)
-    y2 = np.empty((cap, y_buf.shape[1]))
-    d2 = np.empty((cap, d_buf.shape[1], d_buf.shape[2]))
-    t2[:n_used] = t_buf[:n_used]
-    y2[:n_used] = y_buf[:n_used]
-    d2[:n_used] = d_buf[:n_used]
-    return t2, y2, d2
-
-
-@njit(cache=True)
-def locate(t_steps, t):
-    """Index i of the step [t_steps[i], t_steps[i+1]] holding t (clipped)."""
-    lo = 0
-    hi = t_steps.shape[0] - 1
-    if hi <= 0:
-        return 0
-    if t <= t_steps[0]:
-        return 0
-    if t >= t_steps[hi]:
-        return hi - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if t_steps[mid] <= t:
-            lo = mid
-        else:
-            hi = mid
-    return lo
 
 
 # ---------------------------------------------------------------------------
@@ -998,33 +946,13 @@ def _dense_coeffs(k, out):
 
 
 @njit(cache=True)
-def _dense_eval(theta, y0, y1, d, out):
-    th1 = 1.0 - theta
-    for i in range(y0.shape[0]):
-        out[i] = th1 * y0[i] + theta * (
-            y1[i] + th1 * (d[0, i] + theta * (d[1, i] + theta * d[2, i])))
-
-
-@njit(cache=True)
 def interpolate_rodas(t_steps, y_steps, dense, t_query):
     """States at ``t_query`` from the recorded steps of :func:`solve_rodas`.
 
     Queries outside [t_steps[0], t_steps[-1]] are extrapolated with the
     first or last step's polynomial; callers should stay inside.
     """
-    nq = t_query.shape[0]
-    n = y_steps.shape[1]
-    out = np.empty((nq, n))
-    n_acc = dense.shape[0]
-    for q in range(nq):
-        if n_acc == 0:
-            out[q, :] = y_steps[0]
-            continue
-        i = locate(t_steps[: n_acc + 1], t_query[q])
-        h = t_steps[i + 1] - t_steps[i]
-        theta = (t_query[q] - t_steps[i]) / h
-        _dense_eval(theta, y_steps[i], y_steps[i + 1], dense[i], out[q])
-    return out
+    return interpolate(DENSE_RODAS, t_steps, y_steps, dense, t_query)
 
 
 # ---------------------------------------------------------------------------
@@ -1035,22 +963,10 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 record, steady_tol):
     n = y0.shape[0]
     n_eval = t_eval.shape[0]
-    stats = np.zeros(6, dtype=np.int64)
-    y_eval = np.full((n_eval, n), np.nan)
-
-    cap = 64 if record else 2
-    t_buf = np.empty(cap)
-    y_buf = np.empty((cap, n))
-    d_buf = np.empty((cap if record else 0, N_DENSE, n))
-    t_buf[0] = t0
-    y_buf[0] = y0
-
-    # A negative atol_i marks a component that may change sign (a heat
-    # integral, say): it is controlled with |atol_i| and exempt from the
-    # non-negativity rule and from min_value.
-    free = atol < 0.0
-    atol = np.abs(atol)
-    if not check_inputs(y0, t0, t_end, t_eval, rtol, atol):
+    # negative atol_i: a component that may change sign (see start_solve)
+    ok, free, atol, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie = start_solve(
+        y0, t0, t_end, t_eval, rtol, atol, record)
+    if not ok:
         return (INVALID_INPUT, t_buf[:1].copy(), y_buf[:1].copy(), d_buf[:0].copy(),
                 y_eval, stats, np.nan, y0.copy(), t0)
 
@@ -1114,17 +1030,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
         mt = np.empty((0, 0))
     xs = np.empty(n)
 
-    min_value = np.inf
-    for i in range(n):
-        if not free[i]:
-            min_value = min(min_value, y0[i])
-
     t = t0
-    ie = 0
-    while ie < n_eval and t_eval[ie] <= t0:
-        y_eval[ie, :] = y0
-        ie += 1
-
     n_acc = 0
     status = SUCCESS
     rhs(code, t, y, system, f0)
@@ -1234,16 +1140,11 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 need_dense = record or (ie < n_eval and t_eval[ie] <= t_new)
                 if need_dense:
                     _dense_coeffs(k, dcoef)
-                while ie < n_eval and t_eval[ie] <= t_new:
-                    theta = (t_eval[ie] - t) / h
-                    _dense_eval(theta, y, ynew, dcoef, y_eval[ie])
-                    ie += 1
+                    ie = dense_outputs(DENSE_RODAS, t_eval, ie, t, h, t_new, y, ynew, dcoef,
+                                       y_eval)
                 if record:
-                    if n_acc + 2 > t_buf.shape[0]:
-                        t_buf, y_buf, d_buf = grow_records(t_buf, y_buf, d_buf, n_acc + 1)
-                    t_buf[n_acc + 1] = t_new
-                    y_buf[n_acc + 1] = ynew
-                    d_buf[n_acc] = dcoef
+                    t_buf, y_buf, d_buf = record_step(t_buf, y_buf, d_buf, n_acc, t_new, ynew,
+                                                      dcoef)
                 for i in range(n):
                     if ynew[i] < min_value and not free[i]:
                         min_value = ynew[i]
@@ -1271,27 +1172,10 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             else:
                 # ---- reject
                 stats[2] += 1
-                if err > 1.0:
-                    fac = max(FAC_MIN, SAFETY * err ** (-0.2))
-                else:
-                    fac = 1.0
-                if negative:
-                    fac = min(fac, 0.5)
-                h *= fac
+                h *= reject_factor(err, negative)
                 last_rejected = True
 
-    if record:
-        t_out = t_buf[: n_acc + 1].copy()
-        y_out = y_buf[: n_acc + 1].copy()
-        d_out = d_buf[:n_acc].copy()
-    else:
-        t_out = np.empty(2)
-        y_out = np.empty((2, n))
-        t_out[0] = t0
-        t_out[1] = t
-        y_out[0] = y0
-        y_out[1] = y
-        d_out = np.empty((0, N_DENSE, n))
+    t_out, y_out, d_out = finish_records(record, t_buf, y_buf, d_buf, n_acc, t0, t, y0, y)
     return status, t_out, y_out, d_out, y_eval, stats, min_value, y, t
 
 

@@ -1,0 +1,215 @@
+"""Driver pieces shared by the adaptive integrators of :mod:`kernels.rosenbrock`
+and :mod:`kernels.explicit`: input checks, the set-up of a solve (negative-atol
+convention, recording buffers, outputs at or before t0), dense output at the
+requested times, step recording, output assembly and interpolation of the
+recorded steps. Everything here runs once per solve or once per accepted step,
+never inside a step's stages.
+
+This module imports nothing from the other kernels, so both integrators can
+import it.
+"""
+
+import numpy as np
+from numba import njit
+
+N_DENSE = 3  # interpolation vectors stored per step (both methods)
+
+# which continuous extension ``dense`` holds (see :func:`dense_eval`)
+DENSE_RODAS = 0
+DENSE_DOPRI5 = 1
+
+FAC_MIN = 0.2
+SAFETY = 0.9
+
+
+@njit(cache=True)
+def all_finite(v):
+    for i in range(v.shape[0]):
+        if not np.isfinite(v[i]):
+            return False
+    return True
+
+
+@njit(cache=True)
+def check_inputs(y0, t0, t_end, t_eval, rtol, atol):
+    """True when the common solver inputs are valid."""
+    n = y0.shape[0]
+    if atol.shape[0] != n:
+        return False
+    if not (rtol > 0.0) or not np.isfinite(rtol):
+        return False
+    for i in range(n):
+        if not (atol[i] > 0.0) or not np.isfinite(atol[i]):
+            return False
+    if not np.isfinite(t0) or not np.isfinite(t_end) or t_end < t0:
+        return False
+    if not all_finite(y0):
+        return False
+    prev = t0
+    for i in range(t_eval.shape[0]):
+        te = t_eval[i]
+        if not (te >= prev) or te > t_end:
+            return False
+        prev = te
+    return True
+
+
+@njit(cache=True)
+def grow_records(t_buf, y_buf, d_buf, n_used):
+    """Double the recorded-step buffers, keeping the first ``n_used`` entries."""
+    cap = 2 * t_buf.shape[0]
+    t2 = np.empty(cap)
+    y2 = np.empty((cap, y_buf.shape[1]))
+    d2 = np.empty((cap, d_buf.shape[1], d_buf.shape[2]))
+    t2[:n_used] = t_buf[:n_used]
+    y2[:n_used] = y_buf[:n_used]
+    d2[:n_used] = d_buf[:n_used]
+    return t2, y2, d2
+
+
+@njit(cache=True)
+def locate(t_steps, t):
+    """Index i of the step [t_steps[i], t_steps[i+1]] holding t (clipped)."""
+    lo = 0
+    hi = t_steps.shape[0] - 1
+    if hi <= 0:
+        return 0
+    if t <= t_steps[0]:
+        return 0
+    if t >= t_steps[hi]:
+        return hi - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if t_steps[mid] <= t:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def start_solve(y0, t0, t_end, t_eval, rtol, atol, record):
+    """Set-up common to the adaptive drivers.
+
+    A negative ``atol[i]`` marks a component that may change sign (a heat
+    integral, say): it is controlled with ``|atol[i]|`` and exempt from the
+    non-negativity rule and from ``min_value``.
+
+    Returns ``(ok, free, atol_abs, stats, y_eval, t_buf, y_buf, d_buf,
+    min_value, ie)``: ``ok`` is False for invalid inputs (then ``y_eval`` is
+    all NaN and ``ie`` 0); otherwise the outputs at ``t_eval <= t0`` are
+    filled with ``y0`` and ``ie`` is the first one still to do.
+    """
+    n = y0.shape[0]
+    n_eval = t_eval.shape[0]
+    stats = np.zeros(6, dtype=np.int64)
+    y_eval = np.full((n_eval, n), np.nan)
+    cap = 64 if record else 2
+    t_buf = np.empty(cap)
+    y_buf = np.empty((cap, n))
+    d_buf = np.empty((cap if record else 0, N_DENSE, n))
+    t_buf[0] = t0
+    y_buf[0] = y0
+    free = atol < 0.0
+    atol_abs = np.abs(atol)
+    ok = check_inputs(y0, t0, t_end, t_eval, rtol, atol_abs)
+    min_value = np.inf
+    ie = 0
+    if ok:
+        for i in range(n):
+            if not free[i]:
+                min_value = min(min_value, y0[i])
+        while ie < n_eval and t_eval[ie] <= t0:
+            y_eval[ie, :] = y0
+            ie += 1
+    return ok, free, atol_abs, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie
+
+
+@njit(cache=True)
+def dense_eval(kind, theta, y0, y1, d, out):
+    """State at ``t + theta h`` of a step from ``y0`` to ``y1`` with the
+    interpolation vectors ``d`` of method ``kind``."""
+    th1 = 1.0 - theta
+    if kind == DENSE_RODAS:
+        for i in range(y0.shape[0]):
+            out[i] = th1 * y0[i] + theta * (
+                y1[i] + th1 * (d[0, i] + theta * (d[1, i] + theta * d[2, i])))
+    else:  # Hairer's DOPRI5 contd5
+        for i in range(y0.shape[0]):
+            out[i] = y0[i] + theta * ((y1[i] - y0[i]) + th1 * (
+                d[0, i] + theta * (d[1, i] + th1 * d[2, i])))
+
+
+@njit(cache=True)
+def dense_outputs(kind, t_eval, ie, t, h, t_new, y, ynew, dcoef, y_eval):
+    """Fill the outputs at ``t_eval[ie:]`` that fall in the accepted step
+    (t, t_new]; returns the index of the next output still to do."""
+    n_eval = t_eval.shape[0]
+    while ie < n_eval and t_eval[ie] <= t_new:
+        theta = (t_eval[ie] - t) / h
+        dense_eval(kind, theta, y, ynew, dcoef, y_eval[ie])
+        ie += 1
+    return ie
+
+
+@njit(cache=True)
+def record_step(t_buf, y_buf, d_buf, n_acc, t_new, ynew, dcoef):
+    """Store accepted step ``n_acc`` (its end point and interpolation vectors),
+    growing the buffers when full; returns the (possibly new) buffers."""
+    if n_acc + 2 > t_buf.shape[0]:
+        t_buf, y_buf, d_buf = grow_records(t_buf, y_buf, d_buf, n_acc + 1)
+    t_buf[n_acc + 1] = t_new
+    y_buf[n_acc + 1] = ynew
+    d_buf[n_acc] = dcoef
+    return t_buf, y_buf, d_buf
+
+
+@njit(cache=True)
+def finish_records(record, t_buf, y_buf, d_buf, n_acc, t0, t, y0, y):
+    """``(t_steps, y_steps, dense)`` of a solve: the recorded steps, or just
+    the end points (and no dense output) when not recording."""
+    if record:
+        t_out = t_buf[: n_acc + 1].copy()
+        y_out = y_buf[: n_acc + 1].copy()
+        d_out = d_buf[:n_acc].copy()
+    else:
+        n = y0.shape[0]
+        t_out = np.empty(2)
+        y_out = np.empty((2, n))
+        t_out[0] = t0
+        t_out[1] = t
+        y_out[0] = y0
+        y_out[1] = y
+        d_out = np.empty((0, d_buf.shape[1], n))
+    return t_out, y_out, d_out
+
+
+@njit(cache=True)
+def reject_factor(err, negative):
+    """Step-size factor after a rejected step (error above 1 and/or a
+    component below its negative tolerance)."""
+    if err > 1.0:
+        fac = max(FAC_MIN, SAFETY * err ** (-0.2))
+    else:
+        fac = 1.0
+    if negative:
+        fac = min(fac, 0.5)
+    return fac
+
+
+@njit(cache=True)
+def interpolate(kind, t_steps, y_steps, dense, t_query):
+    """States at ``t_query`` from recorded steps of method ``kind``."""
+    nq = t_query.shape[0]
+    n = y_steps.shape[1]
+    out = np.empty((nq, n))
+    n_acc = dense.shape[0]
+    for q in range(nq):
+        if n_acc == 0:
+            out[q, :] = y_steps[0]
+            continue
+        i = locate(t_steps[: n_acc + 1], t_query[q])
+        h = t_steps[i + 1] - t_steps[i]
+        theta = (t_query[q] - t_steps[i]) / h
+        dense_eval(kind, theta, y_steps[i], y_steps[i + 1], dense[i], out[q])
+    return out
