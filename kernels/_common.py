@@ -12,14 +12,23 @@ import it.
 import numpy as np
 from numba import njit
 
+from .status import MAX_STEPS, STEP_TOO_SMALL, SUCCESS
+
 N_DENSE = 3  # interpolation vectors stored per step (both methods)
 
 # which continuous extension ``dense`` holds (see :func:`dense_eval`)
 DENSE_RODAS = 0
 DENSE_DOPRI5 = 1
 
-FAC_MIN = 0.2
+# step-size control
 SAFETY = 0.9
+FAC_MIN = 0.2
+FAC_MAX = 6.0
+PI_ALPHA = 0.7 / 5.0  # Gustafsson PI gains, k = 5 (order of the estimate + 1)
+PI_BETA = 0.4 / 5.0
+
+_EPS = np.finfo(np.float64).eps
+_LOG_ERR_PREV_MIN = float(np.log(1e-4))
 
 
 @njit(cache=True)
@@ -182,6 +191,35 @@ def finish_records(record, t_buf, y_buf, d_buf, n_acc, t0, t, y0, y):
         y_out[1] = y
         d_out = np.empty((0, d_buf.shape[1], n))
     return t_out, y_out, d_out
+
+
+@njit(cache=True)
+def start_step(stats, max_steps, h, t, t_end):
+    """Checks before a step attempt: ``(status, h, last)``; a status other
+    than SUCCESS ends the solve. The step is stretched to end exactly at
+    ``t_end`` (``last``) when it would come within 1 % of it."""
+    if stats[0] >= max_steps:
+        return MAX_STEPS, h, False
+    if h < 16.0 * _EPS * max(abs(t), 1e-300) or not (h > 0.0):
+        return STEP_TOO_SMALL, h, False
+    if t + 1.01 * h >= t_end:
+        return SUCCESS, t_end - t, True
+    return SUCCESS, h, False
+
+
+@njit(cache=True)
+def accept_factor(err, lerr_prev, last_rejected):
+    """PI step-size factor after an accepted step,
+    ``SAFETY err^-PI_ALPHA err_prev^PI_BETA`` as one exp of logs, bounded to
+    [FAC_MIN, FAC_MAX] (at most 1 right after a rejection). ``lerr_prev`` is
+    the log of the previous accepted error (0 at the start); returns
+    ``(fac, lerr_prev)`` for the next step."""
+    lerr = np.log(max(err, 1e-10))
+    fac = SAFETY * np.exp(PI_BETA * lerr_prev - PI_ALPHA * lerr)
+    fac = min(FAC_MAX, max(FAC_MIN, fac))
+    if last_rejected:
+        fac = min(fac, 1.0)
+    return fac, max(lerr, _LOG_ERR_PREV_MIN)
 
 
 @njit(cache=True)

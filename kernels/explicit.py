@@ -21,9 +21,8 @@ from numba import njit
 
 from ._common import (
     DENSE_DOPRI5,
-    FAC_MIN,
     N_DENSE,
-    SAFETY,
+    accept_factor,
     all_finite,
     dense_outputs,
     finish_records,
@@ -31,21 +30,17 @@ from ._common import (
     record_step,
     reject_factor,
     start_solve,
+    start_step,
 )
 from .problems import rhs
 from .rosenbrock import (
-    FAC_MAX,
     MAX_CONSECUTIVE_FAILURES,
-    PI_ALPHA,
-    PI_BETA,
     error_norm,
     initial_step,
 )
 from .status import (
     INVALID_INPUT,
-    MAX_STEPS,
     NON_FINITE,
-    STEP_TOO_SMALL,
     STIFF_DETECTED,
     SUCCESS,
 )
@@ -53,8 +48,6 @@ from .status import (
 STIFF_HLAMBDA = 3.25
 STIFF_COUNT = 15
 NONSTIFF_RESET = 6
-
-_EPS = np.finfo(np.float64).eps
 
 # Dormand-Prince 5(4) coefficients
 A21 = 1.0 / 5.0
@@ -177,22 +170,15 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
         else:
             h = initial_step(code, system, t0, y0, k[0], t_end, rtol, atol, 5.0, u, ynew)
             stats[3] += 1
-        err_prev = 1.0
+        lerr_prev = 0.0  # log of the previous accepted step's error (floored at 1e-4)
         last_rejected = False
         n_fail = 0
         n_stiff = 0
         n_nonstiff = 0
         while True:
-            if stats[0] >= max_steps:
-                status = MAX_STEPS
+            status, h, last = start_step(stats, max_steps, h, t, t_end)
+            if status != SUCCESS:
                 break
-            if h < 16.0 * _EPS * max(abs(t), 1e-300) or not (h > 0.0):
-                status = STEP_TOO_SMALL
-                break
-            last = False
-            if t + 1.01 * h >= t_end:
-                h = t_end - t
-                last = True
             stats[0] += 1
             _dp_stages(code, system, t, y, h, k, u, ynew, err_v)
             stats[3] += 6
@@ -251,12 +237,7 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                     n_nonstiff += 1
                     if n_nonstiff >= NONSTIFF_RESET:
                         n_stiff = 0
-                e = max(err, 1e-10)
-                fac = SAFETY * e ** (-PI_ALPHA) * err_prev ** PI_BETA
-                fac = min(FAC_MAX, max(FAC_MIN, fac))
-                if last_rejected:
-                    fac = min(fac, 1.0)
-                err_prev = max(err, 1e-4)
+                fac, lerr_prev = accept_factor(err, lerr_prev, last_rejected)
                 h *= fac
                 last_rejected = False
             else:

@@ -50,11 +50,16 @@ the arrays up to the point of failure; they never return a silent wrong answer.
 import numpy as np
 from numba import njit
 
-from ._common import (  # noqa: F401 (check_inputs, grow_records, locate: re-exported)
+# step-control constants, check_inputs, grow_records and locate: re-exported
+from ._common import (  # noqa: F401
     DENSE_RODAS,
+    FAC_MAX,
     FAC_MIN,
     N_DENSE,
+    PI_ALPHA,
+    PI_BETA,
     SAFETY,
+    accept_factor,
     all_finite,
     check_inputs,
     dense_outputs,
@@ -65,17 +70,16 @@ from ._common import (  # noqa: F401 (check_inputs, grow_records, locate: re-exp
     record_step,
     reject_factor,
     start_solve,
+    start_step,
 )
 from .kinetics import (N_SLOTS, rate_constants, rate_temperature_derivative, slot_jacobian,
                        slot_plan, slot_rates)
 from .problems import BATCH, BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs
 from .status import (
     INVALID_INPUT,
-    MAX_STEPS,
     NON_FINITE,
     SINGULAR_MATRIX,
     STEADY_NOT_REACHED,
-    STEP_TOO_SMALL,
     SUCCESS,
 )
 
@@ -135,15 +139,10 @@ _A = RODAS5P_A
 _C = RODAS5P_C
 _H = RODAS5P_H
 
-# step-size control (SAFETY, FAC_MIN: kernels._common)
-FAC_MAX = 6.0
-PI_ALPHA = 0.7 / 5.0  # Gustafsson PI gains, k = 5 (order of the estimate + 1)
-PI_BETA = 0.4 / 5.0
+# step-size control (SAFETY, FAC_MIN, FAC_MAX, PI_ALPHA, PI_BETA: kernels._common)
 MAX_CONSECUTIVE_FAILURES = 25  # non-finite / singular retries before giving up
 STEADY_MAX_STEPS = 200000
 
-_EPS = np.finfo(np.float64).eps
-_LOG_ERR_PREV_MIN = float(np.log(1e-4))
 
 
 # ---------------------------------------------------------------------------
@@ -1050,16 +1049,9 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
         jac_current = False
         n_fail = 0
         while True:
-            if stats[0] >= max_steps:
-                status = MAX_STEPS
+            status, h, last = start_step(stats, max_steps, h, t, t_end)
+            if status != SUCCESS:
                 break
-            if h < 16.0 * _EPS * max(abs(t), 1e-300) or not (h > 0.0):
-                status = STEP_TOO_SMALL
-                break
-            last = False
-            if t + 1.01 * h >= t_end:
-                h = t_end - t
-                last = True
             if not jac_current:
                 if fast:
                     if energy:
@@ -1160,13 +1152,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                     if steady_tol > 0.0:
                         status = STEADY_NOT_REACHED
                     break
-                # fac = SAFETY err^-alpha err_prev^beta as one exp of logs
-                lerr = np.log(max(err, 1e-10))
-                fac = SAFETY * np.exp(PI_BETA * lerr_prev - PI_ALPHA * lerr)
-                fac = min(FAC_MAX, max(FAC_MIN, fac))
-                if last_rejected:
-                    fac = min(fac, 1.0)
-                lerr_prev = max(lerr, _LOG_ERR_PREV_MIN)
+                fac, lerr_prev = accept_factor(err, lerr_prev, last_rejected)
                 h *= fac
                 last_rejected = False
             else:
