@@ -77,16 +77,7 @@ def jacobian(code, t, y, system, J):
         T = y[n]
         rate_constants(T, rate_params, kf, kr)
         production_jacobian(y, model, kf, kr, J)
-        m = kf.shape[0]
-        dqdT = work[m:2 * m]
-        rate_temperature_derivative(y, model, rate_params, kf, kr, T, dqdT)
-        s_ptr, s_sp, s_nu = model[6], model[7], model[8]
-        for i in range(n_state):
-            J[i, n] = 0.0
-        for j in range(m):
-            for a in range(s_ptr[j], s_ptr[j + 1]):
-                J[s_sp[a], n] += s_nu[a] * dqdT[j]
-        J[n, n] -= params[n + 2]
+        temperature_column(y, system, J)
         if code == CSTR_ENERGY:
             inv_tau = params[0]
             for i in range(n_state):
@@ -97,3 +88,26 @@ def jacobian(code, t, y, system, J):
         inv_tau = params[0]
         for i in range(n_state):
             J[i, i] -= inv_tau
+
+
+@njit(cache=True)
+def temperature_column(y, system, J):
+    """Temperature column of the energy-balance Jacobian into ``J[:, n]``
+    (n = y.shape[0] - 1; the concentration columns, e.g. from
+    :func:`kernels.kinetics.production_jacobian`, have a zero T column);
+    kf, kr must be at T = y[-1]. Used by :func:`jacobian` and by the
+    slot-form Jacobian of :mod:`kernels.rosenbrock`."""
+    model, rate_params, kf, kr, params, work = system
+    n_state = y.shape[0]
+    n = n_state - 1
+    T = y[n]
+    m = kf.shape[0]
+    dqdT = work[m:2 * m]
+    rate_temperature_derivative(y, model, rate_params, kf, kr, T, dqdT)
+    s_ptr, s_sp, s_nu = model[6], model[7], model[8]
+    for i in range(n_state):
+        J[i, n] = 0.0
+    for j in range(m):
+        for a in range(s_ptr[j], s_ptr[j + 1]):
+            J[s_sp[a], n] += s_nu[a] * dqdT[j]
+    J[n, n] -= params[n + 2]

@@ -72,9 +72,9 @@ from ._common import (  # noqa: F401
     start_solve,
     start_step,
 )
-from .kinetics import (N_SLOTS, rate_constants, rate_temperature_derivative, slot_jacobian,
-                       slot_plan, slot_rates)
-from .problems import BATCH, BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs
+from .kinetics import N_SLOTS, rate_constants, slot_jacobian, slot_plan, slot_rates
+from .problems import (BATCH, BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs,
+                       temperature_column)
 from .status import (
     INVALID_INPUT,
     NON_FINITE,
@@ -531,40 +531,10 @@ def initial_step(code, system, t0, y0, f0, t_end, rtol, atol, order, y1, f1):
 # ---------------------------------------------------------------------------
 # Rodas5P step
 # ---------------------------------------------------------------------------
-@njit(cache=True)
-def _stages(code, system, t, y, f0, h, lu, piv, k, u, fu, ynew):
-    """One Rodas5P step from (t, y) with factored W; fills k[0..7] and ynew.
-
-    ``k[7]`` is the local error estimate (y_new minus the embedded order-4
-    solution).
-    """
-    n = y.shape[0]
-    inv_h = 1.0 / h
-    for s in range(N_STAGES):
-        if s == 0:
-            for i in range(n):
-                fu[i] = f0[i]
-        else:
-            for i in range(n):
-                acc = y[i]
-                for j in range(s):
-                    acc += _A[s, j] * k[j, i]
-                u[i] = acc
-            rhs(code, t, u, system, fu)
-        ks = k[s]
-        for i in range(n):
-            acc = fu[i]
-            for j in range(s):
-                acc += (_C[s, j] * inv_h) * k[j, i]
-            ks[i] = acc
-        lu_solve(lu, piv, ks)
-    for i in range(n):
-        ynew[i] = u[i] + k[7, i]
-
-
 @njit(cache=True, inline="always")
 def _stage_input(s, y, k, u):
-    """u = y + sum_j a_sj k_j (stage s >= 1), in the order of :func:`_stages`."""
+    """u = y + sum_j a_sj k_j (stage s >= 1); stages 6 and 7 use the stiffly
+    accurate structure of the tableau (u_6 = u_5 + k_5, u_7 = u_6 + k_6)."""
     n = y.shape[0]
     if s <= 5:
         for i in range(n):
@@ -607,54 +577,6 @@ def _f_slots(code, y, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, 
 
 
 @njit(cache=True)
-def _stages_slots(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
-                  t, y, f0, h, lu, piv, dinv, k, u, fu, ynew):
-    """:func:`_stages` with the slot-form right-hand side and the fast solves
-    (same arithmetic order as :func:`_stages`, apart from the solves)."""
-    n = y.shape[0]
-    inv_h = 1.0 / h
-    for i in range(n):
-        k[0, i] = f0[i]
-    _lu_solve_w(lu, piv, dinv, k[0])
-    for s in range(1, N_STAGES):
-        _stage_input(s, y, k, u)
-        _f_slots(code, u, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, fu)
-        _stage_rhs(s, inv_h, fu, k)
-        _lu_solve_w(lu, piv, dinv, k[s])
-    for i in range(n):
-        ynew[i] = u[i] + k[7, i]
-
-
-@njit(cache=True, inline="always")
-def _slot_f_inline(code, y, kf, kr, params, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, q,
-                   out):
-    """:func:`_f_slots` written out, for inlining into the stage loop."""
-    n = out.shape[0]
-    for i in range(n):
-        e[i] = y[i]
-    e[n] = 1.0
-    m = kf.shape[0]
-    if any_rev:
-        for j in range(m):
-            b = N_SLOTS * j
-            q[j] = (kf[j] * e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]
-                    - kr[j] * e[rslot[b]] * e[rslot[b + 1]] * e[rslot[b + 2]])
-    else:
-        for j in range(m):
-            b = N_SLOTS * j
-            q[j] = kf[j] * e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]
-    for i in range(n):
-        acc = 0.0
-        for a in range(g_ptr[i], g_ptr[i + 1]):
-            acc += g_nu[a] * q[g_rx[a]]
-        out[i] = acc
-    if code == CSTR_TRANSIENT:
-        inv_tau = params[0]
-        for i in range(n):
-            out[i] += (params[1 + i] - y[i]) * inv_tau
-
-
-@njit(cache=True)
 def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
                  y, f0, h, sparse, a, piv, dinv, perm, lr_ptr, lr_idx, ur_ptr, ur_idx, x,
                  k, u, fu, ynew, rate_params):
@@ -662,11 +584,18 @@ def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_
     constants are refilled from each stage's temperature (``rate_params``)
     and the cooling term is added to the temperature row.
 
-    :func:`_stages_slots` as one loop nest: slot-form rates, stage sums and
-    solves written out on 2-D indices (no row views, no calls), with the
-    sparse solves of :func:`_lu_factor_sparse` when ``sparse`` and the dense
-    ones of :func:`_lu_factor_w` otherwise. Same arithmetic as
-    :func:`_stages_slots` apart from the order of the solves' sums."""
+    :func:`_stages_sys` with :func:`_f_slots` as one loop nest: slot-form
+    rates, stage sums and solves written out on 2-D indices (no row views, no
+    calls), with the sparse solves of :func:`_lu_factor_sparse` when
+    ``sparse`` and the dense ones of :func:`_lu_factor_w` otherwise. Same
+    arithmetic as :func:`_stages_sys` with :func:`_f_slots` apart from the
+    order of the solves' sums.
+
+    Deliberate specialisation (hot loop): the slot-form path of
+    :func:`_rodas_core` runs this when the sparse LU is off or refused a pivot
+    (``sparse`` False there; the sparse branch serves
+    benchmarks/profile_kernel.py), :func:`_stages_inv` when it succeeded, and
+    :func:`_stages_sys` (calls, row views) serves every other problem."""
     n = y.shape[0]
     m = kf.shape[0]
     inv_h = 1.0 / h
@@ -692,6 +621,7 @@ def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_
             e[n] = 1.0
             if energy:
                 rate_constants(u[nT], rate_params, kf, kr)
+            # copy of kinetics.slot_rates, inlined by hand: hot loop (see docstring)
             if any_rev:
                 for j in range(m):
                     b = N_SLOTS * j
@@ -712,6 +642,7 @@ def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_
                 for j in range(s):
                     acc += (_C[s, j] * inv_h) * k[j, i]
                 k[s, i] = acc
+        # copies of _lu_solve_sparse / _lu_solve_w on 2-D indices: hot loop (see docstring)
         if sparse:
             for i in range(n):
                 sm = k[s, perm[i]]
@@ -817,7 +748,9 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
                 y, f0, h, perm, mt, x, k, u, ynew, rate_params):
     """:func:`_stages_fast` with every solve W z = b done as z = W^-1 b from
     the explicit inverse of :func:`_inverse_t` (in the permuted space of the
-    sparse factors): x = sum_j b[perm[j]] mt[j], z[perm[i]] = x[i]."""
+    sparse factors): x = sum_j b[perm[j]] mt[j], z[perm[i]] = x[i].
+    The stage loop of the slot-form path when the sparse LU succeeded; kept
+    apart from :func:`_stages_fast` on purpose (see there)."""
     n = y.shape[0]
     m = kf.shape[0]
     inv_h = 1.0 / h
@@ -863,6 +796,7 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
             e[n] = 1.0
             if energy:
                 rate_constants(e[nT], rate_params, kf, kr)
+            # copy of kinetics.slot_rates, inlined by hand: hot loop of the sparse (inverse-of-W) path
             if any_rev:
                 for j in range(m):
                     b = N_SLOTS * j
@@ -895,29 +829,13 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
 
 
 @njit(cache=True)
-def _energy_jacobian_column(y, system, jx):
-    """Temperature column of the energy-balance Jacobian (the concentration
-    columns come from :func:`slot_jacobian`, whose T column is zero), as in
-    :func:`kernels.problems.jacobian`; kf, kr must be at T = y[-1]."""
-    model, rate_params, kf, kr, params, work = system
-    n_state = y.shape[0]
-    n = n_state - 1
-    T = y[n]
-    m = kf.shape[0]
-    dqdT = work[m:2 * m]
-    rate_temperature_derivative(y, model, rate_params, kf, kr, T, dqdT)
-    s_ptr, s_sp, s_nu = model[6], model[7], model[8]
-    for i in range(n_state):
-        jx[i, n] = 0.0
-    for j in range(m):
-        for a in range(s_ptr[j], s_ptr[j + 1]):
-            jx[s_sp[a], n] += s_nu[a] * dqdT[j]
-    jx[n, n] -= params[n + 2]
-
-
-@njit(cache=True)
 def _stages_sys(code, system, t, y, f0, h, lu, piv, dinv, k, u, fu, ynew):
-    """:func:`_stages` with the fast solves, for any problem code."""
+    """One Rodas5P step from (t, y) with W factored by :func:`_lu_factor_w`,
+    for any problem code; fills k[0..7] and ynew.
+
+    ``k[7]`` is the local error estimate (y_new minus the embedded order-4
+    solution).
+    """
     n = y.shape[0]
     inv_h = 1.0 / h
     for i in range(n):
@@ -1058,7 +976,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                         rate_constants(y[n - 1], rate_params, kf, kr)
                     slot_jacobian(y, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp, s_nu, ext, jx)
                     if energy:
-                        _energy_jacobian_column(y, system, jx)
+                        temperature_column(y, system, jx)
                     if code == CSTR_TRANSIENT or code == CSTR_ENERGY:
                         inv_tau = params[0]
                         for i in range(n):
@@ -1218,22 +1136,21 @@ def solve_rodas_fixed(code, system, y0, t0, t_end, n_steps):
     u = np.empty(n)
     fu = np.empty(n)
     k = np.empty((N_STAGES, n))
+    jx = np.empty((n, n))
     w = np.empty((n, n))
     piv = np.zeros(n, dtype=np.int64)
+    dinv = np.empty(n)
+    cols = np.empty(n, dtype=np.int64)
     t_steps[0] = t0
     y_steps[0] = y0
     for s in range(n_steps):
         t = t0 + s * h
         rhs(code, t, y, system, f0)
-        jacobian(code, t, y, system, w)
+        jacobian(code, t, y, system, jx)
         gh = 1.0 / (GAMMA * h)
-        for i in range(n):
-            for j in range(n):
-                w[i, j] = -w[i, j]
-            w[i, i] += gh
-        if not lu_factor(w, piv):
+        if not _lu_factor_w(jx, gh, w, piv, dinv, cols):
             return SINGULAR_MATRIX, t_steps[: s + 1], y_steps[: s + 1], dense[:s], err_est[:s]
-        _stages(code, system, t, y, f0, h, w, piv, k, u, fu, ynew)
+        _stages_sys(code, system, t, y, f0, h, w, piv, dinv, k, u, fu, ynew)
         _dense_coeffs(k, dense[s])
         err_est[s] = k[7]
         y[:] = ynew
