@@ -150,27 +150,32 @@ def dense_eval(kind, theta, y0, y1, d, out):
 
 
 @njit(cache=True)
-def dense_outputs(kind, t_eval, ie, t, h, t_new, y, ynew, dcoef, y_eval):
-    """Fill the outputs at ``t_eval[ie:]`` that fall in the accepted step
-    (t, t_new]; returns the index of the next output still to do."""
+def needs_dense(record, t_eval, ie, t_new):
+    """True when an accepted step ending at ``t_new`` needs its interpolation
+    vectors: recording, or an output time ``t_eval[ie]`` inside the step."""
+    return record or (ie < t_eval.shape[0] and t_eval[ie] <= t_new)
+
+
+@njit(cache=True)
+def store_dense(kind, record, t_eval, ie, t, h, t_new, y, ynew, dcoef, y_eval, t_buf, y_buf,
+                d_buf, n_acc):
+    """Use the interpolation vectors ``dcoef`` of accepted step ``n_acc``
+    (t to t_new): fill the outputs at ``t_eval[ie:]`` inside the step and, when
+    recording, store the step (growing the buffers when full). Returns
+    ``(ie, t_buf, y_buf, d_buf)``: the next output still to do and the
+    (possibly new) buffers."""
     n_eval = t_eval.shape[0]
     while ie < n_eval and t_eval[ie] <= t_new:
         theta = (t_eval[ie] - t) / h
         dense_eval(kind, theta, y, ynew, dcoef, y_eval[ie])
         ie += 1
-    return ie
-
-
-@njit(cache=True)
-def record_step(t_buf, y_buf, d_buf, n_acc, t_new, ynew, dcoef):
-    """Store accepted step ``n_acc`` (its end point and interpolation vectors),
-    growing the buffers when full; returns the (possibly new) buffers."""
-    if n_acc + 2 > t_buf.shape[0]:
-        t_buf, y_buf, d_buf = grow_records(t_buf, y_buf, d_buf, n_acc + 1)
-    t_buf[n_acc + 1] = t_new
-    y_buf[n_acc + 1] = ynew
-    d_buf[n_acc] = dcoef
-    return t_buf, y_buf, d_buf
+    if record:
+        if n_acc + 2 > t_buf.shape[0]:
+            t_buf, y_buf, d_buf = grow_records(t_buf, y_buf, d_buf, n_acc + 1)
+        t_buf[n_acc + 1] = t_new
+        y_buf[n_acc + 1] = ynew
+        d_buf[n_acc] = dcoef
+    return ie, t_buf, y_buf, d_buf
 
 
 @njit(cache=True)

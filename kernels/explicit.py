@@ -24,13 +24,13 @@ from ._common import (
     N_DENSE,
     accept_factor,
     all_finite,
-    dense_outputs,
     finish_records,
     interpolate,
-    record_step,
+    needs_dense,
     reject_factor,
     start_solve,
     start_step,
+    store_dense,
 )
 from .problems import rhs
 from .rosenbrock import (
@@ -142,7 +142,6 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     ``STIFF_DETECTED``.
     """
     n = y0.shape[0]
-    n_eval = t_eval.shape[0]
     # negative atol_i: a component that may change sign (see _common.start_solve)
     ok, free, atol, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie = start_solve(
         y0, t0, t_end, t_eval, rtol, atol, record)
@@ -209,14 +208,11 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                     stnum += a * a
                     stden += b * b
                 t_new = t_end if last else t + h
-                need_dense = record or (ie < n_eval and t_eval[ie] <= t_new)
-                if need_dense:
+                if needs_dense(record, t_eval, ie, t_new):
                     _dp_dense(y, ynew, h, k, dcoef)
-                    ie = dense_outputs(DENSE_DOPRI5, t_eval, ie, t, h, t_new, y, ynew, dcoef,
-                                       y_eval)
-                if record:
-                    t_buf, y_buf, d_buf = record_step(t_buf, y_buf, d_buf, n_acc, t_new, ynew,
-                                                      dcoef)
+                    ie, t_buf, y_buf, d_buf = store_dense(DENSE_DOPRI5, record, t_eval, ie, t, h, t_new,
+                                                          y, ynew, dcoef, y_eval, t_buf, y_buf,
+                                                          d_buf, n_acc)
                 for i in range(n):
                     if ynew[i] < min_value and not free[i]:
                         min_value = ynew[i]
