@@ -33,6 +33,7 @@ from .solver import (SolverOptions, compiled_mechanism, energy_model, integrate,
                      make_energy_system, make_system, steady_cstr_cascade)
 from .stream import Stream
 from .units import parse_quantity
+from .yamlio import check_keys
 
 PROFILE_POINTS = 201
 
@@ -90,10 +91,7 @@ class EnergyBalance:
             raise loc.error(f"expected 'isothermal', 'adiabatic' or a mapping with U and coolant_T, got {spec!r}")
         if not isinstance(spec, dict):
             raise loc.error(f"expected 'isothermal', 'adiabatic' or a mapping, got {type(spec).__name__}")
-        unknown = [k for k in spec if k not in ENERGY_KEYS + ("mode",)]
-        if unknown:
-            raise loc.key(unknown[0]).error(
-                f"unknown key {unknown[0]!r} (allowed: mode, {', '.join(ENERGY_KEYS)})")
+        check_keys(spec, ("mode",) + ENERGY_KEYS, loc)
 
         def q(key, kind, **kw):
             if key not in spec or spec[key] is None:

@@ -23,7 +23,7 @@ from .reactors import CSTR, PFR, CSTRCascade
 from .solver import SolverOptions
 from .stream import Stream
 from .units import parse_quantity, parse_units_block
-from .yamlio import read_yaml
+from .yamlio import check_keys, check_mapping, read_yaml
 
 ROUTE_KEYS = ("name", "description", "mechanism", "units", "properties", "feeds", "operations",
               "product", "solver", "hazardous", "reference")
@@ -59,12 +59,8 @@ SOLVER_KEYS = ("rtol", "atol", "method", "max_steps")
 
 
 def _check_keys(mapping, allowed, where: Location, what):
-    if not isinstance(mapping, dict):
-        raise where.error(f"expected a mapping for {what}, got {type(mapping).__name__}")
-    unknown = [k for k in mapping if k not in allowed]
-    if unknown:
-        raise where.key(unknown[0]).error(
-            f"unknown key {unknown[0]!r} in {what} (allowed: {', '.join(allowed)})")
+    check_mapping(mapping, where, f"a mapping for {what}")
+    check_keys(mapping, allowed, where)
 
 
 def _name(value, where: Location):
