@@ -8,7 +8,10 @@ Conventions
 -----------
 * ``diameter`` is the tube's inner diameter ``d``; ``coil_diameter`` the coil's
   mean diameter ``D_c`` (centre line to centre line), for helically coiled tubes
-  of small pitch (torsion neglected).
+  of small pitch (torsion neglected). For a coil of pitch ``h`` and winding
+  diameter ``D_w`` the VDI Heat Atlas (ch. G, helically coiled tubes) uses the
+  curvature diameter ``D_c = D_w (1 + (h / (pi D_w))^2)``; pass that to include
+  the pitch.
 * Reynolds ``Re = rho v d / mu``; Dean ``De = Re sqrt(d / D_c)``.
 * Friction factors are **Darcy** factors (4x the Fanning factor):
   ``dP = f (L/d) rho v^2 / 2``.
@@ -41,12 +44,26 @@ Hausen, H. (1943). Darstellung des Wärmeüberganges in Rohren durch
     verallgemeinerte Potenzbeziehungen. Z. VDI Beih. Verfahrenstech. 4, 91-98.
 Incropera, F. P., DeWitt, D. P. et al. Fundamentals of Heat and Mass Transfer,
     ch. 8 (Nu = 3.66; Hausen's entrance-region equation 8.57).
+Gnielinski, V. Heat transfer and pressure drop in helically coiled tubes.
+    VDI Heat Atlas, ch. G (Mishra-Gupta friction factors, coil curvature diameter).
 Manlapaz, R. L., Churchill, S. W. (1981). Fully developed laminar convection
     from a helical coil. Chem. Eng. Commun. 9, 185-200.
+    doi:10.1080/00986448108911023
 Mishra, P., Gupta, S. N. (1979). Momentum transfer in curved pipes. 1. Newtonian
-    fluids. Ind. Eng. Chem. Process Des. Dev. 18, 130-137.
+    fluids. Ind. Eng. Chem. Process Des. Dev. 18, 130-137. doi:10.1021/i260069a017
 Schmidt, E. F. (1967). Wärmeübergang und Druckverlust in Rohrschlangen.
     Chem. Ing. Tech. 39, 781-789.
+
+Verification
+------------
+The formulas and constants were checked against independent published
+implementations (tests/test_hydraulics.py holds the reference values and names
+the source of each): Colebrook-White, Churchill (1977), Schmidt's critical
+Reynolds number, the Dean number and Hausen's equation against the ``fluids``
+1.3.1 / ``ht`` 1.2.0 packages (C. Bell), which agree to rounding;
+Manlapaz-Churchill and Mishra-Gupta, which those packages do not implement,
+against the formulas printed in pychemqt's helical-coil module and in the
+VDI Heat Atlas (as implemented in the Modelica FluidDissipation library).
 """
 
 from __future__ import annotations
@@ -167,10 +184,11 @@ def colebrook_friction_factor(Re: float, relative_roughness: float = 0.0) -> flo
 
     ``1/sqrt(f) = -2 log10( (e/d)/3.7 + 2.51 / (Re sqrt(f)) )``
 
-    Newton's method on ``x = 1/sqrt(f)`` from Haaland's (1983) explicit
-    approximation; it converges quadratically (the residual of the implicit
-    equation is at rounding level, below 1e-12, after 3-5 iterations). Only
-    meaningful for turbulent flow, Re >~ 4000.
+    (Colebrook 1939, in its usual form with 3.7 and 2.51.) Newton's method on
+    ``x = 1/sqrt(f)`` from Haaland's (1983) explicit approximation; it
+    converges quadratically (the residual of the implicit equation is at
+    rounding level, below 1e-12, after 3-5 iterations). Only meaningful for
+    turbulent flow, Re >~ 4000.
     """
     Re = _check("Re", Re)
     eps = _check("relative_roughness", relative_roughness, allow_zero=True)
@@ -248,10 +266,12 @@ def darcy_friction_factor(Re: float, relative_roughness: float = 0.0,
 def curved_laminar_factor(De: float) -> float:
     """Ratio f_curved / f_straight in laminar coil flow (Mishra & Gupta 1979).
 
-    ``1 + 0.033 (log10 De)^4`` for ``De > 1``, and 1 for ``De <= 1``
-    (continuous with zero slope at De = 1; 1.042 at De = 11.6). Outside the
-    range of Dean numbers the correlation was fitted to (up to a few thousand)
-    it is an extrapolation.
+    ``f_c / f_s = 1 + 0.033 (log10 De)^4`` for ``De > 1``, and 1 for
+    ``De <= 1`` (continuous with zero slope at De = 1; 1.042 at De = 11.6),
+    with ``De = Re sqrt(d/D_c)``. This is Mishra & Gupta's laminar correlation
+    as given, with the same ``De > 1`` lower bound, in the VDI Heat Atlas
+    (ch. G, helically coiled tubes). Outside the range of Dean numbers the
+    correlation was fitted to (up to a few thousand) it is an extrapolation.
     """
     De = _check("De", De, allow_zero=True)
     if De <= 1.0:
@@ -265,9 +285,15 @@ def coil_friction_factor(Re: float, diameter: float, coil_diameter: float,
 
     Returns ``(f, f_straight, regime)``: laminar below
     :func:`critical_reynolds` with ``f = 64/Re * curved_laminar_factor(De)``;
-    above it turbulent with Mishra & Gupta's ``f = f_s + 0.03 sqrt(d/D_c)``
-    (f_s from Colebrook-White; the correlation was fitted to smooth tubes for
-    4500 < Re < 1e5). The two branches meet within a few percent at Re_crit.
+    above it turbulent with Mishra & Gupta's (1979) ``f_c - f_s =
+    0.0075 sqrt(d/D_c)`` in Fanning form, i.e. ``f = f_s + 0.03 sqrt(d/D_c)``
+    in Darcy form. The VDI Heat Atlas writes the same correlation as
+    ``0.3164 Re^-0.25 (1 + 0.095 sqrt(d/D_c) Re^0.25)`` (0.3164 * 0.095 =
+    0.0301, the constant rounded), i.e. with Blasius' smooth-tube f_s; here
+    f_s is Colebrook-White (with the wall roughness), which for a smooth tube
+    puts f within 3 % of that form for 4500 <= Re <= 1e5. The correlation was
+    fitted to smooth tubes (4500 < Re < 1e5 is the range usually quoted).
+    The two branches meet within a few percent at Re_crit.
     """
     Re = _check("Re", Re)
     De = dean(Re, diameter, coil_diameter)
@@ -405,22 +431,29 @@ def hausen_nusselt(Gz: float) -> float:
     """Mean Nusselt number over a thermal entrance length, constant wall
     temperature, laminar hydrodynamically developed flow (Hausen 1943):
 
-    ``Nu = 3.66 + 0.0668 Gz / (1 + 0.04 Gz^(2/3))``, ``Gz = Re Pr d / L``.
+    ``Nu = 3.66 + 0.0668 Gz / (1 + 0.04 Gz^(2/3))``, ``Gz = Re Pr d / L``
 
-    Tends to 3.66 for long tubes (Gz -> 0).
+    (Incropera et al., eq. 8.57; identical to ``ht.conv_internal.
+    laminar_entry_thermal_Hausen``). Tends to 3.66 for long tubes (Gz -> 0).
+    For Pr >~ 5 it also applies to a developing velocity profile.
     """
     Gz = _check("Gz", Gz, allow_zero=True)
     return NU_LAMINAR_WALL_T + 0.0668 * Gz / (1.0 + 0.04 * Gz ** (2.0 / 3.0))
 
 
 def manlapaz_churchill_nusselt(De: float, Pr: float) -> float:
-    """Fully developed laminar Nusselt number in a helical coil, constant wall
-    temperature (Manlapaz & Churchill 1981):
+    """Fully developed laminar Nusselt number in a helical coil, uniform wall
+    temperature (Manlapaz & Churchill 1981, their correlation for uniform wall
+    temperature, eq. 39 as cited by pychemqt):
 
     ``Nu = [ (3.657 + 4.343/x1)^3 + 1.158 (De/x2)^1.5 ]^(1/3)`` with
     ``x1 = (1 + 957/(De^2 Pr))^2`` and ``x2 = 1 + 0.477/Pr``.
 
-    Tends to the straight-tube 3.657 as De -> 0.
+    Tends to the straight-tube 3.657 as De -> 0. The paper writes it in the
+    helical number He, which tends to De as the pitch goes to 0 (the small
+    pitches assumed here). (Its companion for uniform heat flux, with
+    4.364, 4.636, 1342, 1.816 and 1.15, is not used: flowchem's wall is at the
+    bath temperature.)
     """
     De = _check("De", De, allow_zero=True)
     Pr = _check("Pr", Pr)
