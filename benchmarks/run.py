@@ -87,26 +87,38 @@ def rel_error(problem, y):
 # solve and returns (ok, y_end, stats dict)
 # ---------------------------------------------------------------------------
 
-def tool_kernel(problem, rtol, atol):
-    from kernels.rosenbrock import solve_rodas
+def kernel_tool(method):
+    """flowchem's kernel with ``method`` "rodas", "bdf" or "auto" (the rule of
+    flowchem.solver.SolverOptions: Rodas5P at loose tolerances, BDF below)."""
+    def make(problem, rtol, atol):
+        from flowchem.solver import AUTO_BDF_BELOW_RTOL
+        from kernels.bdf import solve_bdf
+        from kernels.rosenbrock import solve_rodas
 
-    system = kernel_system(problem)
-    y0 = problem.y0.copy()
-    atol_v = np.full(problem.n, atol)
-    t_eval = np.empty(0)
-    t_end = problem.t_end
+        chosen = method
+        if method == "auto":
+            chosen = "rodas" if rtol >= AUTO_BDF_BELOW_RTOL else "bdf"
+        integrator = solve_rodas if chosen == "rodas" else solve_bdf
+        system = kernel_system(problem)
+        y0 = problem.y0.copy()
+        atol_v = np.full(problem.n, atol)
+        t_eval = np.empty(0)
+        t_end = problem.t_end
 
-    def solve():
-        return solve_rodas(BATCH, system, y0, 0.0, t_end, t_eval, rtol, atol_v, 0.0, MAX_STEPS, False)
+        def solve():
+            return integrator(BATCH, system, y0, 0.0, t_end, t_eval, rtol, atol_v, 0.0, MAX_STEPS,
+                              False)
 
-    def result():
-        status, t_steps, y_steps, _d, _ye, stats, min_value = solve()
-        ok = int(status) == 0 and t_steps[-1] == t_end
-        return ok, y_steps[-1], {"steps": int(stats[0]), "accepted": int(stats[1]),
-                                 "rejected": int(stats[2]), "nfev": int(stats[3]),
-                                 "njev": int(stats[4]), "nlu": int(stats[5]),
-                                 "min_value": float(min_value), "status": int(status)}
-    return solve, result
+        def result():
+            status, t_steps, y_steps, _d, _ye, stats, min_value = solve()
+            ok = int(status) == 0 and t_steps[-1] == t_end
+            return ok, y_steps[-1], {"method": chosen, "steps": int(stats[0]),
+                                     "accepted": int(stats[1]), "rejected": int(stats[2]),
+                                     "nfev": int(stats[3]), "njev": int(stats[4]),
+                                     "nlu": int(stats[5]), "min_value": float(min_value),
+                                     "status": int(status)}
+        return solve, result
+    return make
 
 
 def tool_numbalsoda(problem, rtol, atol):
@@ -154,7 +166,14 @@ def tool_scipy(method, with_jac):
 
 
 def available_tools(quick):
-    tools = [("flowchem", tool_kernel, "Rodas5P (kernels.rosenbrock.solve_rodas), analytic Jacobian")]
+    tools = [("flowchem", kernel_tool("auto"),
+              "flowchem method='auto': Rodas5P for rtol >= 3e-5, variable-order BDF below; "
+              "analytic Jacobian"),
+             ("flowchem-rodas", kernel_tool("rodas"),
+              "Rodas5P (kernels.rosenbrock.solve_rodas), analytic Jacobian"),
+             ("flowchem-bdf", kernel_tool("bdf"),
+              "variable-order NDF/BDF (kernels.bdf.solve_bdf), analytic Jacobian, "
+              "Jacobian and LU reuse")]
     notes = []
     try:
         import numbalsoda  # noqa: F401
@@ -418,10 +437,10 @@ def markdown(report):
                  "never got that accurate in the sweep (its most accurate run's time, so the speed-up "
                  "is a lower bound); `<=`: the peer's loosest run was already more accurate (an upper "
                  "bound).\n")
-    peers = [t for t in report["tools"] if t != "flowchem"]
-    lines.append("| problem | flowchem rtol | flowchem error | flowchem time | " +
+    peers = [t for t in report["tools"] if not t.startswith("flowchem")]
+    lines.append("| problem | flowchem tool (method) | rtol | flowchem error | flowchem time | " +
                  " | ".join(f"{p} time (speed-up)" for p in peers) + " |")
-    lines.append("|---|---|---|---|" + "---|" * len(peers))
+    lines.append("|---|---|---|---|---|" + "---|" * len(peers))
     for m in report["matched"]:
         cells = []
         for p in peers:
@@ -430,8 +449,8 @@ def markdown(report):
                 cells.append("n/a")
             else:
                 cells.append(f"{c['flag']}{fmt_t(c['time_s'])} ({c['flag']}{c['speedup']:.1f}×)")
-        lines.append(f"| {m['problem']} | {m['rtol']:.0e} | {fmt_e(m['error'])} | {fmt_t(m['time_s'])} | "
-                     + " | ".join(cells) + " |")
+        lines.append(f"| {m['problem']} | {m['tool']} ({m.get('method')}) | {m['rtol']:.0e} | "
+                     f"{fmt_e(m['error'])} | {fmt_t(m['time_s'])} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("## Work-precision (all tolerances)\n")
     lines.append("| problem | tool | " + " | ".join(f"{r:.0e}" for r in report["sweep_rtols"]) + " |")
@@ -549,27 +568,31 @@ def main(argv=None):
                 print(f"{p.name:6s} {name:18s} rtol {rtol:.0e}  {fmt_t(runs[-1]['time']['median_s']):>10s}  "
                       f"err {fmt_e(err)}  {stats}", flush=True)
 
-    # matched accuracy
+    # matched accuracy: each flowchem variant against every peer
+    own = [t[0] for t in tools if t[0].startswith("flowchem")]
     matched = []
     for p in problems:
-        for rtol in MAIN_RTOLS:
-            if rtol not in sweep:
-                continue
-            k = next((r for r in runs if r["problem"] == p.name and r["tool"] == "flowchem"
-                      and r["rtol"] == rtol), None)
-            if k is None or not k["ok"]:
-                continue
-            entry = {"problem": p.name, "rtol": rtol, "error": k["error"], "time_s": k["time"]["median_s"],
-                     "peers": {}}
-            for name, _m, _d in tools:
-                if name == "flowchem":
+        for tool in own:
+            for rtol in MAIN_RTOLS:
+                if rtol not in sweep:
                     continue
-                pts = [(r["error"], r["time"]["median_s"]) for r in runs
-                       if r["problem"] == p.name and r["tool"] == name and r["ok"]]
-                t, flag = time_at_error(pts, k["error"])
-                entry["peers"][name] = {"time_s": t, "flag": flag,
-                                        "speedup": t / k["time"]["median_s"] if math.isfinite(t) else float("nan")}
-            matched.append(entry)
+                k = next((r for r in runs if r["problem"] == p.name and r["tool"] == tool
+                          and r["rtol"] == rtol), None)
+                if k is None or not k["ok"]:
+                    continue
+                entry = {"problem": p.name, "tool": tool, "method": k["stats"].get("method"),
+                         "rtol": rtol, "error": k["error"], "time_s": k["time"]["median_s"],
+                         "peers": {}}
+                for name, _m, _d in tools:
+                    if name in own:
+                        continue
+                    pts = [(r["error"], r["time"]["median_s"]) for r in runs
+                           if r["problem"] == p.name and r["tool"] == name and r["ok"]]
+                    t, flag = time_at_error(pts, k["error"])
+                    entry["peers"][name] = {"time_s": t, "flag": flag,
+                                            "speedup": t / k["time"]["median_s"]
+                                            if math.isfinite(t) else float("nan")}
+                matched.append(entry)
 
     report = {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -605,7 +628,7 @@ def main(argv=None):
             return next((r for r in runs if r["problem"] == "POLLU" and r["tool"] == tool and r["ok"]
                          and math.isclose(r["rtol"], rtol) and math.isclose(r["atol"], atol)), None)
         nb = find("numbalsoda", rb["rtol"], rb["atol"]) if rb["atol"] is not None else None
-        kr = find("flowchem", rb["rtol"], rb["atol"]) if rb["atol"] is not None else None
+        kr = find("flowchem-rodas", rb["rtol"], rb["atol"]) if rb["atol"] is not None else None
         pts = [(r["error"], r["time"]["median_s"]) for r in runs
                if r["problem"] == "POLLU" and r["tool"] == "numbalsoda" and r["ok"]]
         tm, flag = time_at_error(pts, rb["error"]) if pts else (float("nan"), "n/a")
@@ -623,6 +646,8 @@ def main(argv=None):
     # targets
     targets = []
     for m in matched:
+        if m["tool"] != "flowchem":
+            continue
         nbl = m["peers"].get("numbalsoda")
         bdf = m["peers"].get("scipy-BDF+jac")
         parts = [f"{m['problem']} rtol {m['rtol']:.0e}:"]

@@ -14,7 +14,13 @@ import numpy as np
 
 from .errors import InputError, SolverError
 
-METHODS = ("rodas", "dopri5")
+METHODS = ("rodas", "bdf", "auto", "dopri5")
+
+# method="auto": Rodas5P at loose tolerances, the variable-order BDF below this
+# rtol. Measured on ROBER, HIRES and POLLU (benchmarks/run.py): Rodas5P reaches
+# a given error faster down to about rtol 1e-4 (its error is far below the
+# tolerance), the BDF's Jacobian and LU reuse wins at tighter tolerances.
+AUTO_BDF_BELOW_RTOL = 3.0e-5
 
 STAT_NAMES = ("steps", "accepted_steps", "rejected_steps", "rhs_evaluations",
               "jacobian_evaluations", "lu_factorizations")
@@ -34,8 +40,12 @@ class SolverOptions:
     atol : float or None
         Absolute tolerance in mol/m^3. ``None`` (default) takes 1e-10 times
         the largest inlet concentration, so it scales with the problem.
-    method : {"rodas", "dopri5"}
-        ``"rodas"``: stiff Rosenbrock method (default, right for kinetics);
+    method : {"rodas", "bdf", "auto", "dopri5"}
+        ``"rodas"``: stiff Rosenbrock method Rodas5P (default: right for
+        kinetics, and its error stays well below the tolerance);
+        ``"bdf"``: variable-order BDF/NDF with Jacobian and LU reuse, the
+        fastest at tight tolerances (its error is about the tolerance);
+        ``"auto"``: ``"rodas"`` for ``rtol >= 3e-5``, ``"bdf"`` below;
         ``"dopri5"``: explicit Dormand-Prince for non-stiff problems.
     max_steps : int
         Step budget per integration before it is reported as a failure.
@@ -62,6 +72,13 @@ class SolverOptions:
             raise InputError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}", self.source, f"{where}.method")
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 10:
             raise InputError(f"expected an integer of at least 10, got {self.max_steps!r}", self.source, f"{where}.max_steps")
+
+    @property
+    def integrator(self):
+        """The integrator that runs: ``method`` with ``"auto"`` resolved."""
+        if self.method == "auto":
+            return "rodas" if self.rtol >= AUTO_BDF_BELOW_RTOL else "bdf"
+        return self.method
 
     def atol_vector(self, scale_concentrations):
         """Absolute tolerance per species (mol/m^3)."""
@@ -161,6 +178,7 @@ class Solution:
         self.names = list(names)
 
     def __call__(self, t):
+        from kernels.bdf import interpolate_bdf
         from kernels.explicit import interpolate_dopri5
         from kernels.rosenbrock import interpolate_rodas
 
@@ -171,7 +189,8 @@ class Solution:
         tq = np.clip(tq, self.t[0], self.t[-1])
         if self._dense.shape[0] == 0:
             raise ValueError("no dense output was recorded for this solution")
-        f = interpolate_rodas if self.method == "rodas" else interpolate_dopri5
+        f = {"rodas": interpolate_rodas, "bdf": interpolate_bdf,
+             "dopri5": interpolate_dopri5}[self.method]
         out = f(self.t, self.y, self._dense, np.ascontiguousarray(tq))
         return out if np.ndim(t) else out[0]
 
@@ -182,6 +201,7 @@ def integrate(system, code, y0, t_end, options: SolverOptions, *, t_eval=None,
 
     Returns ``(Solution, y_eval)``; raises :class:`SolverError` on failure.
     """
+    from kernels.bdf import solve_bdf
     from kernels.explicit import solve_dopri5
     from kernels.rosenbrock import solve_rodas
 
@@ -189,17 +209,18 @@ def integrate(system, code, y0, t_end, options: SolverOptions, *, t_eval=None,
     if atol is None:
         atol = options.atol_vector(y0)
     t_eval = np.zeros(0) if t_eval is None else np.ascontiguousarray(t_eval, dtype=np.float64)
-    solve = solve_rodas if options.method == "rodas" else solve_dopri5
+    method = options.integrator
+    solve = {"rodas": solve_rodas, "bdf": solve_bdf, "dopri5": solve_dopri5}[method]
     status, t, y, dense, y_eval, stats, min_value = solve(
         code, system, y0, 0.0, float(t_end), t_eval, options.rtol,
         np.ascontiguousarray(atol, dtype=np.float64), 0.0, options.max_steps, record)
     if status != 0:
         t_fail = float(t[-1]) if len(t) else 0.0
-        raise SolverError(operation, f"{options.method} integrator stopped at t = {t_fail:.6g} s "
+        raise SolverError(operation, f"{method} integrator stopped at t = {t_fail:.6g} s "
                                      f"of {float(t_end):.6g} s: {_status_message(status)}")
     if not np.all(np.isfinite(y_eval)) or not np.all(np.isfinite(y[-1])):
         raise SolverError(operation, "integrator returned non-finite concentrations")
-    sol = Solution(options.method, t, y, dense, stats, min_value, [])
+    sol = Solution(method, t, y, dense, stats, min_value, [])
     return sol, y_eval
 
 

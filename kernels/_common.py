@@ -19,6 +19,8 @@ N_DENSE = 3  # interpolation vectors stored per step (both methods)
 # which continuous extension ``dense`` holds (see :func:`dense_eval`)
 DENSE_RODAS = 0
 DENSE_DOPRI5 = 1
+DENSE_BDF = 2
+N_DENSE_BDF = 5  # backward differences 1..5 of the BDF interpolating polynomial
 
 # step-size control
 SAFETY = 0.9
@@ -97,12 +99,14 @@ def locate(t_steps, t):
 
 
 @njit(cache=True)
-def start_solve(y0, t0, t_end, t_eval, rtol, atol, record):
+def start_solve(y0, t0, t_end, t_eval, rtol, atol, record, n_dense):
     """Set-up common to the adaptive drivers.
 
     A negative ``atol[i]`` marks a component that may change sign (a heat
     integral, say): it is controlled with ``|atol[i]|`` and exempt from the
     non-negativity rule and from ``min_value``.
+
+    ``n_dense`` is the number of interpolation vectors stored per step.
 
     Returns ``(ok, free, atol_abs, stats, y_eval, t_buf, y_buf, d_buf,
     min_value, ie)``: ``ok`` is False for invalid inputs (then ``y_eval`` is
@@ -116,7 +120,7 @@ def start_solve(y0, t0, t_end, t_eval, rtol, atol, record):
     cap = 64 if record else 2
     t_buf = np.empty(cap)
     y_buf = np.empty((cap, n))
-    d_buf = np.empty((cap if record else 0, N_DENSE, n))
+    d_buf = np.empty((cap if record else 0, n_dense, n))
     t_buf[0] = t0
     y_buf[0] = y0
     free = atol < 0.0
@@ -138,12 +142,25 @@ def start_solve(y0, t0, t_end, t_eval, rtol, atol, record):
 def dense_eval(kind, theta, y0, y1, d, out):
     """State at ``t + theta h`` of a step from ``y0`` to ``y1`` with the
     interpolation vectors ``d`` of method ``kind``."""
+    if kind == DENSE_BDF:
+        # y1 + sum_j D_j prod_{m<j} (s + m)/(m + 1), s = theta - 1 in [-1, 0]:
+        # the backward-difference form of the polynomial through the last
+        # order + 1 points (unused differences are zero)
+        s = theta - 1.0
+        for i in range(y0.shape[0]):
+            out[i] = y1[i]
+        p = 1.0
+        for j in range(d.shape[0]):
+            p *= (s + j) / (j + 1.0)
+            for i in range(y0.shape[0]):
+                out[i] += p * d[j, i]
+        return
     th1 = 1.0 - theta
     if kind == DENSE_RODAS:
         for i in range(y0.shape[0]):
             out[i] = th1 * y0[i] + theta * (
                 y1[i] + th1 * (d[0, i] + theta * (d[1, i] + theta * d[2, i])))
-    else:  # Hairer's DOPRI5 contd5
+    else:  # DENSE_DOPRI5: Hairer's contd5
         for i in range(y0.shape[0]):
             out[i] = y0[i] + theta * ((y1[i] - y0[i]) + th1 * (
                 d[0, i] + theta * (d[1, i] + th1 * d[2, i])))

@@ -144,7 +144,7 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     n = y0.shape[0]
     # negative atol_i: a component that may change sign (see _common.start_solve)
     ok, free, atol, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie = start_solve(
-        y0, t0, t_end, t_eval, rtol, atol, record)
+        y0, t0, t_end, t_eval, rtol, atol, record, N_DENSE)
     if not ok:
         return (INVALID_INPUT, t_buf[:1].copy(), y_buf[:1].copy(), d_buf[:0].copy(),
                 y_eval, stats, np.nan)

@@ -1,0 +1,517 @@
+"""Stiff integrator for tight tolerances: variable-order BDF (NDF), compiled
+once with Numba.
+
+The method is the quasi-constant step size family of numerical
+differentiation formulas of Shampine and Reichelt (The MATLAB ODE Suite,
+SIAM J. Sci. Comput. 18, 1997), orders 1 to 5, as in MATLAB's ode15s and
+scipy's ``BDF``: the solution history is held as backward differences
+``D[0..order+2]`` at a constant spacing h; a change of h re-expresses them at
+the new spacing. Each step predicts ``y_pred = sum_{j<=order} D[j]`` and
+solves the implicit formula by a simplified Newton iteration with the matrix
+``I - c J`` (c = h / alpha_order).
+
+Where it saves work over the one-step Rosenbrock method
+(:mod:`kernels.rosenbrock`), which needs a Jacobian, an LU and eight stage
+evaluations per step:
+
+* the Jacobian is kept from step to step and re-evaluated only when the
+  Newton iteration fails to converge with it;
+* the LU of the iteration matrix is kept while h and the order stay
+  unchanged (h changes only after ``order + 1`` equal steps, or on a
+  rejection), and a rejected step keeps the old factors as an approximate
+  Newton matrix;
+* the Newton iteration may stop after one correction when the contraction
+  rate measured in earlier steps shows the remaining error is below the
+  tolerance (the convergence test of CVODE, Hindmarsh et al., ACM TOMS 31,
+  2005), so most steps cost one or two right-hand sides and triangular
+  solves.
+
+At tolerances tighter than about 1e-7 this needs fewer right-hand sides and
+factorizations than Rodas5P (see benchmarks/); at engineering tolerances
+Rodas5P is usually faster, which is why ``flowchem`` picks by tolerance.
+
+Error control: the local error is ``error_const[order] * d`` with ``d`` the
+Newton correction from the prediction, in the RMS norm with the scale
+``atol_i + rtol |y_new_i|``; after ``order + 1`` equal steps the order moves
+by at most one to whichever of ``order - 1, order, order + 1`` allows the
+largest step. The same non-negativity rule as the Rosenbrock method applies:
+a step whose result falls below ``-(atol_i + rtol |y_i|)`` is rejected, never
+clipped. Dense output is the BDF interpolating polynomial through the last
+``order + 1`` points (backward-difference form, :data:`DENSE_BDF`).
+
+Same calling convention and return values as
+:func:`kernels.rosenbrock.solve_rodas`, so the Python layer can switch
+between them.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._common import (
+    DENSE_BDF,
+    N_DENSE_BDF,
+    all_finite,
+    finish_records,
+    interpolate,
+    needs_dense,
+    start_solve,
+    store_dense,
+)
+from .kinetics import N_SLOTS, rate_constants, slot_jacobian, slot_plan
+from .problems import BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs, temperature_column
+from .rosenbrock import (
+    SPARSE_MAX_N,
+    _f_slots,
+    _inverse_plan,
+    _inverse_t,
+    _lu_factor_sparse,
+    _lu_factor_w,
+    _lu_solve_w,
+    _slot_pattern,
+    _sparse_plan,
+    initial_step,
+)
+from .status import (
+    INVALID_INPUT,
+    MAX_STEPS,
+    NON_FINITE,
+    SINGULAR_MATRIX,
+    STEP_TOO_SMALL,
+    SUCCESS,
+)
+
+MAX_ORDER = 5
+NEWTON_MAXITER = 4
+MIN_FACTOR = 0.2
+MAX_FACTOR = 10.0
+# step-size changes smaller than this (upwards) are not made: keeping h keeps
+# the LU factors and the difference table as they are
+MIN_GROWTH = 1.2
+CRATE_DECAY = 0.3  # a measured contraction rate fades by this factor per iteration
+MAX_CONSECUTIVE_FAILURES = 40
+# Newton stops when the estimated remaining correction is below NEWTON_TOL in
+# the error norm's units (the error test allows about 1/error_const there);
+# CVODE uses a tenth of its error test in the same way
+NEWTON_TOL = 0.1
+
+# NDF coefficients (Shampine and Reichelt 1997, table 1): kappa_k; kappa = 0
+# gives the BDF of order k
+_KAPPA = np.array([0.0, -0.1850, -1.0 / 9.0, -0.0823, -0.0415, 0.0])
+_GAMMA = np.zeros(MAX_ORDER + 1)
+for _k in range(1, MAX_ORDER + 1):
+    _GAMMA[_k] = _GAMMA[_k - 1] + 1.0 / _k
+_ALPHA = (1.0 - _KAPPA) * _GAMMA
+_ERROR_CONST = _KAPPA * _GAMMA + 1.0 / np.arange(1, MAX_ORDER + 2)
+
+_EPS = np.finfo(np.float64).eps
+
+
+@njit(cache=True)
+def _change_spacing(D, order, factor, R, U, RU, tmp):
+    """Re-express the differences D[0..order] at spacing ``factor * h``.
+
+    R(order, factor) maps differences at spacing h to differences of the same
+    interpolating polynomial at spacing factor h (Shampine and Reichelt,
+    eq. 2.6); the product with R(order, 1) is the change of basis."""
+    for which in range(2):
+        M = R if which == 0 else U
+        f = factor if which == 0 else 1.0
+        for j in range(order + 1):
+            M[0, j] = 1.0
+        for i in range(1, order + 1):
+            M[i, 0] = 0.0
+            for j in range(1, order + 1):
+                M[i, j] = M[i - 1, j] * (i - 1.0 - f * j) / i
+    for i in range(order + 1):
+        for j in range(order + 1):
+            s = 0.0
+            for k in range(order + 1):
+                s += R[i, k] * U[k, j]
+            RU[i, j] = s
+    n = D.shape[1]
+    for i in range(order + 1):
+        for c in range(n):
+            s = 0.0
+            for k in range(order + 1):
+                s += RU[k, i] * D[k, c]
+            tmp[i, c] = s
+    for i in range(order + 1):
+        for c in range(n):
+            D[i, c] = tmp[i, c]
+
+
+@njit(cache=True)
+def interpolate_bdf(t_steps, y_steps, dense, t_query):
+    """States at ``t_query`` from the recorded steps of :func:`solve_bdf`."""
+    return interpolate(DENSE_BDF, t_steps, y_steps, dense, t_query)
+
+
+@njit(cache=True, error_model="numpy")
+def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, record):
+    """Integrate dy/dt = f(y) of problem ``code`` from t0 to t_end with the
+    variable-order NDF/BDF method.
+
+    Returns ``(status, t_steps, y_steps, dense, y_eval, stats, min_value)``
+    exactly as :func:`kernels.rosenbrock.solve_rodas` (``stats``: steps
+    attempted, accepted, rejected, f evaluations, Jacobian evaluations, LU
+    factorizations); ``dense`` holds :data:`N_DENSE_BDF` vectors per step for
+    :func:`interpolate_bdf`. A negative ``atol[i]`` marks a component allowed
+    to change sign.
+    """
+    n = y0.shape[0]
+    ok, free, atol, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie = start_solve(
+        y0, t0, t_end, t_eval, rtol, atol, record, N_DENSE_BDF)
+    if not ok:
+        return (INVALID_INPUT, t_buf[:1].copy(), y_buf[:1].copy(), d_buf[:0].copy(),
+                y_eval, stats, np.nan)
+
+    # ---- work arrays, once per solve
+    y = y0.copy()
+    f = np.empty(n)
+    ynew = np.empty(n)
+    ypred = np.empty(n)
+    psi = np.empty(n)
+    scale = np.empty(n)
+    d = np.empty(n)
+    dy = np.empty(n)
+    xs = np.empty(n)
+    u = np.empty(n)
+    fu = np.empty(n)
+    D = np.zeros((MAX_ORDER + 3, n))
+    R = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    U = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    RU = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    tmp = np.empty((MAX_ORDER + 1, n))
+    dcoef = np.zeros((N_DENSE_BDF, n))
+    w = np.empty((n, n))
+    piv = np.zeros(n, dtype=np.int64)
+    dinv = np.empty(n)
+    cols = np.empty(n, dtype=np.int64)
+
+    # isothermal and energy-balance mass action: slot form (see rosenbrock)
+    kf, kr, params, work = system[2], system[3], system[4], system[5]
+    energy = code == BATCH_ENERGY or code == CSTR_ENERGY
+    rate_params = system[1]
+    model = system[0]
+    fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(model, n)
+    s_ptr, s_sp, s_nu = model[6], model[7], model[8]
+    ext = np.empty(n + 1)
+    jx = np.empty((n, n + 1)) if fast else np.empty((n, n))
+    use_sparse = fast and n <= SPARSE_MAX_N
+    if use_sparse:
+        pattern = _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp)
+        if energy:
+            for a in range(s_ptr[s_ptr.shape[0] - 1]):
+                pattern[s_sp[a], n - 1] = True
+        perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = _sparse_plan(pattern)
+        iu_r, iu_c, il_r, il_c = _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx)
+        mt = np.empty((n, n))
+    else:
+        perm = np.zeros(0, dtype=np.int64)
+        lr_ptr = perm
+        lr_idx = perm
+        lc_ptr = perm
+        lc_idx = perm
+        ur_ptr = perm
+        ur_idx = perm
+        iu_r = perm
+        iu_c = perm
+        il_r = perm
+        il_c = perm
+        mt = np.empty((0, 0))
+    q = work
+    m = kf.shape[0]
+    nT = n - 1
+    cstr = code == CSTR_TRANSIENT or code == CSTR_ENERGY
+    cheap_f = fast and not energy
+
+    t = t0
+    n_acc = 0
+    status = SUCCESS
+    rhs(code, t, y, system, f)
+    stats[3] += 1
+    if not all_finite(f):
+        status = NON_FINITE
+    elif t_end > t0:
+        if h0 > 0.0:
+            h = min(h0, t_end - t0)
+        else:
+            h = initial_step(code, system, t0, y0, f, t_end, rtol, atol, 2.0, u, fu)
+            stats[3] += 1
+        newton_tol = max(10.0 * _EPS / rtol, NEWTON_TOL)
+        for i in range(n):
+            D[0, i] = y[i]
+            D[1, i] = h * f[i]
+        order = 1
+        n_equal = 0
+        have_jac = False
+        lu_ok = False        # factors of W = gh_lu I - J are current
+        sparse_lu = False
+        gh_lu = 0.0
+        crate = 1.0          # Newton contraction rate, carried between steps
+        n_fail = 0
+        jac_fresh = False    # J evaluated during the current step
+        while True:
+            if stats[0] >= max_steps:
+                status = MAX_STEPS
+                break
+            if not (h > 16.0 * _EPS * max(abs(t), 1e-300)):
+                status = STEP_TOO_SMALL
+                break
+            last = False
+            if t + 1.01 * h >= t_end:
+                factor = (t_end - t) / h
+                if factor != 1.0:
+                    _change_spacing(D, order, factor, R, U, RU, tmp)
+                    n_equal = 0
+                h = t_end - t
+                last = True
+            stats[0] += 1
+            alpha = _ALPHA[order]
+            c = h / alpha
+            for i in range(n):
+                s = D[0, i]
+                p = 0.0
+                for j in range(1, order + 1):
+                    s += D[j, i]
+                    p += _GAMMA[j] * D[j, i]
+                ypred[i] = s
+                psi[i] = p / alpha
+                scale[i] = atol[i] + rtol * abs(s)
+
+            # ---- simplified Newton on y - c f(y) = y_pred - psi
+            converged = False
+            n_iter = 0
+            while True:
+                if not have_jac:
+                    # at the prediction (the first time: at y0)
+                    if fast:
+                        if energy:
+                            rate_constants(ypred[n - 1], rate_params, kf, kr)
+                        slot_jacobian(ypred, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp,
+                                      s_nu, ext, jx)
+                        if energy:
+                            temperature_column(ypred, system, jx)
+                        if code == CSTR_TRANSIENT or code == CSTR_ENERGY:
+                            inv_tau = params[0]
+                            for i in range(n):
+                                jx[i, i] -= inv_tau
+                    else:
+                        jacobian(code, t + h, ypred, system, jx)
+                    stats[4] += 1
+                    have_jac = True
+                    jac_fresh = True
+                    lu_ok = False
+                    crate = 1.0
+                if not lu_ok:
+                    gh_lu = 1.0 / c
+                    crate = 1.0  # a new matrix: measure its contraction afresh
+                    stats[5] += 1
+                    sparse_lu = use_sparse and _lu_factor_sparse(
+                        jx, gh_lu, w, dinv, perm, lr_ptr, lr_idx, lc_ptr, lc_idx,
+                        ur_ptr, ur_idx)
+                    if sparse_lu:
+                        _inverse_t(w, dinv, iu_r, iu_c, il_r, il_c, mt)
+                        lu_ok = True
+                    elif _lu_factor_w(jx, gh_lu, w, piv, dinv, cols):
+                        lu_ok = True
+                if lu_ok:
+                    # (I - c J) dy = c f - psi - d, solved as W dy = gh_lu (c f - psi - d)
+                    # with W = gh_lu I - J: exact for gh_lu = 1/c, a chord
+                    # approximation for factors kept from another step size.
+                    # Written out here, not called: calls with many array
+                    # arguments cost atomic reference counts per iteration.
+                    for i in range(n):
+                        ynew[i] = ypred[i]
+                        d[i] = 0.0
+                    dy_norm_old = -1.0
+                    for k in range(NEWTON_MAXITER):
+                        n_iter = k + 1
+                        stats[3] += 1
+                        if sparse_lu:
+                            # slot-form rates inline (kinetics.slot_rates by hand)
+                            for i in range(n):
+                                ext[i] = ynew[i]
+                            ext[n] = 1.0
+                            if energy:
+                                rate_constants(ext[nT], rate_params, kf, kr)
+                            if any_rev:
+                                for j in range(m):
+                                    b = N_SLOTS * j
+                                    q[j] = (kf[j] * ext[fslot[b]] * ext[fslot[b + 1]]
+                                            * ext[fslot[b + 2]]
+                                            - kr[j] * ext[rslot[b]] * ext[rslot[b + 1]]
+                                            * ext[rslot[b + 2]])
+                            else:
+                                for j in range(m):
+                                    b = N_SLOTS * j
+                                    q[j] = (kf[j] * ext[fslot[b]] * ext[fslot[b + 1]]
+                                            * ext[fslot[b + 2]])
+                            chk = 0.0
+                            for i in range(n):
+                                acc = 0.0
+                                for a in range(g_ptr[i], g_ptr[i + 1]):
+                                    acc += g_nu[a] * q[g_rx[a]]
+                                if energy and i == nT:
+                                    acc -= params[nT + 2] * (ext[nT] - params[nT + 3])
+                                if cstr:
+                                    acc += (params[1 + i] - ext[i]) * params[0]
+                                chk += acc * 0.0  # NaN when a rate is inf or NaN
+                                xs[i] = gh_lu * (c * acc - psi[i] - d[i])
+                            if chk != 0.0:
+                                break
+                            # dy = W^-1 xs from the explicit inverse (permuted space)
+                            for i in range(n):
+                                fu[i] = 0.0
+                            for j in range(n):
+                                bj = xs[perm[j]]
+                                if bj != 0.0:
+                                    for i in range(n):
+                                        fu[i] += bj * mt[j, i]
+                            for i in range(n):
+                                dy[perm[i]] = fu[i]
+                        else:
+                            if cheap_f:
+                                _f_slots(code, ynew, kf, kr, params, work, any_rev, fslot,
+                                         rslot, g_ptr, g_rx, g_nu, ext, fu)
+                            else:
+                                rhs(code, t + h, ynew, system, fu)
+                            if not all_finite(fu):
+                                break
+                            for i in range(n):
+                                dy[i] = gh_lu * (c * fu[i] - psi[i] - d[i])
+                            _lu_solve_w(w, piv, dinv, dy)
+                        s2 = 0.0
+                        for i in range(n):
+                            r = dy[i] / scale[i]
+                            s2 += r * r
+                        dy_norm = np.sqrt(s2 / max(n, 1))
+                        if not np.isfinite(dy_norm):
+                            break
+                        if dy_norm_old >= 0.0:
+                            rate = dy_norm / dy_norm_old
+                            # predicted remaining correction after the iterations left
+                            rate_pow = rate
+                            for _ in range(NEWTON_MAXITER - k - 1):
+                                rate_pow *= rate
+                            if rate >= 1.0 or rate_pow / (1.0 - rate) * dy_norm > newton_tol:
+                                crate = max(crate, min(rate, 1.0))
+                                break
+                            crate = max(CRATE_DECAY * crate, rate)
+                        for i in range(n):
+                            ynew[i] += dy[i]
+                            d[i] += dy[i]
+                        if dy_norm == 0.0 or dy_norm * min(1.0, crate) <= newton_tol:
+                            converged = True
+                            break
+                        dy_norm_old = dy_norm
+                if converged or jac_fresh:
+                    break
+                have_jac = False  # retry the step with a fresh Jacobian
+
+            if not converged:
+                stats[2] += 1
+                n_fail += 1
+                if n_fail > MAX_CONSECUTIVE_FAILURES:
+                    status = SINGULAR_MATRIX if not lu_ok else NON_FINITE
+                    break
+                h *= 0.5
+                _change_spacing(D, order, 0.5, R, U, RU, tmp)
+                n_equal = 0
+                lu_ok = False
+                continue
+
+            # ---- local error and the non-negativity rule
+            safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
+            s2 = 0.0
+            negative = False
+            for i in range(n):
+                sc = atol[i] + rtol * abs(ynew[i])
+                scale[i] = sc
+                r = d[i] / sc
+                s2 += r * r
+                if ynew[i] < -(atol[i] + rtol * abs(y[i])) and not free[i]:
+                    negative = True
+            err = _ERROR_CONST[order] * np.sqrt(s2 / max(n, 1))
+            if err > 1.0 or negative:
+                stats[2] += 1
+                factor = max(MIN_FACTOR, safety * err ** (-1.0 / (order + 1))) \
+                    if err > 1.0 else 1.0
+                if negative:
+                    factor = min(factor, 0.5)
+                h *= factor
+                _change_spacing(D, order, factor, R, U, RU, tmp)
+                n_equal = 0
+                lu_ok = False
+                continue
+
+            # ---- accept
+            n_fail = 0
+            jac_fresh = False
+            t_new = t_end if last else t + h
+            for i in range(n):
+                D[order + 2, i] = d[i] - D[order + 1, i]
+                D[order + 1, i] = d[i]
+            for j in range(order, -1, -1):
+                for i in range(n):
+                    D[j, i] += D[j + 1, i]
+            if needs_dense(record, t_eval, ie, t_new):
+                for j in range(N_DENSE_BDF):
+                    for i in range(n):
+                        dcoef[j, i] = D[j + 1, i] if j < order else 0.0
+                ie, t_buf, y_buf, d_buf = store_dense(DENSE_BDF, record, t_eval, ie, t, h,
+                                                      t_new, y, ynew, dcoef, y_eval, t_buf,
+                                                      y_buf, d_buf, n_acc)
+            for i in range(n):
+                if ynew[i] < min_value and not free[i]:
+                    min_value = ynew[i]
+                y[i] = ynew[i]
+            t = t_new
+            n_acc += 1
+            stats[1] += 1
+            n_equal += 1
+            if last:
+                break
+            if n_equal < order + 1:
+                continue
+
+            # ---- order and step size for the next steps
+            if order > 1:
+                s2 = 0.0
+                for i in range(n):
+                    r = D[order, i] / scale[i]
+                    s2 += r * r
+                err_m = _ERROR_CONST[order - 1] * np.sqrt(s2 / max(n, 1))
+                fac_m = err_m ** (-1.0 / order) if err_m > 0.0 else MAX_FACTOR
+            else:
+                fac_m = 0.0
+            if order < MAX_ORDER:
+                s2 = 0.0
+                for i in range(n):
+                    r = D[order + 2, i] / scale[i]
+                    s2 += r * r
+                err_p = _ERROR_CONST[order + 1] * np.sqrt(s2 / max(n, 1))
+                fac_p = err_p ** (-1.0 / (order + 2)) if err_p > 0.0 else MAX_FACTOR
+            else:
+                fac_p = 0.0
+            fac_0 = err ** (-1.0 / (order + 1)) if err > 0.0 else MAX_FACTOR
+            new_order = order
+            best = fac_0
+            if fac_m > best:
+                best = fac_m
+                new_order = order - 1
+            if fac_p > best:
+                best = fac_p
+                new_order = order + 1
+            factor = min(MAX_FACTOR, safety * best)
+            if new_order == order and 1.0 <= factor < MIN_GROWTH:
+                n_equal = 0  # not worth new factors: keep h and order, look again later
+                continue
+            order = new_order
+            h *= factor
+            _change_spacing(D, order, factor, R, U, RU, tmp)
+            n_equal = 0
+            lu_ok = False
+
+    t_out, y_out, d_out = finish_records(record, t_buf, y_buf, d_buf, n_acc, t0, t, y0, y)
+    return status, t_out, y_out, d_out, y_eval, stats, min_value
