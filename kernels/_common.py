@@ -166,7 +166,7 @@ def dense_eval(kind, theta, y0, y1, d, out):
                 d[0, i] + theta * (d[1, i] + th1 * d[2, i])))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def needs_dense(record, t_eval, ie, t_new):
     """True when an accepted step ending at ``t_new`` needs its interpolation
     vectors: recording, or an output time ``t_eval[ie]`` inside the step."""
@@ -215,7 +215,7 @@ def finish_records(record, t_buf, y_buf, d_buf, n_acc, t0, t, y0, y):
     return t_out, y_out, d_out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def start_step(stats, max_steps, h, t, t_end):
     """Checks before a step attempt: ``(status, h, last)``; a status other
     than SUCCESS ends the solve. The step is stretched to end exactly at

@@ -320,7 +320,7 @@ def slot_rates(c, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, q, wdot):
         wdot[i] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def slot_jacobian(c, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp, s_nu, e, jx):
     """d wdot / d c from the slot form into ``jx`` of shape (n, n + 1); column n
     is scratch (the derivatives with respect to the constant empty slot)."""

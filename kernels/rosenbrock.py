@@ -403,7 +403,7 @@ def _sparse_plan(pat):
     return perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lu_factor_sparse(jx, gh, a, dinv, perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr,
                       ur_idx):
     """W = gh I - J (J = jx[:, :n]) permuted and factored over the static
@@ -565,7 +565,7 @@ def _stage_rhs(s, inv_h, fu, k):
             ks[i] += c * kj[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _f_slots(code, y, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
              out):
     """dy/dt of BATCH or CSTR_TRANSIENT from the slot form of the mechanism."""
@@ -714,7 +714,7 @@ def _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx):
     return u_r, u_c, l_r, l_c
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _inverse_t(a, dinv, u_r, u_c, l_r, l_c, mt):
     """``mt`` = (U^-1 L^-1)^T = L^-T U^-T from the factors of
     :func:`_lu_factor_sparse` (permuted space): row j of ``mt`` is column j of
@@ -743,7 +743,7 @@ def _inverse_t(a, dinv, u_r, u_c, l_r, l_c, mt):
                 mt[r, j] -= f * mt[c, j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
                 y, f0, h, perm, mt, x, k, u, ynew, rate_params):
     """:func:`_stages_fast` with every solve W z = b done as z = W^-1 b from
