@@ -167,7 +167,7 @@ def tool_scipy(method, with_jac):
 
 def available_tools(quick):
     tools = [("flowchem", kernel_tool("auto"),
-              "flowchem method='auto': Rodas5P for rtol >= 3e-5, variable-order BDF below; "
+              "flowchem method='auto': Rodas5P for rtol >= 5e-7, variable-order BDF below; "
               "analytic Jacobian"),
              ("flowchem-rodas", kernel_tool("rodas"),
               "Rodas5P (kernels.rosenbrock.solve_rodas), analytic Jacobian"),

