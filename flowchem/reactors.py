@@ -268,6 +268,9 @@ class FlowResult(_Result):
         d.update(self.thermal)
         d["warnings"] = list(self.warnings)
         d["solver"] = dict(self.stats)
+        solution = getattr(self, "solution", None)
+        if solution is not None:   # integrated profiles: which integrator ran
+            d["solver"]["method"] = solution.method
         return d
 
 

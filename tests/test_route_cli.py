@@ -158,6 +158,27 @@ def test_inline_mechanism_and_solver_block(tmp_path):
     assert d["streams"]["R1"]["conc_mol_per_m3"]["A"] == pytest.approx(expected_pfr_outlet(tau), rel=1e-8)
 
 
+@pytest.mark.parametrize("method", ["bdf", "auto"])
+def test_solver_method_in_route_file(tmp_path, method):
+    """solver: {rtol: 1e-10, method: bdf | auto} through the command line: the
+    outlet matches the second-order closed form to 1e-8, and the JSON names the
+    integrator that ran."""
+    route = ROUTE + f"solver: {{rtol: 1.0e-10, method: {method}}}\n"
+    path = write(tmp_path, route)
+    out = tmp_path / "res.json"
+    assert main(["run", str(path), "--json", str(out), "--quiet"]) == 0
+    d = json.loads(out.read_text())
+    assert d["streams"]["R1"]["conc_mol_per_m3"]["A"] == pytest.approx(expected_pfr_outlet(120.0), rel=1e-8)
+    assert d["operations"]["R1"]["solver"]["method"] == "bdf"
+
+
+def test_unknown_solver_method_is_input_error(tmp_path, capsys):
+    path = write(tmp_path, ROUTE + "solver: {method: lsoda}\n")
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "solver.method" in err and "bdf" in err and "Traceback" not in err
+
+
 def test_out_dir_writes_files(tmp_path):
     path = write(tmp_path)
     out = tmp_path / "out"
