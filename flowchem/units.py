@@ -41,7 +41,7 @@ import math
 import numbers
 import re
 
-from .errors import Location
+from .errors import InputError, Location
 
 __all__ = [
     "KINDS",
@@ -199,19 +199,42 @@ def parse_quantity(value, kind: str, units: dict | None = None, where=None, *,
     number, unit = _split(value, where, what)
     if unit is None:
         block_unit = (units or {}).get(block_key) if block_key else None
-        if block_unit is None:
-            x = number
-        else:
-            q = _pint_quantity(number, str(block_unit), kind, where, value, what)
-            x = _to_si(q, kind, where, value, what)
+        x = number if block_unit is None else _convert(number, str(block_unit), kind, where,
+                                                       value, what)
     else:
-        q = _pint_quantity(number, unit, kind, where, value, what)
-        x = _to_si(q, kind, where, value, what)
+        x = _convert(number, unit, kind, where, value, what)
     if not math.isfinite(x):
         raise where.error(f"expected a finite value, got {_fmt(value)}")
     if kind == "temperature" and x <= 0:
         raise where.error(f"temperature must be above absolute zero, got {_fmt(value)}")
     _sign_check(x, value, where, nonnegative, positive)
+    return x
+
+
+# (unit text, kind) -> (scale, offset) of the affine map to SI, filled from pint
+# on first use: parsing a unit string with pint costs ~0.1 ms, and a route
+# file repeats the same few units many times (and sweeps reload it per point).
+_AFFINE: dict = {}
+
+
+def _convert(number: float, unit: str, kind: str, where: Location, value, what: str) -> float:
+    """``number`` in ``unit`` as an SI float of ``kind`` (pint on first use of a
+    unit, then its cached affine map; errors always come from pint's path)."""
+    key = (unit, kind)
+    affine = _AFFINE.get(key)
+    if affine is not None:
+        return affine[0] * number + affine[1]
+    q = _pint_quantity(number, unit, kind, where, value, what)
+    x = _to_si(q, kind, where, value, what)
+    try:
+        zero = _to_si(_pint_quantity(0.0, unit, kind, where, 0.0, what), kind, where, 0.0, what)
+        one = _to_si(_pint_quantity(1.0, unit, kind, where, 1.0, what), kind, where, 1.0, what)
+    except InputError:
+        return x
+    # cache only maps that reproduce pint's own answer for this value
+    if math.isfinite(zero) and math.isfinite(one) and \
+            abs((one - zero) * number + zero - x) <= 1e-12 * max(abs(x), abs(zero), 1e-300):
+        _AFFINE[key] = (one - zero, zero)
     return x
 
 

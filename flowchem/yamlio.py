@@ -8,8 +8,10 @@ where the parser gives one).
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 from .errors import InputError, Location
@@ -33,17 +35,32 @@ def _mark_text(exc) -> str:
     return ""
 
 
+# Parsed documents by text: the pure-Python parser costs ~1 ms per hundred
+# lines, which dominated sweeps that reload the same mechanism at every point.
+# Callers get a deep copy, so nothing they change leaks into the cache.
+_PARSED: OrderedDict = OrderedDict()
+_PARSED_MAX = 32
+
+
 def load_yaml_text(text: str, source: str = "<inline>"):
     """Parse YAML 1.2 text; syntax errors become InputError naming ``source``."""
     from ruamel.yaml.error import YAMLError
 
+    cached = _PARSED.get(text)
+    if cached is not None:
+        _PARSED.move_to_end(text)
+        return copy.deepcopy(cached)
     try:
-        return _yaml().load(text)
+        data = _yaml().load(text)
     except YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         ctx = getattr(exc, "context", None)
         msg = f"invalid YAML: {problem}" + (f" ({ctx})" if ctx and "duplicate" in str(ctx) else "")
         raise InputError(msg, source, _mark_text(exc)) from None
+    _PARSED[text] = data
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return copy.deepcopy(data)
 
 
 def read_yaml(path) -> tuple[object, str]:

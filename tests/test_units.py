@@ -203,3 +203,36 @@ def test_registry_is_lazy():
 def test_activation_energy_over_r():
     # 45 kJ/mol / R in K, independent arithmetic
     assert parse_quantity("45 kJ/mol", "activation-energy") / GAS_CONSTANT == pytest.approx(45000 / 8.314462618, rel=1e-15)
+
+
+def test_cached_unit_conversions_match_hand_values():
+    """Every unit is converted by pint on first use and by a cached affine map
+    afterwards: both give the hand values (offset temperatures included), and
+    a bad value with a cached unit is still refused."""
+    from flowchem.units import parse_quantity
+
+    cases = [("77 degF", "temperature", 298.15), ("-40 degC", "temperature", 233.15),
+             ("-40 degF", "temperature", 233.15), ("2.5 mL/min", "flow", 2.5e-6 / 60),
+             ("5 degC", "temperature_difference", 5.0), ("3 h", "time", 10800.0)]
+    for _ in range(2):   # first: pint; second: the cache
+        for text, kind, expected in cases:
+            assert parse_quantity(text, kind) == pytest.approx(expected, rel=1e-12, abs=1e-9)
+    with pytest.raises(InputError, match="absolute zero"):
+        parse_quantity("-300 degC", "temperature")
+    with pytest.raises(InputError, match="positive"):
+        parse_quantity("-2.5 mL/min", "flow", positive=True)
+
+
+def test_yaml_cache_returns_independent_copies(tmp_path):
+    """A re-read file is served from the parse cache as a fresh copy: changing
+    what one read returned does not change the next read."""
+    from flowchem.yamlio import read_yaml
+
+    p = tmp_path / "a.yaml"
+    p.write_text("species: [{name: A}]\nn: 2.0e6\n")
+    first, _ = read_yaml(p)
+    first["species"][0]["name"] = "changed"
+    second, _ = read_yaml(p)
+    assert second == {"species": [{"name": "A"}], "n": 2.0e6}
+    p.write_text("species: [{name: B}]\n")   # a changed file is parsed again
+    assert read_yaml(p)[0] == {"species": [{"name": "B"}]}
