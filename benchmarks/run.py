@@ -91,13 +91,13 @@ def kernel_tool(method):
     """flowchem's kernel with ``method`` "rodas", "bdf" or "auto" (the rule of
     flowchem.solver.SolverOptions: Rodas5P at loose tolerances, BDF below)."""
     def make(problem, rtol, atol):
-        from flowchem.solver import AUTO_BDF_BELOW_RTOL
+        from flowchem.solver import auto_method
         from kernels.bdf import solve_bdf
         from kernels.rosenbrock import solve_rodas
 
         chosen = method
         if method == "auto":
-            chosen = "rodas" if rtol >= AUTO_BDF_BELOW_RTOL else "bdf"
+            chosen = auto_method(rtol, problem.n)
         integrator = solve_rodas if chosen == "rodas" else solve_bdf
         system = kernel_system(problem)
         y0 = problem.y0.copy()
@@ -167,7 +167,8 @@ def tool_scipy(method, with_jac):
 
 def available_tools(quick):
     tools = [("flowchem", kernel_tool("auto"),
-              "flowchem method='auto': Rodas5P for rtol >= 5e-7, variable-order BDF below; "
+              "flowchem method='auto' (flowchem.solver.auto_method): Rodas5P for rtol >= 5e-7 "
+              "and fewer than 40 states, variable-order BDF otherwise; "
               "analytic Jacobian"),
              ("flowchem-rodas", kernel_tool("rodas"),
               "Rodas5P (kernels.rosenbrock.solve_rodas), analytic Jacobian"),

@@ -16,11 +16,21 @@ from .errors import InputError, SolverError
 
 METHODS = ("rodas", "bdf", "auto", "dopri5")
 
-# method="auto": Rodas5P at engineering tolerances, the variable-order BDF below
-# this rtol. Measured on ROBER, HIRES and POLLU (benchmarks/run.py): Rodas5P
-# reaches a given error faster down to rtol 1e-6 (its error stays below the
-# tolerance), the BDF's Jacobian and LU reuse wins at tighter tolerances.
+# method="auto": Rodas5P at engineering tolerances on small and medium
+# mechanisms, the variable-order BDF below AUTO_BDF_BELOW_RTOL or from
+# AUTO_BDF_MIN_STATES state variables on. Measured (benchmarks/run.py,
+# benchmarks/cantera_gri.py): Rodas5P reaches a given error faster down to rtol
+# 1e-6 on ROBER, HIRES and the 20-species POLLU (its error stays below the
+# tolerance); the BDF's Jacobian and LU reuse wins at tighter tolerances, and
+# at every tolerance on the 53-species GRI-Mech network, where Rodas5P's
+# Jacobian and factorization at every step dominate.
 AUTO_BDF_BELOW_RTOL = 5.0e-7
+AUTO_BDF_MIN_STATES = 40
+
+
+def auto_method(rtol, n_states):
+    """The integrator ``method="auto"`` runs for this tolerance and state size."""
+    return "bdf" if rtol < AUTO_BDF_BELOW_RTOL or n_states >= AUTO_BDF_MIN_STATES else "rodas"
 
 STAT_NAMES = ("steps", "accepted_steps", "rejected_steps", "rhs_evaluations",
               "jacobian_evaluations", "lu_factorizations")
@@ -45,7 +55,9 @@ class SolverOptions:
         kinetics, and its error stays well below the tolerance);
         ``"bdf"``: variable-order BDF/NDF with Jacobian and LU reuse, the
         fastest at tight tolerances (its error is about the tolerance);
-        ``"auto"``: ``"rodas"`` for ``rtol >= 5e-7``, ``"bdf"`` below;
+        ``"auto"``: ``"bdf"`` for ``rtol < 5e-7`` or 40 or more state
+        variables (species, plus heat and temperature with an energy
+        balance), ``"rodas"`` otherwise;
         ``"dopri5"``: explicit Dormand-Prince for non-stiff problems.
     max_steps : int
         Step budget per integration before it is reported as a failure.
@@ -73,11 +85,11 @@ class SolverOptions:
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 10:
             raise InputError(f"expected an integer of at least 10, got {self.max_steps!r}", self.source, f"{where}.max_steps")
 
-    @property
-    def integrator(self):
-        """The integrator that runs: ``method`` with ``"auto"`` resolved."""
+    def integrator(self, n_states):
+        """The integrator that runs for ``n_states`` state variables:
+        ``method``, with ``"auto"`` resolved by :func:`auto_method`."""
         if self.method == "auto":
-            return "rodas" if self.rtol >= AUTO_BDF_BELOW_RTOL else "bdf"
+            return auto_method(self.rtol, n_states)
         return self.method
 
     def atol_vector(self, scale_concentrations):
@@ -209,7 +221,7 @@ def integrate(system, code, y0, t_end, options: SolverOptions, *, t_eval=None,
     if atol is None:
         atol = options.atol_vector(y0)
     t_eval = np.zeros(0) if t_eval is None else np.ascontiguousarray(t_eval, dtype=np.float64)
-    method = options.integrator
+    method = options.integrator(y0.shape[0])
     solve = {"rodas": solve_rodas, "bdf": solve_bdf, "dopri5": solve_dopri5}[method]
     status, t, y, dense, y_eval, stats, min_value = solve(
         code, system, y0, 0.0, float(t_end), t_eval, options.rtol,

@@ -206,7 +206,7 @@ def test_pfr_with_bdf_matches_closed_form(method):
     and the profile at residence times between the steps, interpolated by the
     BDF polynomial, within 1e-6."""
     options = fc.SolverOptions(rtol=1e-9, method=method)
-    assert options.integrator == "bdf"
+    assert options.integrator(2) == "bdf"
     mech = _ab_mechanism()
     feed = fc.Stream(mech, flow="6 mL/min", T="25 degC", conc={"A": "1 mol/L"})
     res = fc.PFR(volume="1 mL", options=options).run(feed)
@@ -218,11 +218,13 @@ def test_pfr_with_bdf_matches_closed_form(method):
 
 
 def test_auto_method_rule_and_bad_method():
-    """auto resolves by tolerance (rodas at rtol >= 5e-7, bdf below); an unknown
-    method is an InputError naming the choices."""
-    assert fc.SolverOptions(rtol=1e-4, method="auto").integrator == "rodas"
-    assert fc.SolverOptions(rtol=1e-6, method="auto").integrator == "rodas"
-    assert fc.SolverOptions(rtol=1e-7, method="auto").integrator == "bdf"
-    assert fc.SolverOptions(rtol=1e-6).integrator == "rodas"
+    """auto resolves by tolerance and size (rodas at rtol >= 5e-7 below 40
+    states, bdf otherwise); an unknown method is an InputError naming the
+    choices."""
+    assert fc.SolverOptions(rtol=1e-4, method="auto").integrator(20) == "rodas"
+    assert fc.SolverOptions(rtol=1e-6, method="auto").integrator(39) == "rodas"
+    assert fc.SolverOptions(rtol=1e-7, method="auto").integrator(3) == "bdf"
+    assert fc.SolverOptions(rtol=1e-4, method="auto").integrator(53) == "bdf"
+    assert fc.SolverOptions(rtol=1e-6).integrator(53) == "rodas"
     with pytest.raises(fc.InputError, match="bdf"):
         fc.SolverOptions(method="lsoda")
