@@ -74,6 +74,7 @@ from .rosenbrock import (
 from .status import (
     INVALID_INPUT,
     MAX_STEPS,
+    NEWTON_FAILED,
     NON_FINITE,
     SINGULAR_MATRIX,
     STEP_TOO_SMALL,
@@ -251,6 +252,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
         crate = 1.0          # Newton contraction rate, carried between steps
         n_fail = 0
         jac_fresh = False    # J evaluated during the current step
+        bad_value = False    # the last Newton attempt met an inf or NaN
         while True:
             if stats[0] >= max_steps:
                 status = MAX_STEPS
@@ -325,6 +327,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                         ynew[i] = ypred[i]
                         d[i] = 0.0
                     dy_norm_old = -1.0
+                    bad_value = False
                     for k in range(NEWTON_MAXITER):
                         n_iter = k + 1
                         stats[3] += 1
@@ -359,6 +362,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                                 chk += acc * 0.0  # NaN when a rate is inf or NaN
                                 xs[i] = gh_lu * (c * acc - psi[i] - d[i])
                             if chk != 0.0:
+                                bad_value = True
                                 break
                             # dy = W^-1 xs from the explicit inverse (permuted space)
                             for i in range(n):
@@ -377,6 +381,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                             else:
                                 rhs(code, t + h, ynew, system, fu)
                             if not all_finite(fu):
+                                bad_value = True
                                 break
                             for i in range(n):
                                 dy[i] = gh_lu * (c * fu[i] - psi[i] - d[i])
@@ -387,6 +392,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                             s2 += r * r
                         dy_norm = np.sqrt(s2 / max(n, 1))
                         if not np.isfinite(dy_norm):
+                            bad_value = True
                             break
                         if dy_norm_old >= 0.0:
                             rate = dy_norm / dy_norm_old
@@ -413,7 +419,12 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                 stats[2] += 1
                 n_fail += 1
                 if n_fail > MAX_CONSECUTIVE_FAILURES:
-                    status = SINGULAR_MATRIX if not lu_ok else NON_FINITE
+                    if not lu_ok:
+                        status = SINGULAR_MATRIX
+                    elif bad_value:
+                        status = NON_FINITE
+                    else:
+                        status = NEWTON_FAILED
                     break
                 h *= 0.5
                 _change_spacing(D, order, 0.5, R, U, RU, tmp)

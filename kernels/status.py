@@ -15,6 +15,7 @@ SINGULAR_MATRIX = 4
 STIFF_DETECTED = 5
 STEADY_NOT_REACHED = 6
 INVALID_INPUT = 7
+NEWTON_FAILED = 8
 
 MESSAGES = {
     SUCCESS: "integration successful",
@@ -44,6 +45,10 @@ MESSAGES = {
     INVALID_INPUT: (
         "invalid solver input: tolerances must be positive, times finite with "
         "t_end >= t0, t_eval sorted inside [t0, t_end], and the initial state finite"
+    ),
+    NEWTON_FAILED: (
+        "the Newton iteration of the implicit (BDF) step did not converge, even with a "
+        "fresh Jacobian and repeatedly halved steps; try method 'rodas'"
     ),
 }
 

@@ -334,7 +334,7 @@ def test_invalid_input_and_nonfinite_status():
         assert st == status.INVALID_INPUT
     codes = [status.SUCCESS, status.MAX_STEPS, status.STEP_TOO_SMALL, status.NON_FINITE,
              status.SINGULAR_MATRIX, status.STIFF_DETECTED, status.STEADY_NOT_REACHED,
-             status.INVALID_INPUT]
+             status.INVALID_INPUT, status.NEWTON_FAILED]
     assert len(set(codes)) == len(codes)
     assert all(isinstance(status.MESSAGES[c], str) and status.MESSAGES[c] for c in codes)
 
