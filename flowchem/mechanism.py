@@ -848,7 +848,9 @@ class Mechanism:
                         skipped.append(r.equation)
                         continue
                     raise loc.error(f"reaction {r.equation!r} is of type '{r.reaction_type}'; only "
-                                    "elementary Arrhenius reactions are supported")
+                                    "elementary Arrhenius reactions are supported (to leave such "
+                                    "reactions out with a warning: skip_unsupported=True, or "
+                                    "'mechanism: {cantera: FILE, skip_unsupported: true}' in a route)")
                 A_kmol = rate.pre_exponential_factor
                 if not A_kmol > 0:
                     raise loc.error(f"reaction {r.equation!r} has a non-positive pre-exponential factor")
