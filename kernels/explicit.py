@@ -3,8 +3,10 @@
 Explicit Runge-Kutta pair of Dormand and Prince (1980), FSAL (the last stage
 is f at the new state and serves as the first stage of the next step), with
 Hairer's order-4 dense output (Solving ODEs I, II.6 and the DOPRI5 code).
-Same error norm, PI step control, initial step and non-negativity rule as
-:mod:`kernels.rosenbrock`, and the same signature and return tuple as
+Same error norm, initial step and non-negativity rule as
+:mod:`kernels.rosenbrock`, Gustafsson's PI step control (the usual choice for
+explicit methods; Rodas5P uses the predictive controller), and the same
+signature and return tuple as
 :func:`kernels.rosenbrock.solve_rodas`; the Jacobian and LU counters of
 ``stats`` are 0.
 
