@@ -62,14 +62,12 @@ from .problems import BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs, 
 from .rosenbrock import (
     SPARSE_MAX_N,
     _f_slots,
-    _inverse_plan,
     _inverse_t,
     _lu_factor_sparse,
     _lu_factor_w,
     _lu_solve_w,
-    _slot_pattern,
-    _sparse_plan,
     initial_step,
+    sparse_lu_plan,
 )
 from .status import (
     INVALID_INPUT,
@@ -199,27 +197,8 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
     ext = np.empty(n + 1)
     jx = np.empty((n, n + 1)) if fast else np.empty((n, n))
     use_sparse = fast and n <= SPARSE_MAX_N
-    if use_sparse:
-        pattern = _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp)
-        if energy:
-            for a in range(s_ptr[s_ptr.shape[0] - 1]):
-                pattern[s_sp[a], n - 1] = True
-        perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = _sparse_plan(pattern)
-        iu_r, iu_c, il_r, il_c = _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx)
-        mt = np.empty((n, n))
-    else:
-        perm = np.zeros(0, dtype=np.int64)
-        lr_ptr = perm
-        lr_idx = perm
-        lc_ptr = perm
-        lc_idx = perm
-        ur_ptr = perm
-        ur_idx = perm
-        iu_r = perm
-        iu_c = perm
-        il_r = perm
-        il_c = perm
-        mt = np.empty((0, 0))
+    (perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c,
+     mt) = sparse_lu_plan(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp)
     q = work
     m = kf.shape[0]
     nT = n - 1

@@ -736,6 +736,27 @@ def _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx):
     return u_r, u_c, l_r, l_c
 
 
+@njit(cache=True)
+def sparse_lu_plan(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp):
+    """Once per solve: the ordering and symbolic factors of W = gh I - J for
+    the slot form (with an energy balance, the temperature column touches
+    every row a reaction changes), the entry lists of its explicit inverse
+    and the inverse's storage. Returns ``(perm, lr_ptr, lr_idx, lc_ptr,
+    lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c, mt)``; empty arrays when
+    ``use_sparse`` is False. Shared by Rodas5P and :mod:`kernels.bdf`."""
+    if not use_sparse:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, e, e, e, e, e, e, e, e, e, np.empty((0, 0))
+    pattern = _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp)
+    if energy:
+        for a in range(s_ptr[s_ptr.shape[0] - 1]):
+            pattern[s_sp[a], n - 1] = True
+    perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = _sparse_plan(pattern)
+    iu_r, iu_c, il_r, il_c = _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx)
+    return (perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c,
+            np.empty((n, n)))
+
+
 @njit(cache=True, inline="always")
 def _inverse_t(a, dinv, u_r, u_c, l_r, l_c, mt):
     """``mt`` = (U^-1 L^-1)^T = L^-T U^-T from the factors of
@@ -945,27 +966,8 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     jx = np.empty((n, n + 1)) if fast else np.empty((n, n))
     # static-pattern sparse LU for the slot form (falls back to the dense LU)
     use_sparse = fast and n <= SPARSE_MAX_N
-    if use_sparse:
-        pattern = _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp)
-        if energy:  # temperature column: every row a reaction produces or consumes
-            for t_ in range(s_ptr[s_ptr.shape[0] - 1]):
-                pattern[s_sp[t_], n - 1] = True
-        perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = _sparse_plan(pattern)
-        iu_r, iu_c, il_r, il_c = _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx)
-        mt = np.empty((n, n))
-    else:
-        perm = np.zeros(0, dtype=np.int64)
-        lr_ptr = perm
-        lr_idx = perm
-        lc_ptr = perm
-        lc_idx = perm
-        ur_ptr = perm
-        ur_idx = perm
-        iu_r = perm
-        iu_c = perm
-        il_r = perm
-        il_c = perm
-        mt = np.empty((0, 0))
+    (perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c,
+     mt) = sparse_lu_plan(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp)
     xs = np.empty(n)
 
     t = t0
