@@ -91,6 +91,21 @@ def cstr_params(tau, c_in):
 
 
 # ---------------------------------------------------------------- test problems
+def first_order(k=2.0):
+    """A -> B, rate k A: A = A0 exp(-k t)."""
+    return make_system([{"reactants": {0: 1}, "net": {0: -1, 1: 1}, "k": k}], 2)
+
+
+def second_order(k=0.5):
+    """2A -> B, rate k A^2: dA/dt = -2 k A^2, A = A0 / (1 + 2 k A0 t)."""
+    return make_system([{"reactants": {0: 2}, "net": {0: -2, 1: 1}, "k": k}], 2)
+
+
+def max_rel_err(y, y_ref):
+    """Largest relative deviation of ``y`` from ``y_ref``, componentwise."""
+    return np.max(np.abs(np.asarray(y) / np.asarray(y_ref) - 1.0))
+
+
 def rober_reactions(k1=0.04, k2=3.0e7, k3=1.0e4):
     """Robertson: A -> B (k1), 2B -> B + C (k2), B + C -> A + C (k3)."""
     return [

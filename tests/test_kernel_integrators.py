@@ -1,10 +1,14 @@
-"""kernels.rosenbrock (Rodas5P) and kernels.explicit (DOPRI5) against closed forms,
-the Bari IVP test set (ROBER, HIRES) and their own order conditions."""
+"""kernels.rosenbrock (Rodas5P), kernels.bdf (variable-order BDF) and
+kernels.explicit (DOPRI5) against closed forms, the Bari IVP test set (ROBER,
+HIRES) and their own order conditions. The closed-form, dense-output and
+failure tests run both stiff integrators; the BDF, whose error is about the
+tolerance rather than far below it, at tighter tolerances."""
 
 import numpy as np
 import pytest
 
 from kernels import explicit, status
+from kernels.bdf import interpolate_bdf, solve_bdf
 from kernels.explicit import interpolate_dopri5, solve_dopri5
 from kernels.problems import BATCH, CSTR_TRANSIENT, rhs
 from kernels.rosenbrock import (
@@ -15,29 +19,20 @@ from kernels.rosenbrock import (
 )
 from kernel_models import (
     cstr_params,
+    first_order,
     hires_rhs_numpy,
     hires_system,
     load_ivp_reference,
     make_system,
+    max_rel_err as _rel_err,
     rober_rhs_numpy,
     rober_system,
+    second_order,
 )
 
 EMPTY = np.empty(0)
 REF = load_ivp_reference()
-
-
-def first_order(k=2.0):
-    return make_system([{"reactants": {0: 1}, "net": {0: -1, 1: 1}, "k": k}], 2)
-
-
-def second_order(k=0.5):
-    """2A -> B, rate k A^2: dA/dt = -2 k A^2, A = A0 / (1 + 2 k A0 t)."""
-    return make_system([{"reactants": {0: 2}, "net": {0: -2, 1: 1}, "k": k}], 2)
-
-
-def _rel_err(y, y_ref):
-    return np.max(np.abs(np.asarray(y) / np.asarray(y_ref) - 1.0))
+STIFF = [pytest.param(solve_rodas, 1.0, id="rodas"), pytest.param(solve_bdf, 1e-2, id="bdf")]
 
 
 # ----------------------------------------------------------- model sanity (vs formulas)
@@ -107,17 +102,19 @@ def test_hires_against_testset():
 
 
 # ----------------------------------------------------------- closed forms
+@pytest.mark.parametrize("solve,tol_scale", STIFF)
 @pytest.mark.parametrize("system_fn,exact", [
     (first_order, lambda t: np.exp(-2.0 * t)),
     (second_order, lambda t: 1.0 / (1.0 + t)),
 ])
-def test_rodas_closed_forms_with_t_eval(system_fn, exact):
-    """rtol 1e-6, atol 1e-12: A at t_eval (dense output) and at t_end within 1e-6
-    relative of the exact solution; B from the mass balance likewise."""
+def test_closed_forms_with_t_eval(system_fn, exact, solve, tol_scale):
+    """Rodas5P at rtol 1e-6, atol 1e-12 (the BDF at 1e-8, 1e-14): A at t_eval
+    (dense output) and at t_end within 1e-6 relative of the exact solution; B
+    from the mass balance likewise."""
     t_eval = np.array([0.0, 0.1, 0.37, 1.0, 2.5, 3.0])
-    st, ts, ys, _, ye, stats, _ = solve_rodas(
-        BATCH, system_fn(), np.array([1.0, 0.0]), 0.0, 3.0, t_eval, 1e-6,
-        np.full(2, 1e-12), 0.0, 10000, False)
+    st, ts, ys, _, ye, stats, _ = solve(
+        BATCH, system_fn(), np.array([1.0, 0.0]), 0.0, 3.0, t_eval, 1e-6 * tol_scale,
+        np.full(2, 1e-12 * tol_scale), 0.0, 100000, False)
     assert st == status.SUCCESS
     a = exact(t_eval)
     np.testing.assert_allclose(ye[:, 0], a, rtol=1e-6, atol=0)
@@ -127,45 +124,55 @@ def test_rodas_closed_forms_with_t_eval(system_fn, exact):
     np.testing.assert_allclose(ye[1:, 1], b[1:], rtol=1e-6)
 
 
-def test_rodas_dense_output_between_steps():
-    """record=True, 400 points between steps, 2A -> B at rtol 1e-8: interpolant within
-    1e-7 relative of the exact solution; t_eval output equals interpolate_rodas (1e-15)."""
+@pytest.mark.parametrize("solve,interpolate,width,rtol,step_tol", [
+    pytest.param(solve_rodas, interpolate_rodas, 3, 1e-8, 1e-15, id="rodas"),
+    pytest.param(solve_bdf, interpolate_bdf, 5, 1e-10, 1e-13, id="bdf"),
+])
+def test_dense_output_between_steps(solve, interpolate, width, rtol, step_tol):
+    """record=True, 400 points between steps, 2A -> B at rtol 1e-8 (BDF 1e-10):
+    interpolant within 1e-7 relative of the exact solution; t_eval output equals
+    the interpolant of the recorded steps (1e-15), which reproduces the steps."""
     tq = np.linspace(0.0, 5.0, 400)
-    st, ts, ys, dense, ye, _, _ = solve_rodas(
-        BATCH, second_order(), np.array([1.0, 0.0]), 0.0, 5.0, tq, 1e-8,
-        np.full(2, 1e-14), 0.0, 10000, True)
+    st, ts, ys, dense, ye, _, _ = solve(
+        BATCH, second_order(), np.array([1.0, 0.0]), 0.0, 5.0, tq, rtol,
+        np.full(2, 1e-14 * rtol / 1e-8), 0.0, 100000, True)
     assert st == status.SUCCESS
-    assert dense.shape == (ts.shape[0] - 1, 3, 2)
-    yi = interpolate_rodas(ts, ys, dense, tq)
+    assert dense.shape == (ts.shape[0] - 1, width, 2)
+    yi = interpolate(ts, ys, dense, tq)
     np.testing.assert_allclose(yi[:, 0], 1.0 / (1.0 + tq), rtol=1e-7)
     np.testing.assert_allclose(ye, yi, rtol=1e-15, atol=1e-15)
-    # at the step points the interpolant reproduces the steps exactly
-    np.testing.assert_allclose(interpolate_rodas(ts, ys, dense, ts), ys, rtol=1e-15, atol=1e-15)
+    # at the step points the interpolant reproduces the steps
+    np.testing.assert_allclose(interpolate(ts, ys, dense, ts), ys, rtol=step_tol, atol=1e-15)
 
 
-def test_fractional_order_below_one_runs_to_extinction():
-    """A^0.5 -> B, k = 1: A = (1 - t/2)^2 for t < 2, then 0 (infinite Jacobian at A=0
-    is floored). Solve converges; A(1) = 0.25 within 1e-6 rel; |A(3)| <= 1e-8."""
+@pytest.mark.parametrize("solve,tol_scale", STIFF)
+def test_fractional_order_below_one_runs_to_extinction(solve, tol_scale):
+    """A^0.5 -> B, k = 1 (not in slot form: the general rates, Jacobian and dense
+    LU): A = (1 - t/2)^2 for t < 2, then 0 (infinite Jacobian at A=0 is
+    floored). Solve converges; A(1) = 0.25 within 1e-6 rel; |A(3)| <= 1e-8."""
+    rtol, atol = 1e-7 * tol_scale, 1e-10 * tol_scale
     system = make_system([{"reactants": {0: 0.5}, "net": {0: -1, 1: 1}, "k": 1.0}], 2)
-    st, ts, ys, _, ye, _, min_value = solve_rodas(
-        BATCH, system, np.array([1.0, 0.0]), 0.0, 3.0, np.array([1.0]), 1e-7,
-        np.full(2, 1e-10), 0.0, 100000, False)
+    st, ts, ys, _, ye, _, min_value = solve(
+        BATCH, system, np.array([1.0, 0.0]), 0.0, 3.0, np.array([1.0]), rtol,
+        np.full(2, atol), 0.0, 100000, False)
     assert st == status.SUCCESS
     assert abs(ye[0, 0] / 0.25 - 1) < 1e-6
     assert abs(ys[-1, 0]) <= 1e-8
-    assert min_value >= -(1e-10 + 1e-7)
+    assert min_value >= -(atol + rtol)
 
 
-def test_cstr_transient_relaxes_to_closed_form():
+@pytest.mark.parametrize("solve,tol_scale", STIFF)
+def test_cstr_transient_relaxes_to_closed_form(solve, tol_scale):
     """A -> B (k) in a CSTR (tau, c_in = [1, 0]) from empty: A(t) = A_ss (1 - exp(-(1/tau + k) t)),
-    A + B = 1 - exp(-t/tau), A_ss = 1/(1 + k tau). 1e-7 relative at rtol 1e-9."""
+    A + B = 1 - exp(-t/tau), A_ss = 1/(1 + k tau). 1e-7 relative at rtol 1e-9
+    (BDF 1e-11)."""
     k, tau = 0.7, 2.0
     system = make_system([{"reactants": {0: 1}, "net": {0: -1, 1: 1}, "k": k}], 2,
                          code=CSTR_TRANSIENT, params=cstr_params(tau, [1.0, 0.0]))
     t_eval = np.array([0.5, 2.0, 10.0, 60.0])
-    st, _, ys, _, ye, _, _ = solve_rodas(
-        CSTR_TRANSIENT, system, np.zeros(2), 0.0, 60.0, t_eval, 1e-9,
-        np.full(2, 1e-14), 0.0, 10000, False)
+    st, _, ys, _, ye, _, _ = solve(
+        CSTR_TRANSIENT, system, np.zeros(2), 0.0, 60.0, t_eval, 1e-9 * tol_scale,
+        np.full(2, 1e-14 * tol_scale), 0.0, 100000, False)
     assert st == status.SUCCESS
     a_ss = 1.0 / (1.0 + k * tau)
     np.testing.assert_allclose(ye[:, 0], a_ss * (1 - np.exp(-(1 / tau + k) * t_eval)), rtol=1e-7)
@@ -312,7 +319,7 @@ def test_dopri5_detects_stiffness_on_rober():
 def test_max_steps_failure_returns_status_and_partial_arrays():
     """max_steps = 5 on ROBER: status MAX_STEPS, 5 attempts, arrays end before t_end."""
     ref = REF["rober"]
-    for solver in (solve_rodas, solve_dopri5):
+    for solver in (solve_rodas, solve_bdf, solve_dopri5):
         st, ts, ys, dense, _, stats, _ = solver(
             BATCH, rober_system(), np.array(ref["y0"]), 0.0, ref["t_end"], EMPTY,
             1e-6, np.full(3, 1e-10), 0.0, 5, True)
@@ -325,7 +332,7 @@ def test_max_steps_failure_returns_status_and_partial_arrays():
 def test_invalid_input_and_nonfinite_status():
     """Negative rtol / NaN state -> INVALID_INPUT; every status code has a message."""
     sysA = first_order()
-    for solver in (solve_rodas, solve_dopri5):
+    for solver in (solve_rodas, solve_bdf, solve_dopri5):
         st = solver(BATCH, sysA, np.array([1.0, 0.0]), 0.0, 1.0, EMPTY, -1.0,
                     np.full(2, 1e-10), 0.0, 100, False)[0]
         assert st == status.INVALID_INPUT
@@ -343,7 +350,7 @@ def test_blow_up_reports_failure_not_a_wrong_answer():
     """2A -> 3A (autocatalytic, dA/dt = k A^2) blows up at t = 1/(k A0) = 1: a solve to
     t = 2 must fail (non-zero status), never report success."""
     system = make_system([{"reactants": {0: 2}, "net": {0: 1}, "k": 1.0}], 1)
-    for solver in (solve_rodas, solve_dopri5):
+    for solver in (solve_rodas, solve_bdf, solve_dopri5):
         st, ts, ys, _, _, _, _ = solver(BATCH, system, np.array([1.0]), 0.0, 2.0, EMPTY,
                                         1e-6, np.full(1, 1e-10), 0.0, 100000, False)
         assert st in (status.STEP_TOO_SMALL, status.NON_FINITE, status.MAX_STEPS)

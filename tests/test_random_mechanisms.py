@@ -69,17 +69,20 @@ def numpy_rates(names, reactions):
     return f
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_random_mechanism_against_scipy(seed):
+def case(seed):
+    """(feed, y0, numpy rates, residence time, concentration scale) of network ``seed``."""
     names, reactions = random_network(seed)
     mech = build(names, reactions)
     rng = np.random.default_rng(100 + seed)
     c0 = {s: float(rng.uniform(0.2, 1.5)) * 1000.0 for s in names[:2]}
     feed = fc.Stream(mech, flow=1e-8, T=300.0, conc=c0)
     y0 = feed.conc.copy()
-    f = numpy_rates(names, reactions)
-    tau = 300.0
-    scale = y0.max()
+    return feed, y0, numpy_rates(names, reactions), 300.0, y0.max()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_mechanism_against_scipy(seed):
+    feed, y0, f, tau, scale = case(seed)
 
     pfr = fc.PFR(volume=tau * 1e-8).run(feed)
     ref = solve_ivp(lambda t, y: f(y), (0, tau), y0, method="Radau", rtol=1e-11, atol=1e-12 * scale)
@@ -103,15 +106,7 @@ def test_random_mechanism_pfr_with_bdf(seed):
     fractional orders take its general path): outlet within 1e-6 relative
     (+1e-9 of the feed scale) of the Radau solution, and the profile at
     interior residence times from the BDF's dense output likewise."""
-    names, reactions = random_network(seed)
-    mech = build(names, reactions)
-    rng = np.random.default_rng(100 + seed)
-    c0 = {s: float(rng.uniform(0.2, 1.5)) * 1000.0 for s in names[:2]}
-    feed = fc.Stream(mech, flow=1e-8, T=300.0, conc=c0)
-    y0 = feed.conc.copy()
-    f = numpy_rates(names, reactions)
-    tau = 300.0
-    scale = y0.max()
+    feed, y0, f, tau, scale = case(seed)
     pfr = fc.PFR(volume=tau * 1e-8, options=fc.SolverOptions(rtol=1e-10, method="bdf")).run(feed)
     assert pfr.solution.method == "bdf"
     t_check = np.array([17.0, 95.5, 210.0, tau])

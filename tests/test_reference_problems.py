@@ -100,6 +100,23 @@ reactions:
 """
 
 
+def cantera_history(ct, gas, times, rtol, atol):
+    """Concentrations (mol/m^3) at ``times`` of an isothermal constant-volume
+    IdealGasReactor started from ``gas``'s state (Cantera's ReactorNet)."""
+    try:
+        reactor = ct.IdealGasReactor(gas, energy="off", clone=True)
+    except TypeError:  # Cantera < 3.2 has no 'clone'
+        reactor = ct.IdealGasReactor(gas, energy="off")
+    net = ct.ReactorNet([reactor])
+    net.rtol, net.atol = rtol, atol
+    out = []
+    for t in times:
+        if t > 0:
+            net.advance(t)
+        out.append(reactor.phase.concentrations * 1000.0)  # kmol/m3 -> mol/m3
+    return np.array(out)
+
+
 def test_batch_against_cantera_reactor_network(tmp_path):
     ct = pytest.importorskip("cantera")
     path = tmp_path / "abc.yaml"
@@ -107,19 +124,8 @@ def test_batch_against_cantera_reactor_network(tmp_path):
     gas = ct.Solution(str(path))
     gas.TPX = 500.0, ct.one_atm, "A:0.3, N2:0.7"
     c0 = gas.concentrations * 1000.0  # kmol/m3 -> mol/m3
-    try:
-        reactor = ct.IdealGasReactor(gas, energy="off", clone=True)
-    except TypeError:  # Cantera < 3.2 has no 'clone'
-        reactor = ct.IdealGasReactor(gas, energy="off")
-    net = ct.ReactorNet([reactor])
-    net.rtol, net.atol = 1e-12, 1e-20
     times = np.linspace(0.0, 2.0, 11)
-    expected = []
-    for t in times:
-        if t > 0:
-            net.advance(t)
-        expected.append(reactor.phase.concentrations * 1000.0)
-    expected = np.array(expected)
+    expected = cantera_history(ct, gas, times, 1e-12, 1e-20)
 
     mech = fc.Mechanism.from_cantera(str(path))
     order = [mech.species_names.index(s) for s in gas.species_names]
@@ -159,19 +165,8 @@ def test_gri30_elementary_network_against_cantera(method, rtol, tol):
     T = 1500.0
     gas.TPX = T, ct.one_atm, "CH4:0.095, O2:0.19, N2:0.715"
     c0 = gas.concentrations * 1000.0
-    try:
-        reactor = ct.IdealGasReactor(gas, energy="off", clone=True)
-    except TypeError:  # Cantera < 3.2 has no 'clone'
-        reactor = ct.IdealGasReactor(gas, energy="off")
-    net = ct.ReactorNet([reactor])
-    net.rtol, net.atol = 1e-12, 1e-22
     times = np.linspace(0.0, 2e-3, 5)
-    expected = []
-    for t in times:
-        if t > 0:
-            net.advance(t)
-        expected.append(reactor.phase.concentrations * 1000.0)
-    expected = np.array(expected)
+    expected = cantera_history(ct, gas, times, 1e-12, 1e-22)
 
     with pytest.warns(UserWarning, match="left out 50 reactions"):
         mech = fc.Mechanism.from_cantera("gri30.yaml", skip_unsupported=True, T_ref=T)
