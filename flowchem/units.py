@@ -227,14 +227,17 @@ def _convert(number: float, unit: str, kind: str, where: Location, value, what: 
     q = _pint_quantity(number, unit, kind, where, value, what)
     x = _to_si(q, kind, where, value, what)
     try:
-        zero = _to_si(_pint_quantity(0.0, unit, kind, where, 0.0, what), kind, where, 0.0, what)
-        one = _to_si(_pint_quantity(1.0, unit, kind, where, 1.0, what), kind, where, 1.0, what)
+        zero, one, ten = (_to_si(_pint_quantity(v, unit, kind, where, v, what), kind, where, v, what)
+                          for v in (0.0, 1.0, 10.0))
     except InputError:
         return x
-    # cache only maps that reproduce pint's own answer for this value
-    if math.isfinite(zero) and math.isfinite(one) and \
-            abs((one - zero) * number + zero - x) <= 1e-12 * max(abs(x), abs(zero), 1e-300):
-        _AFFINE[key] = (one - zero, zero)
+    # cache only maps that are affine (not pint's logarithmic units) and
+    # reproduce pint's own answer for this value
+    scale = one - zero
+    tol = 1e-12 * max(abs(x), abs(zero), abs(ten), 1e-300)
+    if all(math.isfinite(v) for v in (zero, one, ten)) and \
+            abs(10.0 * scale + zero - ten) <= tol and abs(scale * number + zero - x) <= tol:
+        _AFFINE[key] = (scale, zero)
     return x
 
 

@@ -217,6 +217,9 @@ def test_cached_unit_conversions_match_hand_values():
     for _ in range(2):   # first: pint; second: the cache
         for text, kind, expected in cases:
             assert parse_quantity(text, kind) == pytest.approx(expected, rel=1e-12, abs=1e-9)
+    # pint's logarithmic units are not affine and are never cached: 10^(x/10)
+    assert parse_quantity("1 dB", "dimensionless") == pytest.approx(10 ** 0.1, rel=1e-12)
+    assert parse_quantity("3 dB", "dimensionless") == pytest.approx(10 ** 0.3, rel=1e-12)
     with pytest.raises(InputError, match="absolute zero"):
         parse_quantity("-300 degC", "temperature")
     with pytest.raises(InputError, match="positive"):
