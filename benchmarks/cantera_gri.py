@@ -82,7 +82,7 @@ def cantera_tool(ct, gas, rtol, atol):
 
 def flowchem_setup():
     import flowchem as fc
-    from flowchem.solver import make_system
+    from flowchem.reactors.solver import make_system
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -91,7 +91,7 @@ def flowchem_setup():
 
 
 def flowchem_tool(method, system, y0, rtol, atol):
-    from flowchem.solver import auto_method
+    from flowchem.reactors.solver import auto_method
     from kernels.bdf import solve_bdf
     from kernels.rosenbrock import solve_rodas
 

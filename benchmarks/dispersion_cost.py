@@ -33,8 +33,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import flowchem as fc  # noqa: E402
-from flowchem.nonideal import DispersionPFR  # noqa: E402
-from flowchem.solver import make_system  # noqa: E402
+from flowchem.reactors.nonideal import DispersionPFR  # noqa: E402
+from flowchem.reactors.solver import make_system  # noqa: E402
 from kernels.dispersion import graded_grid, solve_dispersion  # noqa: E402
 
 N_CELLS = (26, 51, 101, 201, 401, 801, 1601)

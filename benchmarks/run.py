@@ -89,9 +89,9 @@ def rel_error(problem, y):
 
 def kernel_tool(method):
     """flowchem's kernel with ``method`` "rodas", "bdf" or "auto" (the rule of
-    flowchem.solver.SolverOptions: Rodas5P at loose tolerances, BDF below)."""
+    flowchem.reactors.solver.SolverOptions: Rodas5P at loose tolerances, BDF below)."""
     def make(problem, rtol, atol):
-        from flowchem.solver import auto_method
+        from flowchem.reactors.solver import auto_method
         from kernels.bdf import solve_bdf
         from kernels.rosenbrock import solve_rodas
 
@@ -167,7 +167,7 @@ def tool_scipy(method, with_jac):
 
 def available_tools(quick):
     tools = [("flowchem", kernel_tool("auto"),
-              "flowchem method='auto' (flowchem.solver.auto_method): Rodas5P for rtol >= 5e-7 "
+              "flowchem method='auto' (flowchem.reactors.solver.auto_method): Rodas5P for rtol >= 5e-7 "
               "and fewer than 40 states, variable-order BDF otherwise; "
               "analytic Jacobian"),
              ("flowchem-rodas", kernel_tool("rodas"),

@@ -12,18 +12,18 @@ Quick start::
     route.run().to_dict()
 """
 
-from .errors import FlowchemError, InputError, SolverError
-from .mechanism import Mechanism, Reaction, Species, load_mechanism
+from .core.errors import FlowchemError, InputError, SolverError
+from .chemistry.mechanism import Mechanism, Reaction, Species, load_mechanism
 from . import rtd
-from .batchflow import BatchComparison, compare_batch
-from .nonideal import DispersionPFR, LaminarPFR
-from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
-from .properties import LiquidProperties
-from .reactors import CSTR, PFR, BatchReactor, CSTRCascade, EnergyBalance
-from .sizing import SizingResult, TargetUnreachableError, size_reactor
-from .route import Route, RouteResult, load_route
-from .solver import SolverOptions
-from .stream import Stream, mix
+from .process.batchflow import BatchComparison, compare_batch
+from .reactors.nonideal import DispersionPFR, LaminarPFR
+from .process.operations import HeatExchanger, Mixer, Quench, Separator, Splitter
+from .chemistry.properties import LiquidProperties
+from .reactors.ideal import CSTR, PFR, BatchReactor, CSTRCascade, EnergyBalance
+from .process.sizing import SizingResult, TargetUnreachableError, size_reactor
+from .process.route import Route, RouteResult, load_route
+from .reactors.solver import SolverOptions
+from .process.stream import Stream, mix
 
 __version__ = "0.1.0"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import InputError, SolverError
+from .core.errors import InputError, SolverError
 
 EXIT_OK = 0
 EXIT_SOLVER = 1
@@ -89,14 +89,14 @@ def _announce_compilation():
 
 
 def _run(args):
-    from .route import load_route
+    from .process.route import load_route
 
     if args.command == "rtd-fit":
         return _rtd_fit(args)
     if args.command == "sweep":
         return _sweep(args)
     if args.command == "compare-batch":
-        from .batchflow import compare_batch_command
+        from .process.batchflow import compare_batch_command
 
         load_route(args.route)   # validate first: bad input fails before any numerics
         return compare_batch_command(
@@ -119,7 +119,7 @@ def _run(args):
     if args.json:
         result.write_json(args.json)
     if args.out:
-        from .output import write_outputs
+        from .reporting.files import write_outputs
 
         write_outputs(result, args.out)
     if not args.quiet:
@@ -143,8 +143,8 @@ def _target_arg(text, flag):
 def _size(route, args):
     import json
 
-    from .reactors import PFR, CSTRCascade
-    from .sizing import size_reactor
+    from .reactors.ideal import PFR, CSTRCascade
+    from .process.sizing import size_reactor
 
     op = route.operations.get(args.operation)
     if not isinstance(op, (PFR, CSTRCascade)):
@@ -196,7 +196,7 @@ def _size(route, args):
 def _sweep(args):
     from pathlib import Path
 
-    from .sweep import COLUMNS, Parameter, sweep
+    from .process.sweep import COLUMNS, Parameter, sweep
 
     params = [Parameter.parse(v) for v in args.vary]
     if args.kpi not in COLUMNS:

@@ -49,8 +49,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize, special
 
-from .errors import InputError, Location
-from .units import parse_quantity
+from .core.errors import InputError, Location
+from .core.units import parse_quantity
 
 __all__ = [
     "Moments", "RTD", "PlugFlowRTD", "CSTR_RTD", "TanksInSeriesRTD", "DispersionRTD",

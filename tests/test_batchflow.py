@@ -1,4 +1,4 @@
-"""Batch against flow (flowchem.batchflow), checked against hand calculations.
+"""Batch against flow (flowchem.process.batchflow), checked against hand calculations.
 
 Reference chemistry: A => B, first order, k = 0.01 1/s (constant), c0 = 1 mol/L,
 1 mL/min. Closed forms: PFR X = 1 - exp(-k tau), CSTR X = k tau/(1 + k tau),
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import flowchem as fc
-from flowchem import batchflow
-from flowchem.batchflow import compare_batch, compare_batch_command
+from flowchem.process import batchflow
+from flowchem.process.batchflow import compare_batch, compare_batch_command
 
 K = 0.01            # 1/s
 C0 = 1000.0         # mol/m^3

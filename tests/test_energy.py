@@ -16,7 +16,7 @@ import pytest
 from scipy.optimize import brentq
 
 import flowchem as fc
-from flowchem.properties import LiquidProperties
+from flowchem.chemistry.properties import LiquidProperties
 
 R = 8.314462618
 PROPS = LiquidProperties(density=900.0, cp=2000.0, viscosity=6e-4, thermal_conductivity=0.15,

@@ -19,8 +19,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import flowchem as fc  # noqa: E402
-from flowchem.htmlreport import render_figures, sig, write_html_report  # noqa: E402
-from flowchem.routeplots import (plot_block_flow, plot_route_profile,  # noqa: E402
+from flowchem.reporting.html import render_figures, sig, write_html_report  # noqa: E402
+from flowchem.reporting.route_figures import (plot_block_flow, plot_route_profile,  # noqa: E402
                                  plot_route_temperature, route_path, route_profile)
 
 EXAMPLES = Path(__file__).parents[1] / "examples"

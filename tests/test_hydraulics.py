@@ -1,4 +1,4 @@
-"""flowchem.hydraulics against closed forms, published values and definitions.
+"""flowchem.reactors.hydraulics against closed forms, published values and definitions.
 
 Tolerances: closed forms evaluated two ways agree to 1e-12 relative (rounding);
 correlations against chart/approximate references to the percent stated per test;
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy.special import lambertw
 
-from flowchem.errors import InputError
-from flowchem.hydraulics import (
+from flowchem.core.errors import InputError
+from flowchem.reactors.hydraulics import (
     churchill_friction_factor,
     coil_friction_factor,
     colebrook_friction_factor,

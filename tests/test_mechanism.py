@@ -1,4 +1,4 @@
-"""flowchem.mechanism / formula / yamlio against hand computations and Cantera."""
+"""flowchem.chemistry.mechanism / formula / yamlio against hand computations and Cantera."""
 
 import math
 import warnings
@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flowchem.errors import InputError
-from flowchem.formula import molar_mass, parse_formula, parse_formula_charge
-from flowchem.mechanism import (
+from flowchem.core.errors import InputError
+from flowchem.core.formula import molar_mass, parse_formula, parse_formula_charge
+from flowchem.chemistry.mechanism import (
     Equilibrium,
     MassBalanceWarning,
     Mechanism,
@@ -19,7 +19,7 @@ from flowchem.mechanism import (
     load_mechanism,
     parse_equation,
 )
-from flowchem.yamlio import load_yaml_text, read_yaml
+from flowchem.core.yamlio import load_yaml_text, read_yaml
 from kernels.kinetics import production_rates, rate_constants, rates_of_progress
 
 DATA = Path(__file__).parent / "data"

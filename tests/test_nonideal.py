@@ -26,7 +26,7 @@ from scipy.integrate import quad, solve_bvp
 from scipy.special import exp1
 
 import flowchem as fc
-from flowchem.nonideal import (DispersionPFR, LaminarPFR, peclet,
+from flowchem.reactors.nonideal import (DispersionPFR, LaminarPFR, peclet,
                                taylor_aris_dispersion)
 
 

@@ -1,4 +1,4 @@
-"""flowchem.properties: parsing, defaults, overrides, mixing rules against hand values.
+"""flowchem.chemistry.properties: parsing, defaults, overrides, mixing rules against hand values.
 
 Unit conversions to 1e-12 relative (pint's factors carry a few ulp); mixing rules
 against hand calculations to 1e-14 relative.
@@ -7,8 +7,8 @@ against hand calculations to 1e-14 relative.
 
 import pytest
 
-from flowchem.errors import InputError, Location
-from flowchem.properties import (
+from flowchem.core.errors import InputError, Location
+from flowchem.chemistry.properties import (
     PROPERTY_KEYS,
     LiquidProperties,
     mix_properties,

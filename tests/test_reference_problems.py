@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import flowchem as fc
-from flowchem.mechanism import RateLaw
+from flowchem.chemistry.mechanism import RateLaw
 
 DATA = Path(__file__).parent / "data" / "ivp_testset.json"
 REF = json.loads(DATA.read_text())

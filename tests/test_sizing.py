@@ -9,7 +9,7 @@ import pytest
 
 import flowchem as fc
 from flowchem.cli import main
-from flowchem.sizing import TargetUnreachableError, size_reactor
+from flowchem.process.sizing import TargetUnreachableError, size_reactor
 
 K1, K2 = 0.01, 0.002
 

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from flowchem.cli import main
-from flowchem.sweep import Parameter, sweep
+from flowchem.process.sweep import Parameter, sweep
 
 ROUTE = """
 mechanism:

@@ -1,9 +1,9 @@
-"""flowchem.units: every kind to SI against hand-computed conversions."""
+"""flowchem.core.units: every kind to SI against hand-computed conversions."""
 
 import pytest
 
-from flowchem.errors import InputError, Location
-from flowchem.units import (
+from flowchem.core.errors import InputError, Location
+from flowchem.core.units import (
     GAS_CONSTANT,
     parse_equilibrium_constant,
     parse_quantity,
@@ -194,7 +194,7 @@ def test_registry_is_lazy():
     import subprocess
     import sys
 
-    code = "import sys, flowchem.units; print('pint' in sys.modules)"
+    code = "import sys, flowchem.core.units; print('pint' in sys.modules)"
     root = __import__("pathlib").Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "False"
@@ -209,7 +209,7 @@ def test_cached_unit_conversions_match_hand_values():
     """Every unit is converted by pint on first use and by a cached affine map
     afterwards: both give the hand values (offset temperatures included), and
     a bad value with a cached unit is still refused."""
-    from flowchem.units import parse_quantity
+    from flowchem.core.units import parse_quantity
 
     cases = [("77 degF", "temperature", 298.15), ("-40 degC", "temperature", 233.15),
              ("-40 degF", "temperature", 233.15), ("2.5 mL/min", "flow", 2.5e-6 / 60),
@@ -229,7 +229,7 @@ def test_cached_unit_conversions_match_hand_values():
 def test_yaml_cache_returns_independent_copies(tmp_path):
     """A re-read file is served from the parse cache as a fresh copy: changing
     what one read returned does not change the next read."""
-    from flowchem.yamlio import read_yaml
+    from flowchem.core.yamlio import read_yaml
 
     p = tmp_path / "a.yaml"
     p.write_text("species: [{name: A}]\nn: 2.0e6\n")

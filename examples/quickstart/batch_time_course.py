@@ -8,7 +8,7 @@ Run:  python examples/quickstart/batch_time_course.py
 import numpy as np
 
 import flowchem as fc
-from flowchem.yamlio import load_yaml_text
+from flowchem.core.yamlio import load_yaml_text
 
 mech = fc.Mechanism.from_dict(load_yaml_text("""
 units: {concentration: mol/L, time: min, activation-energy: kJ/mol}

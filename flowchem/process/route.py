@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, Location
-from .mechanism import Mechanism
+from ..core.errors import InputError, Location
+from ..chemistry.mechanism import Mechanism
 from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
-from .properties import LiquidProperties
-from .reactors import CSTR, PFR, CSTRCascade
-from .solver import SolverOptions
+from ..chemistry.properties import LiquidProperties
+from ..reactors.ideal import CSTR, PFR, CSTRCascade
+from ..reactors.solver import SolverOptions
 from .stream import Stream
-from .units import parse_quantity, parse_units_block
-from .yamlio import check_keys, check_mapping, read_yaml
+from ..core.units import parse_quantity, parse_units_block
+from ..core.yamlio import check_keys, check_mapping, read_yaml
 
 ROUTE_KEYS = ("name", "description", "mechanism", "units", "properties", "feeds", "operations",
               "product", "solver", "hazardous", "reference")
@@ -395,7 +395,7 @@ def _build_operation(otype, name, od, units, source, where: Location, options, l
 
 
 def _non_ideal_pfr(model, name, od, units, source, where: Location, options, liquid, extra):
-    from .nonideal import DispersionPFR, LaminarPFR
+    from ..reactors.nonideal import DispersionPFR, LaminarPFR
 
     if od.get("energy") not in (None, "isothermal"):
         raise where.key("energy").error(f"flow_model: {model} is isothermal for now; "
@@ -475,7 +475,7 @@ class RouteResult:
         return [name for name in self.streams if name not in used]
 
     def _reactor_names(self, names=None):
-        from .reactors import FlowResult
+        from ..reactors.ideal import FlowResult
 
         names = self.route.order if names is None else [n for n in self.route.order if n in names]
         return [n for n in names if isinstance(self.operations[n], FlowResult)]
@@ -654,11 +654,11 @@ class RouteResult:
             raise
 
     def stream_table(self, conc_unit="mol/L", flow_unit="mL/min"):
-        from .report import stream_table
+        from ..reporting.tables import stream_table
 
         return stream_table(self, conc_unit=conc_unit, flow_unit=flow_unit)
 
     def summary(self):
-        from .report import summary
+        from ..reporting.tables import summary
 
         return summary(self)

@@ -32,11 +32,11 @@ import math
 
 import numpy as np
 
-from .errors import InputError, SolverError
-from .reactors import PFR, PFRResult
+from ..core.errors import InputError, SolverError
+from .ideal import PFR, PFRResult
 from .solver import integrate, make_system
-from .stream import Stream
-from .units import get_registry, parse_quantity
+from ..process.stream import Stream
+from ..core.units import get_registry, parse_quantity
 
 DISPERSION_STAT_NAMES = ("newton_iterations", "residual_evaluations", "jacobian_evaluations",
                          "block_lu_factorizations", "continuation_solves",
@@ -143,7 +143,7 @@ class DispersionResult(PFRResult):
         return d
 
     def plot(self, ax=None, species=None, x="z", time_unit="min", conc_unit="mol/L"):
-        from .plots import plot_profiles
+        from ..reporting.plots import plot_profiles
 
         if x == "z" and self.z is not None:
             fig = plot_profiles(self.z, self.conc, self.species_names, ax=ax, species=species,

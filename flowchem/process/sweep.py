@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, SolverError
+from ..core.errors import InputError, SolverError
 from .route import Route
-from .yamlio import read_yaml
+from ..core.yamlio import read_yaml
 
 _RANGE = re.compile(r"^\s*([^=]+?)\s*=\s*([-+0-9.eE]+)\s*\.\.\s*([-+0-9.eE]+)\s*([^:]*?)\s*(?::\s*(\d+))?\s*$")
 
@@ -110,7 +110,7 @@ class SweepResult:
 
     def plot(self, key="yield", ax=None):
         """A line (one parameter) or a filled contour map (two) of ``key``."""
-        from .plots import _axes
+        from ..reporting.plots import _axes
 
         fig, ax = _axes(ax)
         z = self.column(key)

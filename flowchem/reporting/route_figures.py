@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .units import parse_quantity
+from ..core.units import parse_quantity
 
 __all__ = ["route_path", "route_profile", "plot_route_profile", "plot_route_temperature",
            "plot_block_flow", "block_flow_size"]

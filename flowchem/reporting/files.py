@@ -27,7 +27,7 @@ def write_outputs(result, directory):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .htmlreport import render_figures, write_html_report
+    from .html import render_figures, write_html_report
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)

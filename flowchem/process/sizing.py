@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from .errors import InputError
-from .reactors import PFR, CSTRCascade
-from .units import parse_quantity
+from ..core.errors import InputError
+from ..reactors.ideal import PFR, CSTRCascade
+from ..core.units import parse_quantity
 
 REACTOR_TYPES = ("pfr", "cstr", "cstr_cascade")
 

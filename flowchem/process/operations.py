@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError, Location
+from ..core.errors import InputError, Location
 from .stream import Stream, mix
-from .units import parse_quantity
+from ..core.units import parse_quantity
 
 
 class OperationResult:
@@ -141,7 +141,7 @@ class HeatExchanger(_Operation):
         self.T = parse_quantity(T, "temperature", units, self._loc("T"), source=source, positive=True)
 
     def run(self, inlets):
-        from .properties import LiquidProperties
+        from ..chemistry.properties import LiquidProperties
 
         (feed,) = _check_inlets(self.name, inlets, self.source, self.where)
         props = feed.properties or LiquidProperties.default()
@@ -260,7 +260,7 @@ class Quench(_Operation):
         self.options = options
 
     def run(self, inlets):
-        from .reactors import PFR
+        from ..reactors.ideal import PFR
 
         inlets = _check_inlets(self.name, inlets, self.source, self.where)
         mixed = mix(inlets, name=self.name)

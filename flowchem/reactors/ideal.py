@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError, Location
-from .properties import LiquidProperties
+from ..core.errors import InputError, Location
+from ..chemistry.properties import LiquidProperties
 from .solver import (SolverOptions, compiled_mechanism, energy_model, integrate,
                      make_energy_system, make_system, steady_cstr_cascade)
-from .stream import Stream
-from .units import parse_quantity
-from .yamlio import check_keys
+from ..process.stream import Stream
+from ..core.units import parse_quantity
+from ..core.yamlio import check_keys
 
 PROFILE_POINTS = 201
 
@@ -61,7 +61,7 @@ class EnergyBalance:
 
     def __init__(self, mode="isothermal", U=None, coolant_T=None, area=None,
                  max_adiabatic_rise=None, wall_thickness=0.0, wall_conductivity=None, h_outer=None):
-        from .thermal import DEFAULT_MAX_ADIABATIC_RISE
+        from .energy import DEFAULT_MAX_ADIABATIC_RISE
 
         self.mode = mode
         self.U = U
@@ -173,7 +173,7 @@ class BatchResult(_Result):
         return float(np.max(self.T_profile))
 
     def plot(self, ax=None, species=None, time_unit="min", conc_unit="mol/L"):
-        from .plots import plot_profiles, plot_temperature
+        from ..reporting.plots import plot_profiles, plot_temperature
 
         ax = plot_profiles(self.t, self.conc, self.species_names, ax=ax, species=species,
                            x_label="time", x_unit=time_unit, conc_unit=conc_unit,
@@ -313,7 +313,7 @@ class PFRResult(FlowResult):
              temperature=None):
         """Concentration profiles; with a temperature change (or
         ``temperature=True``) the temperature on a second axis."""
-        from .plots import plot_profiles, plot_temperature
+        from ..reporting.plots import plot_profiles, plot_temperature
 
         if x == "z" and self.z is not None:
             xs, label, unit = self.z, "position", "m"
@@ -368,7 +368,7 @@ class CSTRResult(FlowResult):
         return d
 
     def plot(self, ax=None, species=None, conc_unit="mol/L"):
-        from .plots import plot_tanks
+        from ..reporting.plots import plot_tanks
 
         return plot_tanks(self.tanks, self.inlet.conc, self.species_names, ax=ax, species=species,
                           conc_unit=conc_unit,
@@ -439,7 +439,7 @@ class _FlowReactor:
 
     def _screen(self, result, feed, thermal):
         """Worst-case adiabatic temperature rise against the stated limit."""
-        from .thermal import adiabatic_temperature_rise
+        from .energy import adiabatic_temperature_rise
 
         rise = adiabatic_temperature_rise(feed.mechanism, feed.conc, thermal.rho_cp)
         result.thermal["adiabatic_temperature_rise_K"] = rise
@@ -625,7 +625,7 @@ class PFR(_FlowReactor):
     def _sensitivity(self, result, feed, thermal, delta=0.5):
         """Gain of the hot spot, dT_max/dT_coolant (or dT_max/dT_inlet for an
         adiabatic tube), by central differences."""
-        from .thermal import SENSITIVITY_LIMIT
+        from .energy import SENSITIVITY_LIMIT
 
         def t_max(T_in, coolant):
             sol = self._solve(feed, thermal, T_in, coolant, 2)[0]
@@ -758,7 +758,7 @@ class CSTRCascade(_FlowReactor):
 
     def _multiplicity(self, result, feed, thermal, tau_each, states):
         """Every steady state of each tank (scan in T), the operating one named."""
-        from .thermal import cstr_steady_states
+        from .energy import cstr_steady_states
 
         n = feed.mechanism.n_species
         inlet_c, inlet_T = feed.conc, feed.T

@@ -78,8 +78,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
-from .units import parse_quantity
+from ..core.errors import InputError
+from ..core.units import parse_quantity
 
 __all__ = ["BatchComparison", "StepComparison", "HazardInventory", "compare_batch",
            "compare_batch_command", "MAJOR_CONSUMPTION_FRACTION", "MAX_BATCH_TIME"]
@@ -561,8 +561,8 @@ class _Heat:
     heat release rate along a batch course."""
 
     def __init__(self, mechanism):
-        from .solver import compiled_mechanism
-        from .thermal import stoichiometric_matrix
+        from ..reactors.solver import compiled_mechanism
+        from ..reactors.energy import stoichiometric_matrix
 
         self.mechanism = mechanism
         self.dH = np.asarray(compiled_mechanism(mechanism).delta_H, dtype=float)
@@ -587,7 +587,7 @@ class _Heat:
             return 0.0
         from kernels.kinetics import rates_of_progress
 
-        from .solver import make_system
+        from ..reactors.solver import make_system
 
         system = make_system(self.mechanism, T)
         model, kf, kr = system[0], system[2], system[3]
@@ -605,7 +605,7 @@ def _batch_to_conversion(mechanism, T, c0, i, X, tau_flow, options, name):
     Returns (time or None, BatchResult, best conversion, end time of the course)."""
     from scipy.optimize import brentq
 
-    from .reactors import BatchReactor
+    from ..reactors.ideal import BatchReactor
     from .stream import Stream
 
     reactor = BatchReactor(mechanism, T, options)
@@ -659,7 +659,7 @@ def _max_along(res, i, t, states):
 
 def _flow_holdup(res, i):
     """Integral of c_i over a flow reactor's volume, mol."""
-    from .solver import Solution
+    from ..reactors.solver import Solution
 
     kind = getattr(res, "kind", None)
     if kind == "pfr" and hasattr(res, "tau"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .units import parse_quantity
+from ..core.units import parse_quantity
 
 
 def _fmt(x, width=11):

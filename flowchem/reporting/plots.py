@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .units import parse_quantity
+from ..core.units import parse_quantity
 
 _DISPLAY_KIND = {"time": "time", "residence time": "time", "position": "length"}
 

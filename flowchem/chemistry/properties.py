@@ -48,8 +48,8 @@ import math
 import numbers
 from dataclasses import dataclass, fields, replace
 
-from .errors import InputError, Location
-from .units import KINDS, parse_quantity
+from ..core.errors import InputError, Location
+from ..core.units import KINDS, parse_quantity
 
 __all__ = ["LiquidProperties", "PROPERTY_KEYS", "mix_properties", "mixed_temperature",
            "parse_property"]

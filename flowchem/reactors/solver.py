@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputError, SolverError
+from ..core.errors import InputError, SolverError
 
 METHODS = ("rodas", "bdf", "auto", "dopri5")
 

@@ -72,7 +72,7 @@ import math
 import numbers
 from dataclasses import asdict, dataclass
 
-from .errors import InputError
+from ..core.errors import InputError
 
 __all__ = [
     "LAMINAR_RE", "TURBULENT_RE", "DEAN_CRITICAL", "NU_LAMINAR_WALL_T",

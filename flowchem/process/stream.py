@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
-from .units import parse_quantity
+from ..core.errors import InputError
+from ..core.units import parse_quantity
 
 ATMOSPHERIC_PRESSURE = 101325.0
 
@@ -132,7 +132,7 @@ def mix(streams, name=None):
     :func:`flowchem.properties.mix_properties`. The outlet pressure is the
     lowest inlet pressure.
     """
-    from .properties import LiquidProperties, mix_properties, mixed_temperature
+    from ..chemistry.properties import LiquidProperties, mix_properties, mixed_temperature
 
     if not streams:
         raise ValueError("a mixer needs at least one inlet stream")

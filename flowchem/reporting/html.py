@@ -47,7 +47,7 @@ def render_figures(result, directory, dpi=120):
     """
     from matplotlib.figure import Figure
 
-    from .routeplots import (block_flow_size, plot_block_flow, plot_route_profile,
+    from .route_figures import (block_flow_size, plot_block_flow, plot_route_profile,
                              plot_route_temperature, route_path)
 
     out = Path(directory)
@@ -423,7 +423,7 @@ figcaption{color:#55606a;font-size:.9em}
 
 def html_report(result, figures=None):
     """The report as an HTML string; ``figures`` maps names to PNG paths."""
-    from . import __version__
+    from .. import __version__
 
     route = result.route
     now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")

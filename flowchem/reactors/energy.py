@@ -99,7 +99,7 @@ class HeatBalanceCurve:
     removal: np.ndarray
 
     def plot(self, ax=None, steady_states=(), title=None):
-        from .plots import _axes
+        from ..reporting.plots import _axes
 
         fig, ax = _axes(ax)
         ax.plot(self.T - 273.15, self.generation / 1e3, label="heat generation")
