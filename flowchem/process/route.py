@@ -8,19 +8,19 @@ loaded, before any numerics run, so a bad file fails fast and writes nothing.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import InputError, Location
+from ..core.files import write_text_atomic
 from ..chemistry.mechanism import Mechanism
 from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 from ..chemistry.properties import LiquidProperties
 from ..reactors.ideal import CSTR, PFR, CSTRCascade
 from ..reactors.solver import SolverOptions
+from .flowsheet import Flowsheet
 from .stream import Stream
 from ..core.units import parse_quantity, parse_units_block
 from ..core.yamlio import check_keys, check_mapping, read_yaml
@@ -53,7 +53,6 @@ OPERATION_KEYS = {
     "quench": ("time", "T"),
 }
 MULTI_INLET_TYPES = ("mixer", "separator", "quench")
-REACTOR_TYPES = ("pfr", "cstr", "cstr_cascade")
 PRODUCT_KEYS = ("from", "species", "basis", "impurities")
 SOLVER_KEYS = ("rtol", "atol", "method", "max_steps")
 
@@ -88,8 +87,10 @@ class Route:
         self.source = source
         self.hazardous = list(hazardous)
         self.reference = None
-        self.producer = _producers(feeds, operations)   # stream name -> op name (or feed)
-        self.order = _dependency_order(self)
+        self.graph = Flowsheet(feeds, {name: tuple(getattr(op, "outlet_names", ("",)))
+                                       for name, op in operations.items()}, links, source)
+        self.producer = self.graph.producer   # stream name -> op name (or feed)
+        self.order = self.graph.order
 
     # -- loading --------------------------------------------------------
     @classmethod
@@ -225,67 +226,7 @@ class Route:
     def upstream(self, name):
         """Names of every feed and operation upstream of ``name`` (inclusive);
         ``name`` may be a stream such as ``S1.organic``."""
-        seen, stack = set(), [self.producer.get(name, name)]
-        while stack:
-            n = stack.pop()
-            if n in seen:
-                continue
-            seen.add(n)
-            stack.extend(self.producer[s] for s in self.links.get(n, []))
-        return seen
-
-
-def _producers(feeds, operations):
-    """Stream name -> the feed or operation that makes it."""
-    producer = {f: f for f in feeds}
-    for name, op in operations.items():
-        for outlet in getattr(op, "outlet_names", ("",)):
-            producer[name if outlet == "" else f"{name}.{outlet}"] = name
-    return producer
-
-
-def _dependency_order(route):
-    """Topological order of the operations; refuses unknown inlets, reused
-    streams and cycles, naming them."""
-    feeds, operations, links, source = route.feeds, route.operations, route.links, route.source
-    index = {name: i for i, name in enumerate(operations)}
-    consumer = {}
-    for name, inlets in links.items():
-        for inlet in inlets:
-            if inlet not in route.producer:
-                raise InputError(f"unknown stream {inlet!r} (streams: {', '.join(route.producer)})",
-                                 source, f"operations[{index[name]}].from")
-            if route.producer[inlet] == name:
-                raise InputError("an operation cannot take its own outlet", source,
-                                 f"operations[{index[name]}].from")
-            if inlet in consumer:
-                raise InputError(f"stream {inlet!r} is already the inlet of {consumer[inlet]!r}; "
-                                 "a stream can feed only one operation (use a splitter)", source,
-                                 f"operations[{index[name]}].from")
-            consumer[inlet] = name
-    order, state = [], {}
-
-    def visit(n, path):
-        if state.get(n) == "done":
-            return
-        if state.get(n) == "active":
-            cycle = path[path.index(n):] + [n]
-            raise InputError(f"the operations form a cycle: {' -> '.join(cycle)} "
-                             "(recycle loops are not supported)", source, "operations")
-        state[n] = "active"
-        for inlet in links[n]:
-            up = route.producer[inlet]
-            if up in operations:
-                visit(up, path + [n])
-        state[n] = "done"
-        order.append(n)
-
-    for n in operations:
-        visit(n, [])
-    unused = [f for f in feeds if f not in consumer]
-    if unused:
-        raise InputError(f"feed {unused[0]!r} is not the inlet of any operation", source, "feeds")
-    return order
+        return self.graph.upstream(name)
 
 
 def _reference(spec, where: Location, units):
@@ -639,19 +580,7 @@ class RouteResult:
 
     def write_json(self, path):
         """Write :meth:`to_dict` as JSON atomically (no half-written file)."""
-        path = Path(path)
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
-        directory = path.parent if str(path.parent) else Path(".")
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".flowchem-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
 
     def stream_table(self, conc_unit="mol/L", flow_unit="mL/min"):
         from ..reporting.tables import stream_table

@@ -20,11 +20,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.units import parse_quantity
+from ..reactors import FLOW_REACTOR_KINDS
+from ..process.flowsheet import stream_name
+from .numbers import significant
+from .plots import pyplot
 
 __all__ = ["route_path", "route_profile", "plot_route_profile", "plot_route_temperature",
            "plot_block_flow", "block_flow_size"]
 
-REACTOR_KINDS = ("pfr", "cstr", "cstr_cascade")
 
 # --------------------------------------------------------------------------- graph helpers
 
@@ -36,17 +39,6 @@ def _split_route(route_or_result):
     return route_or_result, None
 
 
-def _producer(route, stream):
-    """(node, outlet) of a stream name: a feed or an operation -> (name, None);
-    ``"OP.OUTLET"`` -> (OP, OUTLET)."""
-    if stream in route.feeds or stream in route.operations:
-        return stream, None
-    op, _, outlet = stream.rpartition(".")
-    if op in route.operations:
-        return op, outlet
-    raise KeyError(f"unknown stream {stream!r}")
-
-
 def _outlets(op_result):
     """Outlet name -> Stream of an operation result ('' for a single outlet)."""
     outs = getattr(op_result, "outlets", None)
@@ -55,16 +47,12 @@ def _outlets(op_result):
     return {"": op_result.outlet}
 
 
-def _stream_name(op, outlet):
-    return f"{op}.{outlet}" if outlet else op
-
-
 def _stream(route, result, name):
     """The Stream called ``name``: from the run if there is one, else a feed."""
     if result is not None:
         if name in result.streams:
             return result.streams[name]
-        node, outlet = _producer(route, name)
+        node, outlet = route.graph.node(name)
         outs = _outlets(result.operations[node])
         if outlet in outs:
             return outs[outlet]
@@ -90,37 +78,7 @@ def _is_reactor(route, result, name):
         return False
     if result is not None and name in result.operations:
         return hasattr(result.operations[name], "residence_time")
-    return _op_kind(route, result, name) in REACTOR_KINDS
-
-
-def _upstream(route, stream, _memo=None):
-    """Names of the feeds and operations upstream of a stream (inclusive of its source)."""
-    memo = {} if _memo is None else _memo
-    node, _ = _producer(route, stream)
-    if node in memo:
-        return memo[node]
-    if node in route.feeds:
-        memo[node] = {node}
-        return memo[node]
-    seen = {node}
-    for inlet in route.links[node]:
-        seen |= _upstream(route, inlet, memo)
-    memo[node] = seen
-    return seen
-
-
-def _streams_out_of(route, result, op):
-    """Names of the streams an operation produces (run or, failing that, the links)."""
-    if result is not None and op in result.operations:
-        return [_stream_name(op, k) for k in _outlets(result.operations[op])]
-    named = sorted({s for inlets in route.links.values() for s in inlets
-                    if s != op and s.rpartition(".")[0] == op})
-    return named or [op]
-
-
-def _consumers(route):
-    """Stream name -> operation that takes it."""
-    return {s: op for op, inlets in route.links.items() for s in inlets}
+    return _op_kind(route, result, name) in FLOW_REACTOR_KINDS
 
 
 # --------------------------------------------------------------------------- main path
@@ -133,24 +91,22 @@ def _path(route, result=None):
     spec = route.product
     ib = names.index(spec["basis"]) if spec else None
     ip = names.index(spec["species"]) if spec else None
-    memo = {}
 
     def feed_basis(stream):
         if ib is None:
             return 0.0
-        return float(sum(route.feeds[f].molar_flows[ib] for f in _upstream(route, stream, memo)
-                         if f in route.feeds))
+        return float(sum(route.feeds[f].molar_flows[ib] for f in route.graph.upstream_feeds(stream)))
 
     def flow_of(stream, i):
         s = _stream(route, result, stream)
         return 0.0 if (s is None or i is None) else float(s.molar_flows[i])
 
     def has_reactor(stream):
-        return any(_is_reactor(route, result, n) for n in _upstream(route, stream, memo))
+        return any(_is_reactor(route, result, n) for n in route.graph.upstream(stream))
 
     # the end of the path: the product stream, or the last operation's main outlet
     end = spec["from"] if spec else route.order[-1]
-    node, outlet = _producer(route, end)
+    node, outlet = route.graph.node(end)
     if node in route.feeds:
         return []
     if outlet is None and result is not None and node in result.operations:
@@ -160,14 +116,14 @@ def _path(route, result=None):
             outlet = max(outs, key=lambda k: (float(outs[k].molar_flows[key]) if key is not None
                                               else float(np.sum(outs[k].molar_flows))))
     path = []
-    stream = _stream_name(node, outlet)
+    stream = stream_name(node, outlet)
     while node in route.operations:
         inlets = route.links[node]
         # max() keeps the first of equal keys: ties go to file order
         chosen = max(inlets, key=lambda s: (feed_basis(s), flow_of(s, ib), has_reactor(s)))
         path.append((node, chosen, stream))
         stream = chosen
-        node, outlet = _producer(route, chosen)
+        node, outlet = route.graph.node(chosen)
     path.reverse()
     return path
 
@@ -290,17 +246,8 @@ def route_profile(result):
 
 
 def _new_axes(figsize):
-    """A fresh figure and axes through pyplot (Agg when there is no display)."""
-    import os
-
-    import matplotlib
-
-    backend = (matplotlib.get_backend() or "").lower()
-    if "inline" not in backend and not os.environ.get("DISPLAY") and os.name != "nt":
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    """A fresh figure and axes through pyplot (Agg when there is no screen)."""
+    fig, ax = pyplot().subplots(figsize=figsize, layout="constrained")
     return ax
 
 
@@ -444,12 +391,7 @@ KIND_LABELS = {"pfr": "PFR", "cstr": "CSTR", "cstr_cascade": "CSTR cascade", "mi
 
 
 def _sig(x, n=3):
-    if x is None or not np.isfinite(x):
-        return "–"
-    s = f"{x:#.{n}g}"
-    if "e" not in s:
-        s = s.rstrip("0").rstrip(".") if "." in s else s
-    return s
+    return significant(x, n, trailing_zeros=False)
 
 
 def _box_text(route, result, name):
@@ -502,17 +444,15 @@ def _box_text(route, result, name):
         if volume is not None:
             lines.append(f"V {_sig(volume * 1e6)} mL")
         T = getattr(op, "T", None)
-        if kind in REACTOR_KINDS:
+        if kind in FLOW_REACTOR_KINDS:
             lines.append(f"{_sig(T - 273.15)} °C" if T is not None else "T of inlet")
     return label, lines
 
 
 def _layout(route, result=None):
     """Columns and rows of every feed and operation (see plot_block_flow)."""
-    consumers = _consumers(route)
-    depth = {f: 0 for f in route.feeds}
-    for op in route.order:
-        depth[op] = 1 + max(depth[_producer(route, s)[0]] for s in route.links[op])
+    consumers = route.graph.consumer
+    depth = route.graph.depth()
     for f in route.feeds:   # a feed stands just left of the operation it feeds
         if f in consumers:
             depth[f] = depth[consumers[f]] - 1
@@ -521,13 +461,13 @@ def _layout(route, result=None):
     neighbours = {n: set() for n in nodes}
     for op, inlets in route.links.items():
         for s in inlets:
-            p = _producer(route, s)[0]
+            p = route.graph.producer[s]
             neighbours[op].add(p)
             neighbours[p].add(op)
     path = _path(route, result)
     main = {op for op, _, _ in path}
     if path:
-        main.add(_producer(route, path[0][1])[0])
+        main.add(route.graph.node(path[0][1])[0])
     columns = {}
     for n in nodes:
         columns.setdefault(depth[n], []).append(n)
@@ -554,16 +494,6 @@ def _layout(route, result=None):
                 y[n] = s + shift
     x = {n: depth[n] * DX for n in nodes}
     return x, y, depth
-
-
-def _terminal_streams(route, result):
-    consumed = set(_consumers(route))
-    out = []
-    for op in route.order:
-        for s in _streams_out_of(route, result, op):
-            if s not in consumed:
-                out.append((op, s))
-    return out
 
 
 def block_flow_size(route_or_result):
@@ -636,7 +566,7 @@ def plot_block_flow(route_or_result, ax=None):
     for op in route.order:
         inlets = route.links[op]
         for j, s in enumerate(inlets):
-            p, outlet = _producer(route, s)
+            p, outlet = route.graph.node(s)
             start = (x[p] + BOX_W / 2, y[p])
             # spread several inlets over the left edge of the box
             dy = 0.0 if len(inlets) == 1 else (0.5 - j / (len(inlets) - 1)) * BOX_H * 0.5
@@ -647,8 +577,9 @@ def plot_block_flow(route_or_result, ax=None):
                 ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.07, outlet or "",
                         ha="center", va="bottom", fontsize=7, style="italic", zorder=4,
                         bbox=dict(fc="white", ec="none", pad=0.5))
-    for op, s in _terminal_streams(route, result):
-        outs = _streams_out_of(route, result, op)
+    for s in route.graph.terminal_streams():
+        op = route.graph.producer[s]
+        outs = route.graph.outlets(op)
         k = outs.index(s)
         dy = 0.0 if len(outs) == 1 else (0.5 - k / (len(outs) - 1)) * BOX_H * 0.6
         start = (x[op] + BOX_W / 2, y[op] + dy)
