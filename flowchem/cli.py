@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from .core.errors import InputError, SolverError
+from .core.files import write_text_atomic
 
 EXIT_OK = 0
 EXIT_SOLVER = 1
@@ -120,7 +121,9 @@ def _run(args):
         result.write_json(args.json)
     if args.out:
         from .reporting.files import write_outputs
+        from .reporting.plots import pyplot
 
+        pyplot(headless=True)   # files only: no window toolkit needed
         write_outputs(result, args.out)
     if not args.quiet:
         print(result.stream_table())
@@ -187,9 +190,7 @@ def _size(route, args):
     for w in d.get("warnings", []):
         print(f"  warning: {w}")
     if args.json:
-        from pathlib import Path
-
-        Path(args.json).write_text(json.dumps(d, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(d, indent=2) + "\n")
     return EXIT_OK
 
 
@@ -220,9 +221,9 @@ def _sweep(args):
     if result.failures:
         print(f"{len(result.failures)} of {len(result.rows)} points failed (see the status column)")
     if args.out:
-        import matplotlib
+        from .reporting.plots import pyplot
 
-        matplotlib.use("Agg")
+        pyplot(headless=True)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         result.write_csv(out / "sweep.csv")
@@ -256,9 +257,9 @@ def _rtd_fit(args):
         print(f"  {name:18s} " + ", ".join(parts) + f"   (RMS residual of E: {fit.residual:.3g} 1/s)")
         out[name] = {"params": fit.params, "stderr": fit.stderr, "residual_per_s": fit.residual}
     if args.plot:
-        import matplotlib
+        from .reporting.plots import pyplot
 
-        matplotlib.use("Agg")
+        pyplot(headless=True)
         import numpy as np
 
         E = np.asarray(data.c, float) / np.trapezoid(data.c, data.t)
@@ -266,9 +267,7 @@ def _rtd_fit(args):
                             time_unit="min" if m.mean > 120 else "s")
         axes[0].figure.savefig(args.plot, dpi=120)
     if args.json:
-        from pathlib import Path
-
-        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(out, indent=2) + "\n")
     return EXIT_OK
 
 

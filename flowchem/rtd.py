@@ -1235,13 +1235,9 @@ def fit_dispersion(t, c=None, *, boundary="closed", method="least_squares", tail
 # --------------------------------------------------------------------------- plots
 
 def _figure(ncols):
-    import matplotlib
+    from .reporting.plots import pyplot
 
-    if not os.environ.get("DISPLAY") and os.name != "nt" and "inline" not in matplotlib.get_backend().lower():
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, ncols, figsize=(5.0 * ncols, 3.8), layout="constrained", squeeze=False)
+    fig, axes = pyplot().subplots(1, ncols, figsize=(5.0 * ncols, 3.8), layout="constrained", squeeze=False)
     return list(axes[0])
 
 

@@ -71,20 +71,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import InputError
+from ..reactors import FLOW_REACTOR_KINDS
+from ..reporting.numbers import significant
+from ..core.files import write_text_atomic
 from ..core.units import parse_quantity
 
 __all__ = ["BatchComparison", "StepComparison", "HazardInventory", "compare_batch",
            "compare_batch_command", "MAJOR_CONSUMPTION_FRACTION", "MAX_BATCH_TIME"]
 
-REACTOR_KINDS = ("pfr", "cstr", "cstr_cascade")
 
 #: A species counts as a major reactant of a step when its consumption is at
 #: least this fraction of the largest consumption in the step.
@@ -216,7 +216,7 @@ class BatchComparison:
 
     def write_json(self, path):
         """Write :meth:`to_dict` as JSON atomically."""
-        _write_atomic(Path(path), json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
 
     # -- text -----------------------------------------------------------
     def table(self):
@@ -315,11 +315,7 @@ class BatchComparison:
 # formatting and plotting helpers
 
 def _fmt(x):
-    if x is None:
-        return "-"
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    return f"{x:.4g}"
+    return significant(x, 4, trailing_zeros=False, missing="-")
 
 
 def _div(a, b):
@@ -340,21 +336,11 @@ def _tfmt(t):
     return f"{t / 3600:.3g} h"
 
 
-def _pyplot():
-    import matplotlib
-
-    if "inline" not in (matplotlib.get_backend() or "").lower() and not os.environ.get("DISPLAY") \
-            and os.name != "nt":
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _three_axes(ax):
     if ax is None:
-        plt = _pyplot()
-        fig, axes = plt.subplots(1, 3, figsize=(12, 4.2), layout="constrained")
+        from ..reporting.plots import pyplot
+
+        fig, axes = pyplot().subplots(1, 3, figsize=(12, 4.2), layout="constrained")
         return list(axes)
     if isinstance(ax, (list, tuple, np.ndarray)):
         axes = list(np.ravel(ax))
@@ -393,20 +379,6 @@ def _bars(ax, labels, series, names, colors, scale=1.0):
     ax.grid(axis="y", alpha=0.3)
 
 
-def _write_atomic(path: Path, text: str):
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".flowchem-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 # ---------------------------------------------------------------------------
 # the comparison
 
@@ -441,7 +413,7 @@ def _step_result(op, res):
     """The flow-reactor result behind an operation that reacts (a reactor,
     or the hold of a quench); None for mixers, splitters, separators..."""
     kind = getattr(op, "kind", None) or getattr(res, "kind", None)
-    if kind in REACTOR_KINDS and hasattr(res, "inlet") and hasattr(res, "outlet"):
+    if kind in FLOW_REACTOR_KINDS and hasattr(res, "inlet") and hasattr(res, "outlet"):
         return res
     hold = getattr(res, "hold", None)
     if hold is not None and hasattr(hold, "inlet") and hasattr(hold, "outlet"):
@@ -666,13 +638,9 @@ def _flow_holdup(res, i):
         flow = res.inlet.flow
         sol = getattr(res, "solution", None)
         if isinstance(sol, Solution) and sol.t.size > 1 and sol._dense.shape[0]:
-            nodes, weights = np.polynomial.legendre.leggauss(6)
-            ts = sol.t
-            h = np.diff(ts)
-            mid = 0.5 * (ts[1:] + ts[:-1])
-            tq = (mid[:, None] + 0.5 * h[:, None] * nodes[None, :]).ravel()
-            cq = sol(tq)[:, i].reshape(len(h), len(nodes))
-            return float(np.sum(0.5 * h[:, None] * weights[None, :] * cq)) * flow
+            from ..reactors.quadrature import integrate_dense
+
+            return integrate_dense(sol, lambda y: y[:, i]) * flow
         if getattr(res, "flow_model", None) == "dispersion" and hasattr(res, "x"):
             return float(np.mean(res.conc[:, i])) * res.volume   # equal finite-volume cells
         return float(np.trapezoid(res.conc[:, i], res.tau * flow))
@@ -898,7 +866,9 @@ def compare_batch_command(route_path, out=None, json_path=None, **kwargs):
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        plt = _pyplot()
+        from ..reporting.plots import pyplot
+
+        plt = pyplot(headless=True)
         axes = comparison.plot()
         fig = axes[0].figure
         fig.savefig(out / "batch_vs_flow.png", dpi=120)

@@ -13,10 +13,10 @@ import math
 import numpy as np
 
 from ..core.errors import InputError
+from ..reactors import FLOW_REACTOR_KINDS
 from ..reactors.ideal import PFR, CSTRCascade
 from ..core.units import parse_quantity
 
-REACTOR_TYPES = ("pfr", "cstr", "cstr_cascade")
 
 
 class TargetUnreachableError(InputError):
@@ -139,8 +139,8 @@ def size_reactor(feed, reactor="pfr", *, conversion=None, yield_=None, basis=Non
         When equilibrium, or a yield that peaks and falls, keeps the target
         out of reach, saying what the best achievable value is and where.
     """
-    if reactor not in REACTOR_TYPES:
-        raise InputError(f"unknown reactor type {reactor!r} (choose {', '.join(REACTOR_TYPES)})",
+    if reactor not in FLOW_REACTOR_KINDS:
+        raise InputError(f"unknown reactor type {reactor!r} (choose {', '.join(FLOW_REACTOR_KINDS)})",
                          "<python>", "size_reactor.reactor")
     mech = feed.mechanism
     target = _target(mech, conversion, yield_, basis)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import InputError, SolverError
+from ..core.files import atomic_open
 from .route import Route
 from ..core.yamlio import read_yaml
 
@@ -102,7 +103,7 @@ class SweepResult:
 
     def write_csv(self, path):
         keys = [p.name for p in self.parameters] + list(COLUMNS) + ["status"]
-        with open(path, "w", newline="") as fh:
+        with atomic_open(path, newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=keys)
             w.writeheader()
             for r in self.rows:

@@ -648,14 +648,9 @@ class PFR(_FlowReactor):
 
 def _wall_heat(sol, thermal):
     """Integral over residence time of Ua (T - T_c), J/m^3 of throughput."""
-    nodes, weights = np.polynomial.legendre.leggauss(6)
-    t = sol.t
-    h = np.diff(t)
-    mid = 0.5 * (t[1:] + t[:-1])
-    tq = (mid[:, None] + 0.5 * h[:, None] * nodes[None, :]).ravel()
-    Tq = sol(tq)[:, -1].reshape(len(h), len(nodes))
-    return float(np.sum(0.5 * h[:, None] * weights[None, :] * thermal.ua_per_volume *
-                        (Tq - thermal.coolant_T)))
+    from .quadrature import integrate_dense
+
+    return thermal.ua_per_volume * integrate_dense(sol, lambda y: y[:, -1] - thermal.coolant_T)
 
 
 class CSTRCascade(_FlowReactor):

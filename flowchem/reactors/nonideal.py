@@ -35,6 +35,7 @@ import numpy as np
 from ..core.errors import InputError, SolverError
 from .ideal import PFR, PFRResult
 from .solver import integrate, make_system
+from .quadrature import gauss_nodes
 from ..process.stream import Stream
 from ..core.units import get_registry, parse_quantity
 
@@ -277,15 +278,6 @@ def _panels(u_min, ratio):
     return u_min ** (1.0 - np.arange(k + 1) / k)
 
 
-def _gauss_nodes(edges, n):
-    xg, wg = np.polynomial.legendre.leggauss(n)
-    a = edges[:-1, None]
-    b = edges[1:, None]
-    u = 0.5 * (b - a) * xg[None, :] + 0.5 * (a + b)
-    w = 0.5 * (b - a) * wg[None, :]
-    return u.ravel(), w.ravel()
-
-
 class LaminarResult(PFRResult):
     """Segregated laminar flow: outlet, cup-mixing profile and the batch trajectory.
 
@@ -382,10 +374,10 @@ class LaminarPFR(PFR):
                            operation=self.name)
         sol.names = feed.mechanism.species_names
         edges = _panels(self.u_min, self.panel_ratio)
-        u, w = _gauss_nodes(edges, self.n_gauss)
+        u, w = gauss_nodes(edges, self.n_gauss)
         c_out = _cup_mixing(sol, tau, u, w, self.u_min)
         # quadrature error estimate: the same panels with a lower-order rule
-        u_lo, w_lo = _gauss_nodes(edges, max(2, self.n_gauss // 2 + 1))
+        u_lo, w_lo = gauss_nodes(edges, max(2, self.n_gauss // 2 + 1))
         c_lo = _cup_mixing(sol, tau, u_lo, w_lo, self.u_min)
         scale = max(float(np.max(np.abs(feed.conc))), 1e-300)
         # |truncation| <= u_min^2 sup_{t > t_max} |c(t) - c(t_max)|; the trajectory's range is

@@ -8,10 +8,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from ..core.files import atomic_open
+
 
 def write_streams_csv(result, path):
     species = result.route.mechanism.species_names
-    with open(path, "w", newline="") as fh:
+    with atomic_open(path, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["stream", "flow_m3_per_s", "T_K", "P_Pa", "mass_flow_kg_per_s"]
                    + [f"conc_{s}_mol_per_m3" for s in species])
@@ -22,11 +24,9 @@ def write_streams_csv(result, path):
 
 def write_outputs(result, directory):
     """Write everything into ``directory``; returns the list of paths."""
-    import matplotlib
+    from .plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     from .html import render_figures, write_html_report
 
     out = Path(directory)

@@ -16,12 +16,13 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import math
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ..core.files import write_text_atomic
+from .numbers import significant as sig
 
 __all__ = ["render_figures", "write_html_report", "html_report", "FIGURE_TITLES"]
 
@@ -76,23 +77,6 @@ def render_figures(result, directory, dpi=120):
 
 def _e(text):
     return html.escape(str(text), quote=True)
-
-
-def sig(x, n=4):
-    """``x`` to ``n`` significant figures, keeping trailing zeros ('1.000')."""
-    if x is None:
-        return "–"
-    if isinstance(x, (bool, np.bool_)):
-        return "yes" if x else "no"
-    x = float(x)
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 10 ** n:
-        s = f"{x:#.{n}g}"
-        return s[:-1] if s.endswith(".") else s
-    return f"{x:.{n - 1}e}"
 
 
 def _scaled(value, units):
@@ -466,14 +450,4 @@ def write_html_report(result, path, figures=None):
             text = html_report(result, render_figures(result, tmp))
     else:
         text = html_report(result, figures)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".flowchem-", suffix=".html")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_text_atomic(path, text)

@@ -9,19 +9,42 @@ from ..core.units import parse_quantity
 _DISPLAY_KIND = {"time": "time", "residence time": "time", "position": "length"}
 
 
-def _axes(ax):
+def _no_screen():
+    """True on a Linux/BSD machine with neither X11 nor Wayland (a server, CI,
+    an SSH session): there only a file backend can work. macOS and Windows
+    always have their native backends, and a notebook picks its own."""
+    import os
+    import sys
+
+    if sys.platform in ("darwin", "win32", "cygwin"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def pyplot(headless=False):
+    """``matplotlib.pyplot``, with the non-interactive Agg backend selected when
+    ``headless`` (commands that only write files) or when there is no screen.
+
+    A backend the user chose (a notebook's inline backend, ``MPLBACKEND``, an
+    earlier ``matplotlib.use``) is kept unless ``headless`` is asked for.
+    """
+    import os
+
     import matplotlib
 
-    if ax is not None:
-        return ax.figure, ax
-    if not matplotlib.get_backend() or "inline" not in matplotlib.get_backend().lower():
-        import os
-
-        if not os.environ.get("DISPLAY") and os.name != "nt":
-            matplotlib.use("Agg")
+    # the backend set so far, without resolving matplotlib's automatic choice
+    chosen = str(dict.get(matplotlib.rcParams, "backend", "")).lower()
+    if headless or (_no_screen() and not os.environ.get("MPLBACKEND") and "inline" not in chosen):
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    return plt
+
+
+def _axes(ax):
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.2), layout="constrained")
     return fig, ax
 
 

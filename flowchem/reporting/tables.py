@@ -3,16 +3,7 @@
 from __future__ import annotations
 
 from ..core.units import parse_quantity
-
-
-def _fmt(x, width=11):
-    if x is None:
-        return "-".rjust(width)
-    if x == 0:
-        return "0".rjust(width)
-    if 1e-3 <= abs(x) < 1e5:
-        return f"{x:.4f}".rjust(width) if abs(x) < 100 else f"{x:.2f}".rjust(width)
-    return f"{x:.3e}".rjust(width)
+from .numbers import table_cell as _fmt
 
 
 def stream_table(result, conc_unit="mol/L", flow_unit="mL/min"):
