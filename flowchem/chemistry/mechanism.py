@@ -188,11 +188,18 @@ class Species:
 
 @dataclass(frozen=True)
 class RateLaw:
-    """k(T) = exp(lnA + b ln T - Ea_over_R / T), SI units."""
+    """k(T) = exp(lnA + b ln T - Ea_over_R / T), SI units.
+
+    ``form`` records how the user wrote it (``"A"``: A, b, Ea; ``"k_ref"``:
+    k_ref at ``T_ref`` with Ea; ``"k"``: a constant), so parameters can be
+    addressed and written back in that form (see :mod:`flowchem.chemistry.parameters`).
+    """
 
     lnA: float
     b: float = 0.0
     Ea_over_R: float = 0.0
+    form: str = field(default="A", compare=False)
+    T_ref: float | None = field(default=None, compare=False)
 
     def __post_init__(self):
         for name in ("lnA", "b", "Ea_over_R"):
@@ -210,12 +217,12 @@ class RateLaw:
 
     @classmethod
     def constant(cls, k: float) -> "RateLaw":
-        return cls(math.log(k), 0.0, 0.0)
+        return cls(math.log(k), 0.0, 0.0, form="k")
 
     @classmethod
     def reference(cls, k_ref: float, T_ref: float, Ea: float = 0.0) -> "RateLaw":
         """k = k_ref exp(-Ea/R (1/T - 1/T_ref))."""
-        return cls(math.log(k_ref) + Ea / R / T_ref, 0.0, Ea / R)
+        return cls(math.log(k_ref) + Ea / R / T_ref, 0.0, Ea / R, form="k_ref", T_ref=float(T_ref))
 
     @classmethod
     def from_spec(cls, spec, order: float, units=None, where=None) -> "RateLaw":
@@ -381,6 +388,7 @@ class Reaction:
     dH: float | None = None
     equation: str = ""
     note: str | None = None
+    id: str | None = None
     units: InitVar[dict | None] = None
     where: InitVar[Location | None] = None
 
@@ -407,6 +415,9 @@ class Reaction:
             self.equation = f"{_format_side(self.reactants)} {'<=>' if self.reversible else '=>'} {_format_side(self.products)}"
         if self.note is not None and not isinstance(self.note, str):
             raise where.key("note").error(f"expected text, got {_show(self.note)}")
+        if self.id is not None and (not isinstance(self.id, str) or not _ID.match(self.id)):
+            raise where.key("id").error(f"expected an identifier (letters, digits, '_' or '-', not "
+                                        f"starting with a digit), got {_show(self.id)}")
 
         # orders
         orders = dict(self.reactants)
@@ -528,7 +539,8 @@ def _csr(rows: list[list[tuple[int, float]]]):
 
 _TOP_KEYS = ("units", "species", "reactions", "name", "description")
 _SPECIES_KEYS = ("name", "formula", "molar_mass", "composition", "charge", "note")
-_REACTION_KEYS = ("equation", "rate", "orders", "reverse", "equilibrium", "dH", "note")
+_REACTION_KEYS = ("equation", "id", "rate", "orders", "reverse", "equilibrium", "dH", "note")
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
 class Mechanism:
@@ -570,6 +582,16 @@ class Mechanism:
                     raise loc.key("equation").error(f"unknown species {name!r} in {r.equation!r}{hint}")
             self._check_balance(r, loc)
             self.reactions.append(r)
+        # reaction ids name parameters (r1.k_ref, dimer.Ea): default r1, r2, ... by position
+        ids: dict[str, int] = {}
+        for j, r in enumerate(self.reactions):
+            rid = r.id if r.id is not None else f"r{j + 1}"
+            if rid in ids:
+                raise Location(source, f"reactions[{j}]").key("id").error(
+                    f"duplicate reaction id {rid!r} (also reactions[{ids[rid]}])")
+            ids[rid] = j
+        #: Reaction ids in order (a reaction's ``id``, else r1, r2, ... by position).
+        self.reaction_ids: list[str] = list(ids)
 
     # ---- balances
     def _check_balance(self, r: Reaction, loc: Location) -> None:
@@ -764,7 +786,8 @@ class Mechanism:
                                       orders=entry.get("orders"), reverse=entry.get("reverse"),
                                       equilibrium=entry.get("equilibrium"), dH=entry.get("dH"),
                                       equation=" ".join(entry["equation"].split()),
-                                      note=entry.get("note"), units=units, where=loc))
+                                      note=entry.get("note"), id=entry.get("id"), units=units,
+                                      where=loc))
         mech = _located(cls, species, reactions, name, source, top)
         mech.description = desc
         mech.units = units
