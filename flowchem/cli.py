@@ -63,6 +63,27 @@ def _parser():
                     help='e.g. "R2.T=40..70 degC:7" or "nitrite.flow=0.1..0.2 mL/min:5" (once or twice)')
     sw.add_argument("--kpi", default="yield", help="KPI to plot (default yield)")
     sw.add_argument("--out", metavar="DIR", help="write sweep.csv and a plot of the KPI to DIR")
+    fit = sub.add_parser("fit", help="fit kinetic parameters to concentration data (CSV); "
+                                     "several mechanisms: rank them by AICc")
+    fit.add_argument("files", nargs="+", metavar="FILE",
+                     help="MECHANISM.yaml [MECHANISM2.yaml ...] DATA.csv")
+    fit.add_argument("--fit", dest="params", action="append", required=True, metavar="NAMES",
+                     help="comma-separated parameters, e.g. r1.k_ref,r1.Ea (once for all "
+                          "mechanisms, or once per mechanism in order)")
+    fit.add_argument("--out", metavar="PATH",
+                     help="FITTED.yaml: the mechanism with the fitted values (comments kept); "
+                          "a directory: that file, report.json, plots and fit_report.html")
+    fit.add_argument("--json", metavar="FILE", help="write the fit report as JSON")
+    fit.add_argument("--weights", default="absolute",
+                     help="absolute (default), relative, or per-species standard deviations "
+                          "'A=0.01 mol/L,B=0.02 mol/L'")
+    fit.add_argument("--starts", type=int, default=1, metavar="N",
+                     help="number of starts (Latin hypercube around the mechanism's values)")
+    fit.add_argument("--profile", action="store_true",
+                     help="profile-likelihood intervals for every parameter")
+    fit.add_argument("--suggest", metavar="GRID",
+                     help='rank next experiments, e.g. "T=20..80 degC:7, time=1..120 min:10"')
+    fit.add_argument("--seed", type=int, default=1, help="seed of the multi-start draws")
     rtd = sub.add_parser("rtd-fit", help="fit tanks-in-series N or dispersion Pe to a tracer curve (CSV)")
     rtd.add_argument("csv", help="two columns: time (unit in the header, e.g. 't [min]') and concentration")
     rtd.add_argument("--model", choices=("tanks", "dispersion", "both"), default="both")
@@ -94,6 +115,10 @@ def _run(args):
 
     if args.command == "rtd-fit":
         return _rtd_fit(args)
+    if args.command == "fit":
+        from .process.fit_command import fit_command
+
+        return fit_command(args)
     if args.command == "sweep":
         return _sweep(args)
     if args.command == "compare-batch":
@@ -283,7 +308,8 @@ def main(argv=None):
         print(f"flowchem: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except SolverError as exc:
-        print(f"flowchem: {args.route}: solver failed: {exc}", file=sys.stderr)
+        where = getattr(args, "route", None) or (args.files[-1] if getattr(args, "files", None) else None)
+        print(f"flowchem: {where + ': ' if where else ''}solver failed: {exc}", file=sys.stderr)
         return EXIT_SOLVER
     except KeyboardInterrupt:
         print("flowchem: interrupted", file=sys.stderr)
