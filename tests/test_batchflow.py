@@ -244,25 +244,52 @@ def test_lomustine_comparison_is_finite(lomustine):
         s["charge_time_s"] + sum(r.step_time for r in cmp.steps) + s["discharge_time_s"]
         + s["cleaning_time_s"], rel=1e-12)
     t = cmp.totals
-    for key in ("batch_throughput_kg_per_h", "batch_throughput_kg_per_h_m3",
-                "flow_throughput_kg_per_h", "flow_throughput_kg_per_h_m3", "product_per_batch_kg"):
-        assert t[key] is not None and t[key] > 0
-    assert t["flow_throughput_kg_per_h"] == result.product["production_rate_kg_per_h"]
-    for h in cmp.hazards:
-        assert h.batch_mol > 0 and h.flow_mol > 0 and h.batch_mol > 1e3 * h.flow_mol
+    # the route file's numbers, by hand: feeds 0.0625 + 0.0625 + 0.125 + 0.25 =
+    # 0.5 mL/min fill the 80 L working volume of a 100 L vessel in proportion;
+    # the flow equipment is coil R1 (1 m x 0.4 mm), coil R2 (2.5 m x 1 mm) and
+    # the quench hold (1 min at 0.5 mL/min)
+    assert s["working_volume_m3"] == pytest.approx(0.08, rel=1e-12)
+    assert [r.batch_volume for r in cmp.steps] == pytest.approx([0.02, 0.04, 0.08], rel=1e-12)
+    V_flow = math.pi / 4 * (0.4e-3 ** 2 * 1.0 + 1e-3 ** 2 * 2.5) + 0.5e-6
+    assert t["flow_reactor_volume_m3"] == pytest.approx(V_flow, rel=1e-12)
+    assert t["flow_throughput_kg_per_h"] == pytest.approx(result.product["production_rate_kg_per_h"],
+                                                          rel=1e-14)
+    assert t["flow_throughput_kg_per_h_m3"] == pytest.approx(t["flow_throughput_kg_per_h"] / V_flow,
+                                                             rel=1e-12)
+    assert t["batch_throughput_kg_per_h"] == pytest.approx(
+        t["product_per_batch_kg"] / cmp.cycle_time * 3600.0, rel=1e-12)
+    assert t["batch_throughput_kg_per_h_m3"] == pytest.approx(t["batch_throughput_kg_per_h"] / 0.1,
+                                                              rel=1e-12)
+    # the batch makes what the flow makes per volume of liquid, to within the
+    # slightly different CCNU yield of the batch's own conversions (1e-3)
+    M_CCNU = (9 * 12.011 + 16 * 1.008 + 35.45 + 3 * 14.007 + 2 * 15.999) * 1e-3
+    assert t["product_per_batch_kg"] == pytest.approx(
+        t["flow_throughput_kg_per_h"] / 3600 / (0.5e-6 / 60) * 0.08, rel=1e-3)
+    assert t["product_per_batch_kg"] == pytest.approx(t["product_per_batch_mol"] * M_CCNU, rel=1e-12)
     assert [h.species for h in cmp.hazards] == ["CEI", "CCNU"]
-    # CEI: all of it is charged at the start of the first step
-    iso = result.route.feeds["isocyanate"]
-    V_iso = s["working_volume_m3"] * iso.flow / max(x.flow for x in result.streams.values())
-    assert cmp.hazard("CEI").batch_mol == pytest.approx(iso["CEI"] * V_iso, rel=1e-9)
+    # CEI: all of it is charged at the start of the first step: 0.22 mol/L in
+    # 0.0625/0.5 of the working volume; the tube holds a few microlitres of it
+    assert cmp.hazard("CEI").batch_mol == pytest.approx(220.0 * 0.08 * 0.0625 / 0.5, rel=1e-12)
+    for h in cmp.hazards:
+        assert h.batch_mol > 1e4 * h.flow_mol
 
 
 def test_lomustine_hazardous_default_from_route(lomustine):
-    result, _ = lomustine
-    if not getattr(result.route, "hazardous", None):
-        pytest.skip("the route file flags no hazardous species")
+    """The example route file flags ``hazardous: [CEI, CCNU]`` (read here with
+    ruamel.yaml): the route parses that list, and compare_batch without a
+    ``hazardous`` argument reports exactly those species, with the same
+    inventories as when they are passed explicitly."""
+    from ruamel.yaml import YAML
+
+    flagged = YAML(typ="safe").load(LOMUSTINE.read_text())["hazardous"]
+    assert flagged == ["CEI", "CCNU"]
+    result, explicit = lomustine
+    assert list(result.route.hazardous) == flagged
     cmp = compare_batch(result)
-    assert [h.species for h in cmp.hazards] == list(result.route.hazardous)
+    assert [h.species for h in cmp.hazards] == flagged
+    for h, e in zip(cmp.hazards, explicit.hazards):
+        assert h.batch_mol == pytest.approx(e.batch_mol, rel=1e-14)
+        assert h.flow_mol == pytest.approx(e.flow_mol, rel=1e-14)
 
 
 def test_table_plot_and_command(lomustine, tmp_path, capsys):
@@ -290,5 +317,5 @@ def test_table_plot_and_command(lomustine, tmp_path, capsys):
     d = json.loads((tmp_path / "bvf.json").read_text())
     assert d["settings"]["vessel_volume_m3"] == pytest.approx(0.25)
     assert d["hazardous"][0]["species"] == "CEI"
-    with pytest.raises(fc.InputError):
+    with pytest.raises(fc.InputError, match=r"compare_batch.hazardous: unknown species 'NOPE'"):
         compare_batch_command(LOMUSTINE, hazardous=["NOPE"])

@@ -96,8 +96,30 @@ def test_cooled_pfr_temperature_closed_form(method):
     # Hagen-Poiseuille in the same entry: 128 mu L Q / (pi d^4)
     Q = 2e-6 / 60
     assert out["pressure_drop_Pa"] == pytest.approx(128 * 6e-4 * 10.0 * Q / (math.pi * d ** 4), rel=1e-10)
-    assert out["hot_spot_sensitivity"] < 2.0 and out["warnings"] == [
-        w for w in out["warnings"] if "adiabatic" in w]
+    # heat rows: released -dH c0 (1 - e^{-k tau}) Q; through the wall
+    # U (4/d) Q int_0^tau (T - Tc) dt with the integral of the closed form
+    t_end = tau[-1]
+    Q_c = 2e-6 / 60
+    assert out["heat_released_W"] == pytest.approx(150e3 * c0 * (1 - math.exp(-k * t_end)) * Q_c, rel=1e-6)
+    wall_integral = ((T0 - Tc) * (1 - math.exp(-a * t_end)) / a + b * k * c0 / (a - k)
+                     * ((1 - math.exp(-k * t_end)) / k - (1 - math.exp(-a * t_end)) / a))
+    assert out["heat_removed_W"] == pytest.approx(U * 4 / d * Q_c * wall_integral, rel=1e-6)
+    # the hot spot's gain on the coolant temperature: central difference of
+    # +-0.5 K (as documented) of the closed-form T_max(Tc); by the envelope
+    # theorem that is 1 - e^{-a t*} to O(0.5^2): 0.88548 against 0.88549
+    def T_max_closed(coolant):
+        def slope(t):
+            return (-a * (T0 - coolant) * math.exp(-a * t)
+                    + b * k * c0 * (-k * math.exp(-k * t) + a * math.exp(-a * t)) / (a - k))
+        t = brentq(slope, 1e-6, t_end, xtol=1e-14)
+        return coolant + (T0 - coolant) * math.exp(-a * t) + b * k * c0 * (
+            math.exp(-k * t) - math.exp(-a * t)) / (a - k)
+    gain = T_max_closed(Tc + 0.5) - T_max_closed(Tc - 0.5)
+    assert gain == pytest.approx(1 - math.exp(-a * t_star), rel=1e-4)
+    assert out["hot_spot_sensitivity"] == pytest.approx(gain, rel=1e-5)
+    assert out["hot_spot_sensitivity_to"] == "coolant_T"
+    # below the sensitivity limit: no warning other than the adiabatic-rise screen
+    assert out["warnings"] == [w for w in out["warnings"] if "adiabatic" in w]
 
 
 def test_cooled_and_adiabatic_cstr_closed_form():
@@ -176,7 +198,7 @@ feeds:
 operations:
   - {name: M1, type: mixer, from: [hot, cold]}
   - {name: R1, type: pfr, from: M1, length: 5 m, diameter: 1 mm, coil_diameter: 3 cm,
-     energy: {U: 400 W/m^2/K, coolant_T: 40 degC}}
+     energy: {U: 100 W/m^2/K, coolant_T: 45 degC}}
 product: {from: R1, species: B, basis: A}
 """)
     d = fc.load_route(route).run().to_dict()
@@ -184,14 +206,65 @@ product: {from: R1, species: B, basis: A}
     T_mix = (3.0 * 333.15 + 2.0 * 293.15) / 5.0
     assert d["streams"]["M1"]["T_K"] == pytest.approx(T_mix, rel=1e-12)
     r1 = d["operations"]["R1"]
-    for key in ("T_out_K", "T_max_K", "T_max_position_m", "pressure_drop_Pa", "reynolds", "dean",
-                "heat_released_W", "heat_removed_W", "energy_closure_rel", "hot_spot_sensitivity"):
-        assert key in r1, key
-    assert r1["T_max_K"] >= r1["T_out_K"]
-    assert 0 <= r1["T_max_position_m"] <= 5.0
+    ref = cooled_coil_reference(T_in=T_mix, coolant_T=318.15)
+    # concentrations and temperatures against scipy's Radau on the same balances
+    assert d["streams"]["R1"]["conc_mol_per_m3"]["A"] == pytest.approx(ref["c_out"], rel=1e-6)
+    assert r1["T_out_K"] == pytest.approx(ref["T_out"], abs=1e-6)
+    assert r1["T_max_K"] == pytest.approx(ref["T_max"], abs=1e-6)
+    assert r1["T_max_position_m"] == pytest.approx(ref["z_max"], rel=1e-4)
+    assert ref["T_max"] > T_mix + 5.0 and 0.5 < ref["z_max"] < 1.0   # a real hot spot, 325.6 K at 0.75 m
+    # heat: released -dH (c0 - c) Q; through the wall U (4/d) Q int (T - Tc) dt
+    assert r1["heat_released_W"] == pytest.approx(ref["released"], rel=1e-6)
+    assert r1["heat_removed_W"] == pytest.approx(ref["removed"], rel=1e-6)
     assert r1["energy_closure_rel"] < 1e-6
+    # the hot spot's gain on the coolant temperature, central differences of +-0.5 K
+    gain = (cooled_coil_reference(T_mix, 318.65)["T_max"] - cooled_coil_reference(T_mix, 317.65)["T_max"])
+    assert r1["hot_spot_sensitivity"] == pytest.approx(gain, rel=1e-4)
+    # hydraulics: u = Q/(pi d^2/4), Re = rho u d/mu, De = Re sqrt(d/Dc), and
+    # Hagen-Poiseuille times Mishra-Gupta's 1 + 0.033 (log10 De)^4
+    Q, d_t, L, Dc = 2e-6 / 60, 1e-3, 5.0, 0.03
+    u = Q / (math.pi * d_t ** 2 / 4)
+    Re = 900.0 * u * d_t / 0.6e-3
+    De = Re * math.sqrt(d_t / Dc)
+    assert r1["reynolds"] == pytest.approx(Re, rel=1e-12)               # 63.66
+    assert r1["dean"] == pytest.approx(De, rel=1e-12)                   # 11.62
+    dp = 128 * 0.6e-3 * L * Q / (math.pi * d_t ** 4) * (1 + 0.033 * math.log10(De) ** 4)
+    assert r1["pressure_drop_Pa"] == pytest.approx(dp, rel=1e-12)
     assert r1["flow_regime"] == "laminar"
     json.dumps(d)   # serialisable
+
+
+def cooled_coil_reference(T_in, coolant_T):
+    """The cooled coil of the route test solved here with scipy: the mixed
+    stream (2 mL/min, 1.5 mol/L A, rho 900 kg/m3 and the mass-weighted
+    cp 2.5 kJ/kg/K of equal masses at 3.0 and 2.0) through 5 m x 1 mm at
+    U = 100 W/m2/K. In residence time: dc/dt = -k(T) c,
+    rho cp dT/dt = (-dH) k(T) c - U (4/d) (T - Tc), plus the wall-heat integral."""
+    from scipy.integrate import solve_ivp
+    from scipy.optimize import minimize_scalar
+
+    rho_cp, Q, d_t, L, U, dH = 900.0 * 2500.0, 2e-6 / 60, 1e-3, 5.0, 100.0, -120e3
+    tau = math.pi * d_t ** 2 / 4 * L / Q
+    a = U * 4 / d_t
+
+    def k(T):
+        return 1.0e8 * math.exp(-60e3 / (R * T))
+
+    def f(t, y):
+        c, T, _ = y
+        return [-k(T) * c, (-dH * k(T) * c - a * (T - coolant_T)) / rho_cp, T - coolant_T]
+
+    sol = solve_ivp(f, (0.0, tau), [1500.0, T_in, 0.0], method="Radau", rtol=1e-12,
+                    atol=[1e-9, 1e-10, 1e-10], dense_output=True)
+    assert sol.success
+    grid = np.linspace(0.0, tau, 2001)
+    T_grid = sol.sol(grid)[1]
+    i = int(np.argmax(T_grid))
+    best = minimize_scalar(lambda t: -sol.sol(t)[1], bounds=(grid[max(i - 1, 0)], grid[min(i + 1, 2000)]),
+                           method="bounded", options={"xatol": 1e-10 * tau})
+    c_out, T_out, wall = sol.y[:, -1]
+    return {"c_out": c_out, "T_out": T_out, "T_max": -best.fun, "z_max": best.x / tau * L,
+            "released": -dH * (1500.0 - c_out) * Q, "removed": a * wall * Q}
 
 
 def test_energy_input_errors(tmp_path):

@@ -337,8 +337,16 @@ def test_lomustine_example_renders(tmp_path):
     plt.close(ax.figure)
     # the profile covers every reactor (and quench hold) on the path to the product
     data = route_profile(res)
+    assert data["path"] == ["M1", "R1", "M2", "R2", "Q1", "S1"]
     timed = sum(s["t_end"] - s["t_start"] for s in data["segments"])
     assert data["t"][-1] == pytest.approx(timed, rel=1e-12)
-    reactors = sum(res.operations[n].residence_time for n in data["path"]
-                   if hasattr(res.operations[n], "residence_time"))
-    assert data["t"][-1] >= reactors * (1 - 1e-12)
+    # from the route file by hand: coil R1 (1 m x 0.4 mm) at 0.125 mL/min, coil
+    # R2 (2.5 m x 1 mm) at 0.25 mL/min, then the 1 min quench hold
+    import math
+
+    tau_R1 = math.pi / 4 * 0.4e-3 ** 2 * 1.0 / (0.125e-6 / 60)
+    tau_R2 = math.pi / 4 * 1e-3 ** 2 * 2.5 / (0.25e-6 / 60)
+    ends = {s["name"]: s["t_end"] for s in data["segments"]}
+    assert ends["R1"] == pytest.approx(tau_R1, rel=1e-12)
+    assert ends["R2"] == pytest.approx(tau_R1 + tau_R2, rel=1e-12)
+    assert data["t"][-1] == pytest.approx(tau_R1 + tau_R2 + 60.0, rel=1e-12)

@@ -102,8 +102,16 @@ def test_coil_turbulent_branch_and_continuity_at_critical_re():
     f_lam, _, reg1 = coil_friction_factor(Re_c * (1 - 1e-9), d, Dc)
     f_turb, fs, reg2 = coil_friction_factor(Re_c, d, Dc)
     assert (reg1, reg2) == ("laminar", "turbulent")
+    # Schmidt: Re_c = 2300 (1 + 8.6 (d/Dc)^0.45) = 9318.2; laminar side: 64/Re
+    # times Mishra-Gupta's 1 + 0.033 (log10 De)^4 at De = Re_c sqrt(d/Dc)
+    Re_hand = 2300 * (1 + 8.6 * 0.1 ** 0.45)
+    f_lam_hand = 64 / Re_hand * (1 + 0.033 * math.log10(Re_hand * math.sqrt(0.1)) ** 4)
+    assert f_lam == pytest.approx(f_lam_hand, rel=1e-8)           # Re_c (1 - 1e-9)
+    assert f_lam == pytest.approx(0.0397038868, rel=1e-8)         # hand value
     assert f_turb == pytest.approx(fs + 0.03 * math.sqrt(0.1), rel=1e-14)
-    assert f_turb == pytest.approx(f_lam, rel=0.05)  # branches meet within 5 % here
+    assert fs == pytest.approx(colebrook_friction_factor(Re_hand), rel=1e-12)
+    # the branches meet within 5 % here (3.2 %)
+    assert f_turb / f_lam - 1 == pytest.approx(0.0315, abs=0.001)
 
 
 # ---------------------------------------------------------- friction factors
@@ -163,12 +171,17 @@ def test_churchill_limits():
 def test_curved_factor_monotone_and_tends_to_one():
     assert curved_laminar_factor(0.0) == 1.0
     assert curved_laminar_factor(1.0) == 1.0
-    assert curved_laminar_factor(1.01) - 1 < 1e-9
+    # just above De = 1, Mishra & Gupta (1979): 1 + 0.033 (log10 1.01)^4 =
+    # 1 + 1.1508e-11, two-sided (the excess over 1 to 1e-6 relative)
+    assert curved_laminar_factor(1.01) - 1.0 == pytest.approx(0.033 * math.log10(1.01) ** 4, rel=1e-6)
+    assert curved_laminar_factor(1.01) - 1.0 == pytest.approx(1.1508e-11, rel=1e-4)
     De = np.logspace(0, 4, 200)
     vals = np.array([curved_laminar_factor(x) for x in De])
     assert np.all(np.diff(vals) > 0)
     assert curved_laminar_factor(100.0) == pytest.approx(1 + 0.033 * 16, rel=1e-14)  # 1.528
+    # at De = 11.6: 1 + 0.033 * 1.06446^4 = 1.04237 (quoted as 1.042)
     assert curved_laminar_factor(11.6) == pytest.approx(1.042, abs=5e-4)
+    assert curved_laminar_factor(11.6) == pytest.approx(1 + 0.033 * math.log10(11.6) ** 4, rel=1e-14)
 
 
 # ------------------------------------------------------------ heat transfer
@@ -200,7 +213,13 @@ def test_entrance_and_coil_nusselt_limits():
     nus = [manlapaz_churchill_nusselt(x, 8.0) for x in De]
     assert np.all(np.diff(nus) > 0)
     nu, corr = laminar_nusselt(300.0, 8.0, 1e-3, coil_diameter=30e-3)
-    assert nu > 3.66 and "Manlapaz" in corr
+    # Manlapaz & Churchill (1981), uniform wall temperature, as printed (see
+    # test_manlapaz_churchill_against_published_formula), De = 300 sqrt(1/30)
+    De, Pr = 300.0 * math.sqrt(1 / 30), 8.0
+    mc = ((3.657 + 4.343 / (1 + 957 / (Pr * De ** 2)) ** 2) ** 3
+          + 1.158 * (De / (1 + 0.477 / Pr)) ** 1.5) ** (1 / 3)
+    assert nu == pytest.approx(mc, rel=1e-12) and "Manlapaz" in corr
+    assert nu == pytest.approx(9.5906449, rel=1e-7)                 # hand value
     nu, corr = laminar_nusselt(300.0, 8.0, 1e-3, length=1e-2)
     assert nu == hausen_nusselt(300 * 8 * 1e-3 / 1e-2) and "Hausen" in corr
 

@@ -180,22 +180,29 @@ def test_taylor_aris_and_peclet(first_order):
     assert r2.Pe == pytest.approx((1.0 / r2.residence_time) * 1.0 / 1.0e-4, rel=1e-12)
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(volume="2 mL"),                                           # no Pe, D or diffusivity
-    dict(volume="2 mL", Pe=10, D=1e-6, length="1 m"),               # two of them
-    dict(volume="2 mL", Pe=10, diffusivity=1e-9, length=1.0, diameter=1e-3),
-    dict(volume="2 mL", D="1e-6 m^2/s"),                            # D needs the length
-    dict(volume="2 mL", diffusivity="1e-9 m^2/s"),                  # Taylor-Aris needs geometry
-    dict(volume="2 mL", D="1e-6 m", length="1 m"),                  # wrong dimension
-    dict(volume="2 mL", Pe=-1.0),
-    dict(volume="2 mL", Pe="lots"),
-    dict(volume="2 mL", Pe=10, n_cells=2),
-    dict(volume="2 mL", Pe=10, grading=1.0),
-    dict(Pe=10),                                                    # no geometry
+@pytest.mark.parametrize("kwargs, location, problem", [
+    (dict(volume="2 mL"), "PFR", "give exactly one of 'Pe', 'D' or 'diffusivity' (got none)"),
+    (dict(volume="2 mL", Pe=10, D=1e-6, length="1 m"), "PFR",
+     "give exactly one of 'Pe', 'D' or 'diffusivity' (got Pe and D)"),
+    (dict(Pe=10, diffusivity=1e-9, length=1.0, diameter=1e-3), "PFR",
+     "give exactly one of 'Pe', 'D' or 'diffusivity' (got Pe and diffusivity)"),
+    (dict(volume="2 mL", length=1.0, diameter=1e-3, Pe=10), "PFR",
+     "give either 'volume' or 'length' and 'diameter', not both"),
+    (dict(volume="2 mL", D="1e-6 m^2/s"), "PFR", "an axial dispersion coefficient 'D' needs the reactor 'length'"),
+    (dict(volume="2 mL", diffusivity="1e-9 m^2/s"), "PFR",
+     "Taylor-Aris dispersion from 'diffusivity' needs 'length' and 'diameter'"),
+    (dict(volume="2 mL", D="1e-6 m", length="1 m"), "PFR.D", "expected a diffusivity"),
+    (dict(volume="2 mL", Pe=-1.0), "PFR.Pe", "must be positive, got -1.0"),
+    (dict(volume="2 mL", Pe="lots"), "PFR.Pe", "expected a dimensionless number, got 'lots'"),
+    (dict(volume="2 mL", Pe=10, n_cells=2), "PFR.n_cells", "expected a whole number of cells >= 3, got 2"),
+    (dict(volume="2 mL", Pe=10, grading=1.0), "PFR.grading", "expected a grading in [0, 1), got 1.0"),
+    (dict(Pe=10), "PFR", "a PFR needs 'volume', or 'length' and 'diameter'"),   # no geometry
 ])
-def test_bad_arguments(kwargs):
-    with pytest.raises(fc.InputError):
+def test_bad_arguments(kwargs, location, problem):
+    with pytest.raises(fc.InputError) as err:
         DispersionPFR(**kwargs)
+    assert err.value.location == location
+    assert err.value.problem.startswith(problem), err.value.problem
 
 
 # --------------------------------------------------------------------------- laminar

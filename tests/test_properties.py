@@ -139,7 +139,7 @@ def test_mix_properties_edge_cases():
         mix_properties([(A, 0.0)])
     with pytest.raises(InputError, match="inlets\\[1\\]"):
         mix_properties([(A, 1.0), (B, -1.0)])
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="at least one inlet"):
         mix_properties([])
 
 

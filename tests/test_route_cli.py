@@ -109,6 +109,9 @@ def test_units_block_plain_numbers_match_strings(tmp_path):
     b = fc.load_route(write(b_dir)).run().to_dict()
     assert a["streams"]["R1"]["conc_mol_per_m3"]["C"] == pytest.approx(
         b["streams"]["R1"]["conc_mol_per_m3"]["C"], rel=1e-12)
+    # and both are the closed form, not merely equal to each other
+    assert a["streams"]["R1"]["conc_mol_per_m3"]["C"] == pytest.approx(
+        500.0 - expected_pfr_outlet(120.0), rel=1e-6)
     assert a["operations"]["R1"]["T_out_K"] == pytest.approx(323.15, abs=1e-12)
 
 
@@ -176,7 +179,10 @@ def test_unknown_solver_method_is_input_error(tmp_path, capsys):
     path = write(tmp_path, ROUTE + "solver: {method: lsoda}\n")
     assert main(["run", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "solver.method" in err and "bdf" in err and "Traceback" not in err
+    assert_one_line_error(err, path, "solver.method", "unknown method 'lsoda'")
+    # the choices are named
+    for method in ("rodas", "bdf", "auto"):
+        assert f" {method}" in err.split("'lsoda'", 1)[1]
 
 
 def test_out_dir_writes_files(tmp_path):
@@ -195,37 +201,61 @@ def test_out_dir_writes_files(tmp_path):
 
 
 def test_check_command(tmp_path, capsys):
-    assert main(["check", str(write(tmp_path))]) == 0
-    assert "OK" in capsys.readouterr().out
+    path = write(tmp_path)
+    assert main(["check", str(path)]) == 0
+    # counted by hand from ROUTE and MECH
+    assert capsys.readouterr().out == f"{path}: OK: 2 feeds, 2 operations, 4 species, 1 reactions\n"
 
 
 def test_stream_table_printed(tmp_path, capsys):
     assert main(["run", str(write(tmp_path))]) == 0
     out = capsys.readouterr().out
-    assert "R1" in out and "conversion" in out and "mass balance closure" in out
+    cA = expected_pfr_outlet(120.0) / 1000.0            # mol/L
+    X = 1 - cA / 0.5
+    # the stream table (columns amine, iso, M1, R1) to the printed 4 decimals, then the KPIs
+    rows = {line[:line.index("]") + 1]: [float(v) for v in line[line.index("]") + 1:].split()]
+            for line in out.splitlines() if line[:1] in "ABC" and "[mol/L]" in line}
+    assert rows["A [mol/L]"] == pytest.approx([1.0, 0.0, 0.5, cA], abs=5e-5)
+    assert rows["B [mol/L]"] == pytest.approx([0.0, 1.1, 0.55, 0.55 - (0.5 - cA)], abs=5e-5)
+    assert rows["C [mol/L]"] == pytest.approx([0.0, 0.0, 0.0, 0.5 - cA], abs=5e-5)
+    assert f"conversion of A: {100 * X:.2f} %" in out
+    assert f"yield:                {100 * X:.2f} %" in out
+    assert "total residence time: 2.000 min in 2 mL of reactor" in out
+    closure = float(out.split("mass balance closure: ", 1)[1].split()[0])
+    assert 0.0 <= closure < 1e-12
 
 
 # -- bad inputs: exit status 2, one line on stderr naming file and problem ----
 
 BAD = [
-    ("volume: 2 mL", "volume: 5 parsecs", "operations[1].volume", "expected a volume"),
-    ("conc: {A: 1.0 mol/L}", "conc: {Q: 1.0 mol/L}", "feeds[0].conc.Q", "unknown species"),
+    # (text in ROUTE, replacement, location, the problem as it starts after "location: ")
+    ("volume: 2 mL", "volume: 5 parsecs", "operations[1].volume", "expected a volume, got '5 parsecs'"),
+    ("conc: {A: 1.0 mol/L}", "conc: {Q: 1.0 mol/L}", "feeds[0].conc.Q", "unknown species 'Q'"),
     ("flow: 0.5 mL/min, T: 25 degC, conc: {A",
-     "flow: -0.5 mL/min, T: 25 degC, conc: {A", "feeds[0].flow", ""),
-    ("type: pfr", "type: plug", "operations[1].type", "unknown operation type"),
-    ("from: M1, volume", "from: M9, volume", "operations[1].from", "unknown stream"),
+     "flow: -0.5 mL/min, T: 25 degC, conc: {A", "feeds[0].flow", "must be positive, got '-0.5 mL/min'"),
+    ("type: pfr", "type: plug", "operations[1].type", "unknown operation type 'plug'"),
+    ("from: M1, volume", "from: M9, volume", "operations[1].from", "unknown stream 'M9'"),
     ("{name: R1, type: pfr, from: M1, volume: 2 mL, T: 50 degC}",
      "{name: R1, type: pfr, from: M1, volume: 2 mL, T: 50 degC, colour: red}", "operations[1].colour",
-     "unknown key"),
-    ("name: R1", "name: M1", "operations[1].name", "duplicate"),
-    ("mechanism: mech.yaml", "mechanism: missing.yaml", "mechanism", "not found"),
-    ("T: 50 degC}", "T: -300 degC}", "operations[1].T", "absolute zero"),
-    ("species: C, basis: A", "species: Z, basis: A", "product.species", "unknown species"),
+     "unknown key 'colour'"),
+    ("name: R1", "name: M1", "operations[1].name", "duplicate name 'M1'"),
+    ("mechanism: mech.yaml", "mechanism: missing.yaml", "mechanism", "mechanism file not found: missing.yaml"),
+    ("T: 50 degC}", "T: -300 degC}", "operations[1].T", "temperature must be above absolute zero, got '-300 degC'"),
+    ("species: C, basis: A", "species: Z, basis: A", "product.species", "unknown species 'Z'"),
     ("{name: M1, type: mixer, from: [amine, iso]}", "{name: M1, type: mixer, from: [amine, iso, R1]}",
-     "operations", "cycle"),
+     "operations", "the operations form a cycle: M1 -> R1 -> M1"),
     ("{name: R1, type: pfr, from: M1, volume: 2 mL, T: 50 degC}", "{name: R1, type: pfr, from: M1, T: 50 degC}",
-     "operations[1]", "volume"),
+     "operations[1]", "a PFR needs 'volume', or 'length' and 'diameter'"),
 ]
+
+
+def assert_one_line_error(err, path, location, problem):
+    """stderr is exactly one line 'flowchem: <file>: <location>: <problem>...':
+    the location is matched whole (not as a prefix of a longer one) and the
+    problem from its first word."""
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.startswith(f"flowchem: {path}: {location}: {problem}"), err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("old,new,location,problem", BAD)
@@ -235,38 +265,45 @@ def test_bad_route_inputs(tmp_path, capsys, old, new, location, problem):
     code = main(["run", str(path), "--json", str(tmp_path / "out.json")])
     err = capsys.readouterr().err
     assert code == 2
-    assert len(err.strip().splitlines()) == 1
-    assert "route.yaml" in err and location in err and problem in err
-    assert "Traceback" not in err
+    assert_one_line_error(err, path, location, problem)
     assert not (tmp_path / "out.json").exists()
 
 
 BAD_MECH = [
-    ("rate: {A: 2.0e6, b: 0, Ea: 45}", "rate: {A: -2.0e6, b: 0, Ea: 45}", "reactions[0].rate.A"),
-    ("A + B => C", "A + B => C + S2", "reactions[0]"),
-    ("formula: C9H17ClN2O", "formula: C9H18ClN2O", "reactions[0]"),
-    ("- {name: S}", "- {name: A}", "species[3]"),
-    ("Ea: 45}", "Ea: 45 parsecs}", "reactions[0].rate.Ea"),
+    # (text in MECH, replacement, location, start of the problem, end of the line)
+    # A negative pre-exponential factor is refused whatever the wording used
+    # for zero (issue 8 lets k = 0 and A = 0 through): "must ...", and the value echoed.
+    ("rate: {A: 2.0e6, b: 0, Ea: 45}", "rate: {A: -2.0e6, b: 0, Ea: 45}", "reactions[0].rate.A", "must ",
+     "got -2000000.0"),
+    ("A + B => C", "A + B => C + S2", "reactions[0].equation", "unknown species 'S2' in 'A + B => C + S2'",
+     "(species: A, B, C, S)"),
+    ("formula: C9H17ClN2O", "formula: C9H18ClN2O", "reactions[0]",
+     "elements do not balance in 'A + B => C': H: 17 -> 18", "H: 17 -> 18"),
+    ("- {name: S}", "- {name: A}", "species[3].name", "duplicate species name 'A' (also species[0])",
+     "(also species[0])"),
+    ("Ea: 45}", "Ea: 45 parsecs}", "reactions[0].rate.Ea",
+     "expected an activation energy (energy per mole), got '45 parsecs'", "got '45 parsecs'"),
 ]
 
 
-@pytest.mark.parametrize("old,new,location", BAD_MECH)
-def test_bad_mechanism_inputs(tmp_path, capsys, old, new, location):
+@pytest.mark.parametrize("old,new,location,problem,ending", BAD_MECH)
+def test_bad_mechanism_inputs(tmp_path, capsys, old, new, location, problem, ending):
     assert old in MECH
-    path = write(tmp_path, mech=MECH.replace(old, new))
-    assert main(["check", str(path)]) == 2
+    write(tmp_path, mech=MECH.replace(old, new))
+    assert main(["check", str(tmp_path / "route.yaml")]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1
-    assert "mech.yaml" in err and location in err
+    assert_one_line_error(err, tmp_path / "mech.yaml", location, problem)
+    assert err.endswith(ending + "\n"), err
 
 
 def test_yaml_syntax_error_and_missing_file(tmp_path, capsys):
     p = tmp_path / "route.yaml"
     p.write_text("name: x\nfeeds: [\n")
     assert main(["run", str(p)]) == 2
-    assert "route.yaml" in capsys.readouterr().err
+    # the flow sequence opened on line 2 is still open at the end of the file (line 3)
+    assert_one_line_error(capsys.readouterr().err, p, "line 3", "invalid YAML")
     assert main(["run", str(tmp_path / "nope.yaml")]) == 2
-    assert "nope.yaml" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"flowchem: {tmp_path / 'nope.yaml'}: file not found\n"
 
 
 def test_subprocess_exit_status_and_no_traceback(tmp_path):
@@ -281,19 +318,70 @@ def test_subprocess_exit_status_and_no_traceback(tmp_path):
 def test_solver_failure_exit_status_1(tmp_path, capsys):
     route = ROUTE + "solver: {max_steps: 10}\n"
     route = route.replace("volume: 2 mL", "volume: 2000 L")
-    assert main(["run", str(write(tmp_path, route))]) == 1
+    path = write(tmp_path, route)
+    assert main(["run", str(path)]) == 1
     err = capsys.readouterr().err
-    assert "R1" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    # names the file, the operation and the reason
+    assert err.startswith(f"flowchem: {path}: solver failed: R1: ")
+    assert "maximum number of steps" in err
+
+
+# SI factors of the units the example route file writes, by hand (not flowchem's unit code)
+HAND_UNITS = {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "mL/min": 1e-6 / 60, "min": 60.0, "s": 1.0,
+              "mol/L": 1e3}
+
+
+def hand_si(text):
+    number, unit = str(text).split(None, 1)
+    return float(number) * HAND_UNITS[unit.strip()]
 
 
 def test_example_route_runs():
+    """The lomustine example: the residence time of each coil is pi d^2 L / (4 Q)
+    from the route file's own numbers (the file read here with ruamel.yaml, the
+    units converted by hand), Q the sum of the feeds upstream of the coil; the
+    product yield is the CCNU leaving in the organic phase over the CHA fed
+    (one CHA per CCNU along the route)."""
+    from ruamel.yaml import YAML
+
+    spec = YAML(typ="safe").load(EXAMPLE.read_text())
+    feeds = {f["name"]: f for f in spec["feeds"]}
+    ops = {o["name"]: o for o in spec["operations"]}
+    # the flow through each operation: the sum of the feeds upstream of it
+    # (the mixers add volumetric flows)
+    def upstream_flow(name):
+        if name in feeds:
+            return hand_si(feeds[name]["flow"])
+        sources = ops[name]["from"]
+        return sum(upstream_flow(s) for s in ([sources] if isinstance(sources, str) else sources))
+
+    coil_tau, coil_volume = {}, {}
+    for name in ("R1", "R2"):
+        L, d = hand_si(ops[name]["length"]), hand_si(ops[name]["diameter"])
+        coil_volume[name] = math.pi * d * d / 4 * L
+        coil_tau[name] = coil_volume[name] / upstream_flow(name)
+    assert coil_tau["R1"] == pytest.approx(60.3185789, rel=1e-9)      # 0.1257 mL at 0.125 mL/min
+    assert coil_tau["R2"] == pytest.approx(471.2388980, rel=1e-9)     # 1.963 mL at 0.25 mL/min
+    hold = hand_si(ops["Q1"]["time"])
+
     result = fc.load_route(EXAMPLE).run()
     d = result.to_dict()
+    p = d["product"]
+    assert p["residence_time_s"] == pytest.approx(coil_tau["R1"] + coil_tau["R2"], rel=1e-12)
+    assert p["residence_time_by_operation_s"] == pytest.approx(dict(coil_tau, Q1=hold), rel=1e-12)
+    assert p["total_residence_time_s"] == pytest.approx(sum(coil_tau.values()) + hold, rel=1e-12)
+    assert p["reactor_volume_m3"] == pytest.approx(sum(coil_volume.values()), rel=1e-12)
+    for name in ("R1", "R2"):
+        assert d["operations"][name]["volume_m3"] == pytest.approx(coil_volume[name], rel=1e-12)
+        assert d["operations"][name]["residence_time_s"] == pytest.approx(coil_tau[name], rel=1e-12)
+    # yield from the stream table: F_CCNU(organic outlet) / F_CHA(amine feed)
+    cha_fed = hand_si(feeds["amine"]["conc"]["CHA"]) * hand_si(feeds["amine"]["flow"])
+    ccnu_out = d["streams"]["S1.organic"]["molar_flow_mol_per_s"]["CCNU"]
+    assert p["yield"] == pytest.approx(ccnu_out / cha_fed, rel=1e-12)
+    assert 0.3 < p["yield"] < 1.0          # the illustrative kinetics make most of it
     assert d["balance"]["mass_closure_rel"] < 1e-9
-    assert 0.0 < d["product"]["yield"] < 1.0
     assert max(d["balance"]["element_closure_rel"].values()) < 1e-9
-    # the lomustine route telescopes two reactors: 9 min in total
-    assert d["product"]["residence_time_s"] == pytest.approx(9 * 60, rel=0.02)
 
 
 def test_compare_batch_command(tmp_path, capsys):
@@ -314,8 +402,41 @@ hazardous: [A]
     assert main(["compare-batch", str(path), "--out", str(out), "--json", str(js)]) == 0
     assert "Batch against flow" in capsys.readouterr().out
     d = json.loads(js.read_text())
-    step = d["steps"][0] if isinstance(d["steps"], list) else d["steps"]["R1"]
-    assert step["kinetic_time_s"] == pytest.approx(300.0, rel=1e-6)
+    # "steps" is a list of reacting steps in route order (BatchComparison.to_dict)
+    assert isinstance(d["steps"], list) and [s["name"] for s in d["steps"]] == ["R1"]
+    step = d["steps"][0]
+    k, tau, c0 = 0.01, 300.0, 1000.0                    # 1/s; 5 mL at 1 mL/min; mol/m^3
+    X = 1 - math.exp(-k * tau)
+    # the documented defaults: 100 L vessel filled to 80 %, U 300 W/m2/K on 1 m2,
+    # coolant 20 K below, charge and discharge 30 min each, no cleaning
+    V_w, cooling = 0.1 * 0.8, 300.0 * 1.0 * 20.0
+    heat = 50e3 * c0 * X * V_w                          # J per batch
+    assert (step["type"], step["key_species"], step["reachable"]) == ("pfr", "A", True)
+    assert step["T_K"] == pytest.approx(298.15, abs=1e-12)
+    assert step["flow_conversion"] == pytest.approx(X, rel=1e-7)
+    assert step["batch_conversion"] == pytest.approx(X, rel=1e-7)
+    assert step["flow_residence_time_s"] == pytest.approx(tau, rel=1e-12)
+    assert step["kinetic_time_s"] == pytest.approx(tau, rel=1e-6)    # isothermal PFR = batch
+    assert step["batch_volume_m3"] == pytest.approx(V_w, rel=1e-12)
+    assert step["heat_released_J"] == pytest.approx(heat, rel=1e-7)
+    assert step["dosing_time_s"] == pytest.approx(heat / cooling, rel=1e-7)   # 633 s > 300 s
+    assert step["step_time_s"] == pytest.approx(heat / cooling, rel=1e-7)
+    assert step["limited_by"] == "cooling"
+    assert step["peak_heat_release_all_in_W"] == pytest.approx(k * c0 * 50e3 * V_w, rel=1e-12)
+    t = d["totals"]
+    cycle = 1800.0 + heat / cooling + 1800.0
+    M_B = (2 * 12.011 + 4 * 1.008 + 15.999) * 1e-3      # C2H4O, kg/mol
+    assert t["cycle_time_s"] == pytest.approx(cycle, rel=1e-7)
+    assert t["product_per_batch_mol"] == pytest.approx(c0 * X * V_w, rel=1e-7)
+    assert t["batch_throughput_kg_per_h"] == pytest.approx(c0 * X * V_w * M_B / cycle * 3600, rel=1e-6)
+    assert t["flow_throughput_kg_per_h"] == pytest.approx(c0 * X * 1e-6 / 60 * M_B * 3600, rel=1e-6)
+    # hazardous: [A] from the route file: all A charged at once against the tube's holdup
+    (h,) = d["hazardous"]
+    assert h["species"] == "A"
+    assert h["batch_max_mol"] == pytest.approx(c0 * V_w, rel=1e-12)
+    assert h["flow_holdup_mol"] == pytest.approx(1e-6 / 60 * c0 * X / k, rel=1e-6)
     assert (out / "batch_vs_flow.png").stat().st_size > 10_000
+    capsys.readouterr()
     path.write_text(path.read_text().replace("hazardous: [A]", "hazardous: [Q]"))
     assert main(["compare-batch", str(path)]) == 2
+    assert_one_line_error(capsys.readouterr().err, path, "hazardous[0]", "unknown species 'Q'")

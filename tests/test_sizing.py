@@ -30,7 +30,9 @@ def test_first_order_sizes(consecutive):
     assert pfr.volume == pytest.approx(pfr.residence_time * Q, rel=1e-12)
     assert pfr.length == pytest.approx(pfr.volume / (math.pi * 0.25e-6), rel=1e-12)
     assert pfr.achieved == pytest.approx(0.95, abs=1e-9)
-    assert pfr.to_dict()["pressure_drop_Pa"] > 0
+    # Hagen-Poiseuille over the sized length at the default viscosity 0.6 mPa s
+    assert pfr.to_dict()["pressure_drop_Pa"] == pytest.approx(
+        128 * 0.6e-3 * pfr.length * Q / (math.pi * 1e-3 ** 4), rel=1e-10)
     cstr = size_reactor(feed, "cstr", conversion=("A", 0.95))
     assert cstr.residence_time == pytest.approx(0.95 / (0.05 * K1), rel=1e-8)   # X/(k(1-X))
     cascade = size_reactor(feed, "cstr_cascade", n=3, conversion=("A", 0.95))
@@ -81,5 +83,7 @@ operations: [{name: R1, type: pfr, from: f, length: 1 m, diameter: 1 mm}]
     assert d["length_m"] == pytest.approx(d["volume_m3"] / (math.pi * 0.25e-6), rel=1e-12)
     capsys.readouterr()
     assert main(["size", str(route), "-o", "R1", "--conversion", "A=1.5"]) == 2
-    assert "between 0 and 1" in capsys.readouterr().err
+    assert capsys.readouterr().err == (f"flowchem: {route}: operation R1: the target must lie between "
+                                       "0 and 1, got 1.5\n")
     assert main(["size", str(route), "-o", "R9", "--conversion", "A=0.5"]) == 2
+    assert capsys.readouterr().err == f"flowchem: {route}: --operation: 'R9' is not a reactor of this route\n"

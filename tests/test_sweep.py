@@ -40,10 +40,37 @@ def test_two_parameter_sweep_and_failures(tmp_path, capsys):
     bad = [r for r in rows if r["status"] != "ok"]
     assert len(bad) == 4 and all("must be positive" in r["status"] for r in bad)   # flows -1 and 0
     good = [r for r in rows if r["status"] == "ok"]
+    assert [(r["R1.volume"], r["f.flow"]) for r in good] == [("1.0", "1.0"), ("2.0", "1.0")]
     for r in good:
         tau = float(r["R1.volume"]) / float(r["f.flow"]) * 60.0
         assert float(r["yield"]) == pytest.approx(1 - math.exp(-0.01 * tau), rel=1e-7)
+        assert float(r["residence_time_s"]) == pytest.approx(tau, rel=1e-12)
     assert (out / "sweep_yield.png").stat().st_size > 5_000
+    capsys.readouterr()
     assert main(["sweep", str(p), "--vary", "R9.volume=1..2 mL:2"]) == 2
-    assert "R9" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"flowchem: {p}: --vary R9.volume: no feed or operation named 'R9'\n"
     assert main(["sweep", str(p), "--vary", "volume=1..2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("flowchem: command line: --vary: expected ENTRY.KEY=START..STOP")
+    assert err.endswith("got 'volume=1..2'\n")
+
+
+def test_not_computed_is_empty_not_zero(tmp_path):
+    """A tube given by its volume alone has no diameter, so its pressure drop
+    is not computed: the sweep table leaves it empty (never 0 Pa, issue 8);
+    with a length and a diameter it is Hagen-Poiseuille, 128 mu L Q/(pi d^4)
+    at the default viscosity 0.6 mPa s."""
+    p = tmp_path / "route.yaml"
+    p.write_text(ROUTE)
+    out = tmp_path / "out"
+    assert main(["sweep", str(p), "--vary", "R1.volume=1..2 mL:2", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "sweep.csv")))
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert [r["pressure_drop_Pa"] for r in rows] == ["", ""]
+    p.write_text(ROUTE.replace("volume: 1 mL}", "length: 1 m, diameter: 1 mm}"))
+    res = sweep(p, [Parameter.parse("f.flow=1..2 mL/min:2")])
+    for row in res.rows:
+        Q = row["f.flow"] * 1e-6 / 60
+        assert row["pressure_drop_Pa"] == pytest.approx(128 * 0.6e-3 * 1.0 * Q / (math.pi * 1e-3 ** 4),
+                                                        rel=1e-10)

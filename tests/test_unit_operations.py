@@ -84,10 +84,11 @@ def test_separator_partition_by_hand(result):
 def test_heat_exchanger_duty(result):
     d, _ = result
     hx = d["operations"]["HX"]
-    q = d["streams"]["R1"]["flow_m3_per_s"]
-    props = fc.LiquidProperties.default()
+    q = 0.75 * 2e-6 / 60                     # the splitter's main branch of 2 mL/min
+    assert d["streams"]["R1"]["flow_m3_per_s"] == pytest.approx(q, rel=1e-12)
     assert d["streams"]["HX"]["T_K"] == pytest.approx(283.15)
-    assert hx["duty_W"] == pytest.approx(props.density * props.cp * q * (283.15 - 313.15), rel=1e-12)
+    # the documented default liquid: 900 kg/m^3, 2000 J/(kg K); 40 -> 10 degC
+    assert hx["duty_W"] == pytest.approx(900.0 * 2000.0 * q * (283.15 - 313.15), rel=1e-12)
 
 
 def test_kpis_by_hand(result):
@@ -98,8 +99,11 @@ def test_kpis_by_hand(result):
     assert p["yield"] == pytest.approx(F["C"] / A_fed, rel=1e-12)
     assert p["conversion"] == pytest.approx(1 - F["A"] / A_fed, rel=1e-12)
     assert p["impurity_profile_mol_percent"] == {"D": pytest.approx(100 * F["D"] / F["C"], rel=1e-12)}
-    # PMI: solvent mass (density x flow) plus solute masses, per product mass
-    M = dict(zip(res.route.mechanism.species_names, res.route.mechanism.molar_masses))
+    # PMI: solvent mass (density x flow) plus solute masses, per product mass;
+    # molar masses summed here from the formulas (IUPAC conventional weights)
+    C_, H_, N_, O_, Cl_ = 12.011, 1.008, 14.007, 15.999, 35.45
+    M = {"A": (6 * C_ + 13 * H_ + N_) * 1e-3, "B": (3 * C_ + 4 * H_ + Cl_ + N_ + O_) * 1e-3,
+         "C": (9 * C_ + 17 * H_ + Cl_ + 2 * N_ + O_) * 1e-3, "W": (2 * H_ + O_) * 1e-3}
     mass_in = (0.889e3 * 2e-6 / 60 + 1.0e3 * 0.5e-6 / 60
                + A_fed * M["A"] + 1.2 * A_fed * M["B"] + 55.0 * 0.5 * A_fed * M["W"])
     product = F["C"] * M["C"]
@@ -109,7 +113,20 @@ def test_kpis_by_hand(result):
     r1 = p["per_reactor"]["R1"]
     q = 0.75 * 2e-6 / 60
     assert r1["residence_time_s"] == pytest.approx(3e-6 / q, rel=1e-12)
-    assert set(r1["conversion"]) == {"A", "B"}
+    # second order A + B => C with unequal feeds (0.5 and 0.6 mol/L after the
+    # mixer), then C => D; C at the outlet by quadrature of the formation rate
+    # k1 A B, decayed by exp(-k2 (tau - s))
+    from scipy.integrate import quad
+
+    k1, k2, tau, a0, b0 = 2.0e-3, 1.0e-3, 120.0, 500.0, 600.0
+    A = lambda s: (b0 - a0) / (b0 / a0 * math.exp((b0 - a0) * k1 * s) - 1.0)
+    c_R1 = quad(lambda s: k1 * A(s) * (A(s) + b0 - a0) * math.exp(-k2 * (tau - s)), 0.0, tau,
+                epsabs=0.0, epsrel=1e-12, points=[1.0, 10.0], limit=200)[0]
+    assert d["streams"]["R1"]["conc_mol_per_m3"]["C"] == pytest.approx(c_R1, rel=1e-6)
+    assert r1["conversion"] == {"A": pytest.approx(1 - A(tau) / a0, abs=1e-12),
+                                "B": pytest.approx(1 - (b0 - a0 + A(tau)) / b0, rel=1e-9)}
+    assert r1["selectivity"] == pytest.approx(c_R1 / (a0 - A(tau)), rel=1e-6)
+    assert r1["yield_contribution"] == pytest.approx(c_R1 * q / A_fed, rel=1e-6)
     # comparison with the (made-up) reference
     cmp_ = d["reference_comparison"]["values"]
     assert cmp_["yield"]["relative_difference"] == pytest.approx((p["yield"] - 0.5) / 0.5, rel=1e-12)
