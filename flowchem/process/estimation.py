@@ -148,6 +148,9 @@ class FitProblem:
         self.sigma = self.weights.sigma(data)
         self.options = options or SolverOptions(rtol=1e-8)
         self.masks = [np.isfinite(r.observed) for r in data.runs]
+        # fixed per run, so computed once: output times without repeats (replicates
+        # share a solve) and the arrays of every solve
+        self._times = [np.unique(r.times, return_inverse=True) for r in data.runs]
         self.n_obs = int(sum(m.sum() for m in self.masks))
         if self.n_obs <= self.pmap.n:
             raise InputError(f"{self.n_obs} measurements cannot determine {self.pmap.n} parameters",
@@ -211,7 +214,7 @@ class FitProblem:
         out = []
         t0 = _time.perf_counter()
         try:
-            for r in self.data.runs:
+            for k, r in enumerate(self.data.runs):
                 kf, kr = np.zeros(m), np.zeros(m)
                 rate_constants(r.T, rate_params, kf, kr)
                 if not (np.all(np.isfinite(kf)) and np.all(np.isfinite(kr))):
@@ -224,7 +227,7 @@ class FitProblem:
                                                     self.options, operation=_run_name(r))
                     out.append(states[-1][None, :].copy())
                     continue
-                times, inverse = np.unique(r.times, return_inverse=True)
+                times, inverse = self._times[k]
                 _, y = integrate(system, BATCH, r.initial, float(times[-1]), self.options,
                                  t_eval=times, record=False, operation=_run_name(r))
                 out.append(y[inverse])

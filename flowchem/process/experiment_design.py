@@ -114,6 +114,7 @@ def suggest_experiments(result, grid, top=5, focus=None):
         sub.__dict__.update(problem.__dict__)
         sub.data = cand
         sub.masks = [np.isfinite(obs)]
+        sub._times = [np.unique(times, return_inverse=True)]
         sub.n_obs = int(sub.masks[0].sum())
         sub.sigma = _candidate_sigma(problem, cand)
         Jc = sub.jacobian(result.theta)          # (times x measured) rows, p columns
