@@ -1,5 +1,6 @@
 """Routes: feeds and unit operations read from a route file, solved in
-dependency order, with product KPIs and balance closure.
+dependency order; the product KPIs and balance closure of a run come from
+:mod:`flowchem.process.kpis`.
 
 See DESIGN.md for the file format. Everything is validated when the route is
 loaded, before any numerics run, so a bad file fails fast and writes nothing.
@@ -11,8 +12,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ..core.errors import InputError, Location
 from ..core.files import write_text_atomic
 from ..chemistry.mechanism import Mechanism
@@ -21,6 +20,7 @@ from ..chemistry.properties import LiquidProperties
 from ..reactors.ideal import CSTR, PFR, CSTRCascade
 from ..reactors.solver import SolverOptions
 from .flowsheet import Flowsheet
+from .kpis import balance_closure, product_factor, product_kpis
 from .stream import Stream
 from ..core.units import parse_quantity, parse_units_block
 from ..core.yamlio import check_keys, check_mapping, read_yaml
@@ -379,7 +379,10 @@ def _product_spec(spec, where: Location, route):
                     for f in route.feeds if f in route.upstream(src))
     if basis_fed <= 0:
         raise where.key("basis").error(f"{spec['basis']!r} is not fed upstream of {src!r}")
-    return dict(spec)
+    product = dict(spec)
+    # fixed by the mechanism, the two species (and, rarely, the feeds): once per load
+    product["stoichiometric_factor"] = product_factor(route, product, where)
+    return product
 
 
 def load_route(path):
@@ -388,167 +391,20 @@ def load_route(path):
     return Route.from_dict(data, source=source, base_dir=Path(path).resolve().parent)
 
 
-def _stoichiometric_factor(mechanism, basis, product):
-    """Moles of basis per mole of product along the first reaction that makes
-    the product directly from the basis; 1 where no reaction links them."""
-    for r in mechanism.reactions:
-        if basis in r.reactants and product in r.products:
-            return r.reactants[basis] / r.products[product]
-    return 1.0
-
-
 class RouteResult:
-    """Streams, per-operation results, product KPIs and balances of a run."""
+    """Streams, per-operation results, product KPIs and balances of a run
+    (computed by :mod:`flowchem.process.kpis`)."""
 
     def __init__(self, route, streams, operations, elapsed):
         self.route = route
         self.streams = streams
         self.operations = operations
         self.elapsed = elapsed
-        self.product = self._product_kpis()
-        self.balance = self._balance()
+        self.product = product_kpis(route, streams, operations)
+        self.balance = balance_closure(route, streams)
 
     def __getitem__(self, name):
         return self.streams[name]
-
-    def _terminal_streams(self):
-        used = {inlet for inlets in self.route.links.values() for inlet in inlets}
-        return [name for name in self.streams if name not in used]
-
-    def _reactor_names(self, names=None):
-        from ..reactors.ideal import FlowResult
-
-        names = self.route.order if names is None else [n for n in self.route.order if n in names]
-        return [n for n in names if isinstance(self.operations[n], FlowResult)]
-
-    def _product_kpis(self):
-        spec = self.route.product
-        if spec is None:
-            return None
-        mech = self.route.mechanism
-        names = mech.species_names
-        ip, ib = names.index(spec["species"]), names.index(spec["basis"])
-        up = self.route.upstream(spec["from"])
-        feeds = [self.route.feeds[f] for f in self.route.feeds if f in up]
-        mol_in = sum(f.molar_flows for f in feeds)
-        basis_in, product_in = mol_in[ib], mol_in[ip]
-        out = self.streams[spec["from"]]
-        basis_out = out.molar_flows[ib]
-        product_out = out.molar_flows[ip]
-        factor = _stoichiometric_factor(mech, spec["basis"], spec["species"])
-        conversion = 1.0 - basis_out / basis_in
-        yield_ = (product_out - product_in) * factor / basis_in
-        selectivity = yield_ / conversion if conversion > 1e-12 else None
-        molar_mass = mech.molar_masses[ip]
-        rate_kg_h = None if np.isnan(molar_mass) else float(product_out * molar_mass * 3600.0)
-        reactors = self._reactor_names(up)
-        volume = sum(self.operations[n].volume for n in reactors)
-        residence = sum(self.operations[n].residence_time for n in reactors)
-        sty = rate_kg_h / volume if (rate_kg_h is not None and volume > 0) else None
-        by_operation = {}
-        for n in self.route.order:
-            if n not in up:
-                continue
-            res = self.operations[n]
-            if n in reactors:
-                by_operation[n] = res.residence_time
-            elif "hold_time_s" in getattr(res, "info", {}):
-                by_operation[n] = res.info["hold_time_s"]
-        kpi = {
-            "species": spec["species"], "basis": spec["basis"], "from": spec["from"],
-            "conversion": float(conversion), "yield": float(yield_),
-            "selectivity": None if selectivity is None else float(selectivity),
-            "production_rate_mol_per_s": float(product_out),
-            "production_rate_kg_per_h": rate_kg_h,
-            "space_time_yield_kg_per_m3_h": sty,
-            "reactor_volume_m3": float(volume),
-            "residence_time_s": float(residence),
-            "residence_time_by_operation_s": by_operation,
-            "total_residence_time_s": float(sum(by_operation.values())),
-            "stoichiometric_factor": float(factor),
-        }
-        kpi["per_reactor"] = {n: self._reactor_kpis(n, ib, ip, factor, basis_in) for n in reactors}
-        kpi["impurity_profile_mol_percent"] = self._impurities(spec, mol_in, out, ip)
-        kpi["purity_mol_percent"] = (float(100.0 * product_out / out.molar_flows.sum())
-                                     if out.molar_flows.sum() > 0 else None)
-        kpi.update(self._material_efficiency(feeds, out, ip))
-        return kpi
-
-    def _reactor_kpis(self, name, ib, ip, factor, basis_route):
-        """Conversion of every species the reactor consumes, its share of the
-        overall yield, and the selectivity on the basis it converts."""
-        res = self.operations[name]
-        names = self.route.mechanism.species_names
-        F_in, F_out = res.inlet.molar_flows, res.outlet.molar_flows
-        conv = {names[i]: float(1.0 - F_out[i] / F_in[i])
-                for i in range(len(names)) if F_in[i] > 0 and F_out[i] < F_in[i] * (1 - 1e-12)}
-        made = (F_out[ip] - F_in[ip]) * factor
-        consumed = F_in[ib] - F_out[ib]
-        return {"conversion": conv,
-                "yield_contribution": float(made / basis_route),
-                "selectivity": float(made / consumed) if consumed > 1e-9 * basis_route else None,
-                "residence_time_s": res.residence_time}
-
-    def _impurities(self, spec, mol_in, out, ip):
-        """Each by-product in mol % of the product: the species named in the
-        product's ``impurities`` list, else every species the route forms
-        (more at the product stream than fed) other than the product."""
-        names = self.route.mechanism.species_names
-        F = out.molar_flows
-        if F[ip] <= 0:
-            return {}
-        chosen = spec.get("impurities")
-        if chosen is None:
-            chosen = [n for i, n in enumerate(names) if i != ip and F[i] > mol_in[i] * (1 + 1e-9) + 1e-30]
-        return {n: float(100.0 * F[names.index(n)] / F[ip]) for n in chosen}
-
-    def _material_efficiency(self, feeds, out, ip):
-        """Process mass intensity (total mass fed per mass of product) and
-        E-factor (waste per mass of product, PMI - 1), when every feed names
-        its solvent and density; species masses from formulas add to the
-        solvent mass."""
-        masses = self.route.mechanism.molar_masses
-        if np.isnan(masses[ip]) or any(getattr(f, "solvent", None) is None for f in feeds):
-            return {"pmi": None, "e_factor": None}
-        mass_in = 0.0
-        for f in feeds:
-            solutes = f.molar_flows
-            known = ~np.isnan(masses)
-            mass_in += f.solvent["density"] * f.flow + float(np.sum(solutes[known] * masses[known]))
-        product = float(out.molar_flows[ip] * masses[ip])
-        if product <= 0:
-            return {"pmi": None, "e_factor": None}
-        return {"pmi": mass_in / product, "e_factor": mass_in / product - 1.0,
-                "total_mass_in_kg_per_h": mass_in * 3600.0}
-
-    def _balance(self):
-        mech = self.route.mechanism
-        masses = mech.molar_masses
-        feeds = list(self.route.feeds.values())
-        outs = [self.streams[n] for n in self._terminal_streams()]
-        mol_in = sum(f.molar_flows for f in feeds)
-        mol_out = sum(s.molar_flows for s in outs)
-        known = ~np.isnan(masses)
-        mass_in = float(np.sum(mol_in[known] * masses[known]))
-        mass_out = float(np.sum(mol_out[known] * masses[known]))
-        unknown_present = [n for n, k, a, b in zip(mech.species_names, known, mol_in, mol_out)
-                           if not k and (a != 0 or b != 0)]
-        closure = abs(mass_out - mass_in) / mass_in if mass_in > 0 else None
-        elements = {}
-        matrix = mech.element_matrix
-        for e, row in zip(mech.elements, matrix):
-            ok = ~np.isnan(row)
-            a_in = float(np.sum(row[ok] * mol_in[ok]))
-            a_out = float(np.sum(row[ok] * mol_out[ok]))
-            if a_in > 0:
-                elements[e] = abs(a_out - a_in) / a_in
-        return {
-            "mass_in_kg_per_s": mass_in, "mass_out_kg_per_s": mass_out,
-            "mass_closure_rel": closure,
-            "species_without_molar_mass": unknown_present,
-            "element_closure_rel": elements,
-            "outlets": self._terminal_streams(),
-        }
 
     def to_dict(self):
         ops = {}

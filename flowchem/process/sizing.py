@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from ..core.errors import InputError
+from ..chemistry.stoichiometry import stoichiometric_factor
+from ..core.errors import InputError, Location
 from ..reactors import FLOW_REACTOR_KINDS
 from ..reactors.ideal import PFR, CSTRCascade
 from ..core.units import parse_quantity
@@ -90,9 +91,8 @@ def _metric(target, mech, feed, reference_molar_flow=None):
 
     The basis amount is the feed's own unless ``reference_molar_flow``
     (mol/s of the basis species, e.g. what a whole route feeds upstream) is
-    given."""
-    from .route import _stoichiometric_factor
-
+    given. A yield counts the product made times the stoichiometric factor
+    along the reaction network, as a route's KPIs do."""
     names = mech.species_names
     ib = names.index(target["basis"])
     c_b0 = feed.conc[ib] if reference_molar_flow is None else reference_molar_flow / feed.flow
@@ -101,7 +101,9 @@ def _metric(target, mech, feed, reference_molar_flow=None):
     if target["kind"] == "conversion":
         return lambda c: 1.0 - c[..., ib] / c_b0
     ip = names.index(target["species"])
-    factor = _stoichiometric_factor(mech, target["basis"], target["species"])
+    supplied = [n for n, c in zip(names, feed.conc) if c > 0.0]
+    factor = stoichiometric_factor(mech, target["basis"], target["species"], supplied=supplied,
+                                   where=Location("<python>", "size_reactor"))
     c_p0 = feed.conc[ip]
     return lambda c: (c[..., ip] - c_p0) * factor / c_b0
 
