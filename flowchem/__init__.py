@@ -24,6 +24,10 @@ from .process.sizing import SizingResult, TargetUnreachableError, size_reactor
 from .process.route import Route, RouteResult, load_route
 from .reactors.solver import SolverOptions
 from .process.stream import Stream, mix
+from .process.experiments import read_experiments
+from .process.estimation import compare_models, fit
+from .process.experiment_design import suggest_experiments
+from .reactors.rate_of_production import rate_of_production
 
 __version__ = "0.1.0"
 
@@ -36,4 +40,5 @@ __all__ = [
     "size_reactor", "SizingResult", "TargetUnreachableError", "compare_batch", "BatchComparison",
     "Route", "RouteResult", "load_route",
     "SolverOptions",
+    "fit", "compare_models", "read_experiments", "suggest_experiments", "rate_of_production",
 ]

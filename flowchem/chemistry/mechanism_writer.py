@@ -45,7 +45,12 @@ def _in_file_units(old, si_value, one_si):
         m = _NUMBER_UNIT.match(old)
         unit = m.group(1) if m else ""
         if unit:
-            return f"{_format(si_value / one_si('1 ' + unit)):g} {unit}"
+            try:
+                return f"{_format(si_value / one_si('1 ' + unit)):g} {unit}"
+            except InputError:
+                # a fitted order changed the rate constant's dimension, so the
+                # string's own unit no longer fits: a plain number in the file's units
+                pass
         return _format(si_value / one_si(1.0))
     return _format(si_value / one_si(1.0))
 

@@ -164,6 +164,12 @@ class FitProblem:
         self.time_in_model = 0.0
         self._sens = None
 
+    def counters(self):
+        """Snapshot of the evaluation counters and the time spent in solves."""
+        return {"evaluations": self.n_evaluations, "jacobians": self.n_jacobians,
+                "solves": self.n_solves, "failed_evaluations": self.n_failed,
+                "model_time_per_solve_s": self.time_in_model / max(self.n_solves, 1)}
+
     # -- bounds in θ ----------------------------------------------------------
     def _bounds(self, user_bounds):
         p = self.pmap
@@ -456,21 +462,21 @@ class FitResult:
             "lack_of_fit": self.lack_of_fit(),
             "warnings": list(self.warnings),
             "converged": bool(self.success),
+            # counts of the estimation itself; profiles and reports add their own solves
             "optimizer": {"method": "trf", "message": self.message, "starts": len(self.starts) or 1,
-                          "evaluations": prob.n_evaluations, "jacobians": prob.n_jacobians,
-                          "solves": prob.n_solves, "failed_evaluations": prob.n_failed,
-                          "time_s": self.elapsed_s,
-                          "model_time_per_solve_s": prob.time_in_model / max(prob.n_solves, 1)},
+                          **(getattr(self, "counts", None) or prob.counters()),
+                          "time_s": self.elapsed_s},
         }
 
     def table(self):
         """Plain-text table of the estimates."""
+        from ..reporting.fit_report import parameter_unit
         from ..reporting.numbers import significant
 
         lines = [f"{'parameter':<22s} {'estimate':>12s} {'std. error':>12s}   95 % interval"]
         for i, name in enumerate(self.names):
             lo, hi = self.ci95[i]
-            unit = self.problem.pmap.params[i].unit
+            unit = parameter_unit(self, i)
             interval = f"[{significant(lo)}, {significant(hi)}]"
             if name in self.profiles:
                 plo, phi = self.profiles[name]["interval"]
@@ -610,6 +616,7 @@ def fit(mechanism, data, params, *, weights="absolute", starts=1, bounds=None, s
     result = FitResult(problem, best.x.copy(), float(best.fun @ best.fun), best.fun.copy(), J,
                        bool(best.success), str(best.message), record,
                        _time.perf_counter() - t_start)
+    result.counts = problem.counters()
     if profile:
         names = pmap.names if profile is True else list(profile)
         for name in names:
@@ -644,7 +651,10 @@ def profile_parameter(result, name, level=0.95, max_steps=40):
     Ninv = np.linalg.inv(pmap.N)
     others = [k for k in range(p) if k != i]
     se = math.sqrt(result.covariance_natural[i, i]) if np.isfinite(result.covariance_natural[i, i]) else 0.0
-    step0 = se if se > 0 else max(0.05 * abs(nat_hat[i]), 0.05)
+    # at most one unit of the natural coordinate (a factor e in k): a near-singular
+    # covariance gives huge standard errors, and a first step of that size lands on
+    # a plateau (k -> 0 or overflow) where the other parameters cannot be re-fitted
+    step0 = min(se, 1.0) if se > 0 else max(0.05 * abs(nat_hat[i]), 0.05)
 
     def theta_of(v, rest):
         nat = nat_hat.copy()
@@ -683,6 +693,8 @@ def profile_parameter(result, name, level=0.95, max_steps=40):
                 for _ in range(12):
                     mid = 0.5 * (a + b)
                     sm, rm = refit(mid, rest)
+                    values.append(mid)
+                    costs.append(sm)
                     if sm >= threshold:
                         b, sb = mid, sm
                     else:

@@ -116,7 +116,7 @@ def suggest_experiments(result, grid, top=5, focus=None):
         sub.masks = [np.isfinite(obs)]
         sub._times = [np.unique(times, return_inverse=True)]
         sub.n_obs = int(sub.masks[0].sum())
-        sub.sigma = _candidate_sigma(problem, cand)
+        sub.sigma = _candidate_sigma(problem, cand, sub, result.theta)
         Jc = sub.jacobian(result.theta)          # (times x measured) rows, p columns
         per_time = Jc.reshape(times.size, -1, Jc.shape[1])
         for t, block in zip(times, per_time):
@@ -133,13 +133,20 @@ def suggest_experiments(result, grid, top=5, focus=None):
     return rows[:top] if top else rows
 
 
-def _candidate_sigma(problem, cand):
+def _candidate_sigma(problem, cand, sub, theta):
+    """σ of the candidate's future measurements, on the scale the fit used."""
     w = problem.weights
     if w.mode == "species":
         return w.sigma(cand)
     if w.mode == "relative":
-        # σ of a future measurement: proportional to the value the model predicts
-        return [np.ones_like(r.observed) for r in cand.runs]
+        # proportional to the value the model predicts there, with the fit's floor
+        floor = np.full(len(cand.species), np.inf)
+        for r, s in zip(problem.data.runs, problem.sigma):
+            floor = np.fmin(floor, np.nanmin(np.where(np.isfinite(r.observed), s, np.nan), axis=0,
+                                             initial=np.inf))
+        floor = np.where(np.isfinite(floor), floor, 1.0)
+        pred = sub.predict(theta)
+        return [np.maximum(np.abs(p), floor) for p in pred]
     return [np.ones_like(r.observed) for r in cand.runs]
 
 

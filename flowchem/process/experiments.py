@@ -121,7 +121,7 @@ def _split_column(column, species, source):
         if column.startswith(name + "_"):
             return ("conc", name), _unit_text(column[len(name) + 1:])
     head = column.split("_")[0]
-    raise InputError(f"column {column!r} names no species of the mechanism ({', '.join(species)}); "
+    raise InputError(f"names no species of the mechanism ({', '.join(species)}); "
                      "expected experiment, kind, T_UNIT, time_UNIT, SPECIES_UNIT or SPECIES_in_UNIT"
                      + (f" (no species {head!r})" if head else ""), source, f"column {column!r}")
 

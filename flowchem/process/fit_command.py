@@ -49,8 +49,12 @@ def fit_command(args):
     # validate the parameter names of every candidate before any solve
     from ..chemistry.parameters import ParameterMap
 
-    for m, p in zip(mechanisms, params):
-        ParameterMap(m, p, 300.0)
+    for path, m, p in zip(mech_paths, mechanisms, params):
+        try:
+            ParameterMap(m, p, 300.0)
+        except InputError as exc:
+            # name the mechanism file and the option, not the internal "<parameters>"
+            raise InputError(exc.problem, path, f"--fit {exc.location}".strip()) from None
     if args.starts < 1:
         raise InputError(f"--starts must be at least 1, got {args.starts}", "flowchem fit", "--starts")
 
@@ -61,20 +65,24 @@ def fit_command(args):
     if len(mechanisms) == 1:
         result = fit(mechanisms[0], datasets[0], params[0], weights=weights[0],
                      progress=_progress_printer(""), **kwargs)
+        _require_convergence(result)
         fits = {labels[0]: result}
         ranking = None
     else:
         rows, fits = [], {}
         for lab, m, d, p, w in zip(labels, mechanisms, datasets, params, weights):
             try:
-                fits[lab] = fit(m, d, p, weights=w, progress=_progress_printer(f"{lab}: "), **kwargs)
-                rows.append(candidate_row(lab, fits[lab]))
+                res = fit(m, d, p, weights=w, progress=_progress_printer(f"{lab}: "), **kwargs)
+                _require_convergence(res)
+                fits[lab] = res
+                rows.append(candidate_row(lab, res))
             except SolverError as exc:
                 rows.append({"label": lab, "error": str(exc)})
         ranking = rank_candidates(rows)
         result = fits[ranking[0]["label"]] if ranking and "error" not in ranking[0] else None
         if result is None:
-            raise InputError("no candidate could be fitted", data_path)
+            # a numerical failure of every candidate (exit 1), not bad input
+            raise SolverError("fit", "no candidate could be fitted: " + rows[0]["error"])
 
     suggestions = suggest_experiments(result, grid) if grid else None
     report = _report(result, ranking, fits, suggestions)
@@ -97,19 +105,27 @@ def fit_command(args):
         if out_is_file:
             write_fitted_mechanism(mech_paths[0], result.mechanism(), out)
         else:
-            out.mkdir(parents=True, exist_ok=True)
+            # render everything first; the report is written all or nothing, then the files
+            texts = {}
             for (lab, res), path in zip(fits.items(), [p for lab2, p in zip(labels, mech_paths)
                                                        if lab2 in fits]):
                 name = "fitted.yaml" if len(fits) == 1 else f"fitted_{lab.replace(':', '_')}.yaml"
-                write_fitted_mechanism(path, res.mechanism(), out / name)
-            write_text_atomic(out / "report.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
-            try:
-                from ..reporting.fit_report import write_fit_report
-            except ImportError:
-                write_fit_report = None
-            if write_fit_report is not None:
-                write_fit_report(fits, out, ranking=ranking, suggestions=suggestions)
+                texts[name] = write_fitted_mechanism(path, res.mechanism())
+            texts["report.json"] = json.dumps(report, indent=2, allow_nan=False) + "\n"
+            from ..reporting.fit_report import write_fit_report
+
+            write_fit_report(fits, out, ranking=ranking, suggestions=suggestions)
+            for name, text in texts.items():
+                write_text_atomic(out / name, text)
     return 0
+
+
+def _require_convergence(result):
+    """A fit the optimiser did not finish is a numerical failure, not a result."""
+    if not result.success:
+        raise SolverError("fit", f"the optimiser did not converge ({result.message}) after "
+                                 f"{result.problem.n_evaluations} evaluations; try other starting "
+                                 "values or --starts N")
 
 
 def _report(result, ranking, fits, suggestions):
@@ -126,12 +142,13 @@ def _report(result, ranking, fits, suggestions):
 def _ranking_table(rows):
     from ..reporting.numbers import significant
 
-    lines = [f"{'candidate':<20s} {'p':>3s} {'S':>12s} {'AICc':>10s} {'dAICc':>8s} {'weight':>8s} {'BIC':>10s}"]
+    width = max([20] + [len(r["label"]) + 1 for r in rows])
+    lines = [f"{'candidate':<{width}s} {'p':>3s} {'S':>12s} {'AICc':>10s} {'dAICc':>8s} {'weight':>8s} {'BIC':>10s}"]
     for r in rows:
         if "error" in r:
-            lines.append(f"{r['label']:<20s} failed: {r['error']}")
+            lines.append(f"{r['label']:<{width}s} failed: {r['error']}")
             continue
-        lines.append(f"{r['label']:<20s} {r['n_parameters']:>3d} {significant(r['S']):>12s} "
+        lines.append(f"{r['label']:<{width}s} {r['n_parameters']:>3d} {significant(r['S']):>12s} "
                      f"{significant(r['aicc']):>10s} {significant(r['delta_aicc'], 3):>8s} "
                      f"{significant(r['akaike_weight'], 3):>8s} {significant(r['bic']):>10s}")
     return "\n".join(lines)

@@ -367,7 +367,7 @@ def _draw_profiles(fig, result):
         ax.axvline(result.values[i], color="k", lw=0.8)
         lo, hi = prof["interval"]
         ax.set_title(f"{name}: [{sig(lo)}, {sig(hi)}]", fontsize=9)
-        ax.set_xlabel(f"{name} [{_parameter_unit(result, i) or '–'}]")
+        ax.set_xlabel(f"{name} [{parameter_unit(result, i) or '–'}]")
         ax.set_ylabel("S (weighted sum of squares)")
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
         ax.grid(alpha=0.3)
@@ -449,7 +449,7 @@ def _power(symbol, n):
     return symbol + ("".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in text) if text.isdigit() else f"^{text}")
 
 
-def _parameter_unit(result, i):
+def parameter_unit(result, i):
     """SI unit of parameter ``i`` as the table shows it: J/mol for energies,
     m^(3(n-1)) mol^(1-n) /s for a rate constant of overall order n, '' for
     orders; 'SI' where it depends on more (equilibrium constants)."""
@@ -485,7 +485,7 @@ def _estimates_table(result):
                 cells.append(f"<td class='num'>{_e(sig(plo))} – {_e(sig(phi))}</td>")
             else:
                 cells.append("<td class='num'>–</td>")
-        unit = _parameter_unit(result, i)
+        unit = parameter_unit(result, i)
         rows.append(f"<tr data-parameter='{_e(name)}' data-value='{float(result.values[i])!r}'>"
                     f"<th>{_e(name)}</th>" + "".join(cells) + f"<td>{_e(unit)}</td></tr>")
     head = ["parameter", "estimate", "std. error", "95 % interval (linearised)"]
