@@ -2,13 +2,17 @@
 
 Exit status: 0 on success, 2 on invalid input (one line on stderr naming the
 file, the entry and the problem), 1 when the numerics fail (naming the
-operation and the reason). No tracebacks unless ``--debug`` is given.
+operation and the reason). No tracebacks unless ``--debug`` is given (before
+or after the subcommand). Python warnings raised while a command runs are
+printed as one line each after it succeeds; a failing command prints its one
+error line only.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from .core.errors import InputError, SolverError
 from .core.files import write_text_atomic
@@ -18,8 +22,20 @@ EXIT_SOLVER = 1
 EXIT_INPUT = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line error of every other refusal (exit 2)."""
+
+    def error(self, message):
+        print(f"flowchem: command line: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(EXIT_INPUT)
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
 def _parser():
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="flowchem",
         description="Kinetic modelling and continuous-flow reactor simulation.")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -89,6 +105,11 @@ def _parser():
     rtd.add_argument("--model", choices=("tanks", "dispersion", "both"), default="both")
     rtd.add_argument("--plot", metavar="PNG", help="write the data and the fitted E(t) and F(t)")
     rtd.add_argument("--json", metavar="FILE", help="write the fitted parameters as JSON")
+    # --debug before or after the subcommand (``flowchem run ROUTE --debug``, as the
+    # internal-error message suggests); SUPPRESS keeps a flag given before it
+    for command in sub.choices.values():
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks of unexpected errors")
     return p
 
 
@@ -99,8 +120,12 @@ def _progress(i, n, name):
 
 def _announce_compilation():
     """Say so when Numba has no cached kernels yet: the first run compiles
-    them (once per installation), which otherwise looks like a hang."""
+    them (once per installation), which otherwise looks like a hang. Only
+    at a terminal: a script reading stderr gets the one line of an error."""
     from pathlib import Path
+
+    if not sys.stderr.isatty():
+        return
 
     import kernels
 
@@ -300,8 +325,23 @@ def main(argv=None):
     parser = _parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:   # argparse already printed its usage line
+    except SystemExit as exc:   # argparse already printed its line (or --help)
         return exc.code if isinstance(exc.code, int) else EXIT_INPUT
+    if args.debug:
+        return _main(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        status = _main(args)
+    if status == EXIT_OK:
+        # ours (UserWarning and subclasses) as one line each; numpy's floating-point
+        # RuntimeWarnings are not a user's business (--debug shows everything)
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                print(f"flowchem: warning: {_one_line(w.message)}", file=sys.stderr)
+    return status
+
+
+def _main(args):
     try:
         return _run(args)
     except InputError as exc:
@@ -317,8 +357,8 @@ def main(argv=None):
     except Exception as exc:  # a bug of ours: say so plainly, in one line
         if args.debug:
             raise
-        print(f"flowchem: internal error ({type(exc).__name__}: {exc}); rerun with --debug "
-              "and report it", file=sys.stderr)
+        print(f"flowchem: internal error ({type(exc).__name__}: {_one_line(exc)}); rerun with "
+              "--debug and report it", file=sys.stderr)
         return EXIT_SOLVER
 
 

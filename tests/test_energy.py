@@ -322,3 +322,190 @@ def test_endothermic_and_reversing_heat_rows():
                                                conc={"B": "1 mol/L"}, properties=PROPS))
     assert back.to_dict()["heat_released_W"] == pytest.approx(30e3 * back.outlet["A"] * Q, rel=1e-7)
 
+
+
+# --------------------------------------------------------------------------- scan gaps and the runaway screen
+
+def _scan_grid(res, n_grid):
+    lo, hi = res.to_dict()["steady_state_scan"]["T_range_K"]
+    return np.linspace(lo, hi, n_grid)
+
+
+def _default_n_grid():
+    import inspect
+
+    from flowchem.reactors.energy import cstr_steady_states
+
+    return inspect.signature(cstr_steady_states).parameters["n_grid"].default
+
+
+def classic_tank_and_roots():
+    mech, feed = classic_cstr()
+    V, tau = 10e-6, 60.0
+    U, area, Tc = 500.0, 1.0e-4, 298.15
+    reactor = fc.CSTR(volume=V, energy={"U": U, "coolant_T": Tc, "area": area})
+    return reactor, feed, independent_roots(tau, U * area / V, Tc)
+
+
+def failing_tank(monkeypatch, fails):
+    """Make the scan's isothermal tank fail wherever ``fails(T)`` is true."""
+    from flowchem.reactors import energy
+
+    real = energy._isothermal_tank
+
+    def tank(mechanism, c_in, tau, T, guess, options):
+        if fails(T):
+            return None, energy.make_system(mechanism, T)
+        return real(mechanism, c_in, tau, T, guess, options)
+
+    monkeypatch.setattr(energy, "_isothermal_tank", tank)
+
+
+def test_scan_refines_around_failed_grid_points(monkeypatch):
+    """Grid points that cannot be solved (here: ten consecutive ones around
+    the middle steady state, exactly at the grid temperatures) are approached
+    from both neighbours in smaller steps; the curve stays as dense as the
+    grid, so all three steady states of the independent root finding are
+    found and nothing is reported missing."""
+    reactor, feed, roots = classic_tank_and_roots()
+    grid = _scan_grid(reactor.run(feed), _default_n_grid())
+    k = int(np.argmin(np.abs(grid - roots[1])))
+    bad = grid[k - 5:k + 5]
+    failing_tank(monkeypatch, lambda T: np.any(np.abs(bad - T) < 1e-9))
+    res = reactor.run(feed)
+    np.testing.assert_allclose([s.T for s in res.steady_states], roots, rtol=0, atol=1e-6)
+    d = res.to_dict()
+    assert d["n_steady_states"] == 3
+    assert d["steady_state_scan"]["complete"] is True and d["steady_state_scan"]["gaps"] == []
+    assert not any("did not cover" in w for w in d["warnings"])
+
+
+def test_scan_reports_the_interval_it_could_not_solve(monkeypatch):
+    """Where the tank cannot be solved over a whole band (here 6 K around the
+    middle steady state) the state there is lost: the scan says so in a
+    warning naming the interval, and in the JSON, and the interval is
+    narrowed by continuation to within 1/16 of a grid step of the band."""
+    reactor, feed, roots = classic_tank_and_roots()
+    spacing = np.diff(_scan_grid(reactor.run(feed), _default_n_grid()))[0]
+    band = (roots[1] - 3.0, roots[1] + 3.0)
+    failing_tank(monkeypatch, lambda T: band[0] <= T <= band[1])
+    res = reactor.run(feed)
+    np.testing.assert_allclose([s.T for s in res.steady_states], [roots[0], roots[2]], rtol=0, atol=1e-6)
+    d = res.to_dict()
+    assert d["n_steady_states"] == 2
+    scan = d["steady_state_scan"]
+    assert scan["complete"] is False and len(scan["gaps"]) == 1
+    gap = scan["gaps"][0]
+    assert band[0] - spacing / 16 < gap["T_low_K"] < band[0]
+    assert band[1] < gap["T_high_K"] < band[1] + spacing / 16
+    assert gap["T_low_K"] < roots[1] < gap["T_high_K"]      # the lost state lies in it
+    assert gap["reason"] == ("the isothermal tank could not be solved; the heat balance changes "
+                             "sign across it: a steady state lies there")
+    text = f"{gap['T_low_K'] - 273.15:.1f} to {gap['T_high_K'] - 273.15:.1f} degC"
+    assert [w for w in d["warnings"] if "did not cover" in w] == [
+        f"CSTR: the steady-state scan did not cover {text} ({gap['reason']}); steady states there "
+        "may be missing (2 found)"]
+    json.dumps(d, allow_nan=False)
+
+
+def test_runaway_screen_unbounded_is_a_warning_of_its_own():
+    """A source reaction (=> B, zero order, k = 2 mol/m3/s, dH = -50 kJ/mol)
+    releases heat without consuming anything fed: the screen cannot bound the
+    adiabatic rise and says so; the tube itself is the closed form B = k tau."""
+    mech = fc.Mechanism(species=[fc.Species("A"), fc.Species("B")], reactions=[
+        fc.Reaction({}, {"B": 1.0}, False, {"k": 2.0}, dH="-50 kJ/mol")])
+    feed = fc.Stream(mech, flow="1 mL/min", T="25 degC", conc={"A": "1 mol/L"}, properties=PROPS)
+    res = fc.PFR(volume="1 mL").run(feed)
+    assert res.outlet["B"] == pytest.approx(2.0 * 60.0, rel=1e-10)
+    d = res.to_dict()
+    assert d["heat_released_W"] == pytest.approx(50e3 * 120.0 * 1e-6 / 60, rel=1e-8)
+    assert d["adiabatic_temperature_rise_K"] is None
+    assert d["runaway_screen"] == {
+        "status": "unbounded", "adiabatic_temperature_rise_K": None, "limit_K": 50.0,
+        "reason": "stoichiometry does not limit the heat released (reactions without reactants: r1)"}
+    assert d["warnings"] == [
+        "PFR: the worst-case adiabatic temperature rise is unbounded: stoichiometry does not limit "
+        "the heat released (reactions without reactants: r1); the runaway screen cannot bound it"]
+
+
+def test_runaway_screen_that_fails_is_a_warning_and_widens_nothing(monkeypatch):
+    """A linear programme that does not finish (HiGHS status 4, forced here)
+    is reported as a failed screen, and the steady-state scan of a tank,
+    which takes its range from the same bound, scans at most 2000 K above the
+    inlet and reports the rest as not scanned; the tank itself is the
+    closed form c = c0/(1 + k tau), T = T0 + dT_ad (1 - c/c0)."""
+    import scipy.optimize
+    from scipy.optimize import OptimizeResult
+
+    monkeypatch.setattr(scipy.optimize, "linprog", lambda *a, **k: OptimizeResult(
+        status=4, message="Numerical difficulties encountered.", fun=None, x=None))
+    k = 0.02
+    mech = first_order(k, 0.0, "-100 kJ/mol")
+    feed = fc.Stream(mech, flow="1 mL/min", T="20 degC", conc={"A": "2 mol/L"}, properties=PROPS)
+    res = fc.CSTR(volume="50 mL", energy="adiabatic").run(feed)
+    c = 2000.0 / (1 + k * 3000.0)
+    assert res.outlet["A"] == pytest.approx(c, rel=1e-9)
+    assert res.outlet.T == pytest.approx(293.15 + 100e3 * (2000.0 - c) / RHO_CP, rel=1e-10)
+    d = res.to_dict()
+    assert d["runaway_screen"]["status"] == "failed"
+    reason = "linear programme did not finish: Numerical difficulties encountered."
+    assert d["runaway_screen"]["reason"] == reason
+    assert f"CSTR: the runaway screen failed ({reason}); the worst-case adiabatic temperature " \
+           "rise was not checked" in d["warnings"]
+    assert d["n_steady_states"] == 1
+    assert [s.T for s in res.steady_states] == pytest.approx([res.outlet.T], abs=1e-6)
+    gaps = d["steady_state_scan"]["gaps"]
+    assert gaps == [{"T_low_K": pytest.approx(293.15 + 2001.0, rel=1e-12), "T_high_K": None,
+                     "reason": f"not scanned: more than 2000 K above the inlet and coolant ({reason})"}]
+
+
+def test_adiabatic_rise_extremes_and_switched_off_reactions():
+    """The worst case is -dH c / (rho cp) for one reaction at any scale of
+    concentration and enthalpy (the programme is solved in scaled units); a
+    reaction whose rate constant is zero cannot release heat, nor can a
+    switched-off reverse direction."""
+    from flowchem.reactors.energy import adiabatic_temperature_rise, heat_release_bound
+
+    for c0, dH in ((1e-300, -1e9), (1e4, -2e6), (1e4, -1e9), (1e-3, -1.0)):
+        mech = first_order(1.0, 0.0, dH)
+        assert adiabatic_temperature_rise(mech, [c0, 0.0], RHO_CP) == pytest.approx(
+            -dH * c0 / RHO_CP, rel=1e-9)
+    parallel = fc.Mechanism(species=[fc.Species(s) for s in "ABC"], reactions=[
+        fc.Reaction.from_equation("A => B", rate={"k": 0}, dH="-100 kJ/mol"),
+        fc.Reaction.from_equation("A => C", rate={"k": 1}, dH="-10 kJ/mol")])
+    assert adiabatic_temperature_rise(parallel, [1000.0, 0, 0], RHO_CP) == pytest.approx(
+        10e3 * 1000.0 / RHO_CP, rel=1e-12)
+
+    def reversible(**kw):
+        return fc.Mechanism(species=[fc.Species("A"), fc.Species("B")], reactions=[
+            fc.Reaction.from_equation("A <=> B", rate={"k": 1}, dH="50 kJ/mol", **kw)])
+
+    # fed B, only the reverse (exothermic) direction releases heat: 50 kJ/mol of B
+    on = heat_release_bound(reversible(equilibrium={"K_ref": 2.0, "T_ref": 300.0}), [0.0, 1000.0])
+    assert on.status == "ok" and on.value == pytest.approx(50e3 * 1000.0, rel=1e-12)
+    off = heat_release_bound(reversible(reverse={"k": 0}), [0.0, 1000.0])
+    assert off.status == "ok" and off.value == 0.0
+
+
+def test_U_auto_is_refused_for_stirred_vessels():
+    """U: auto is a laminar tube correlation; a batch vessel or a tank needs
+    agitation data flowchem does not model: refused up front, saying why."""
+    mech = first_order(1.0, 0.0, -1.0)
+    why = ("U: auto is a laminar-flow estimate for tubes (from the diameter and the liquid's "
+           "properties); a stirred vessel's U depends on its agitation (impeller, speed, baffles, "
+           "jacket side), which flowchem does not model: give U in W/m^2/K (a jacketed lab or "
+           "pilot vessel is typically 100-500)")
+    with pytest.raises(fc.InputError) as err:
+        fc.BatchReactor(mech, 300.0, energy={"U": "auto", "coolant_T": 290.0, "area": 0.5}, volume=0.1)
+    assert str(err.value) == f"<python>: BatchReactor.energy.U: {why}"
+    with pytest.raises(fc.InputError) as err:
+        fc.CSTRCascade(3, "1 L", energy={"U": "auto", "coolant_T": 290.0, "area": 0.1}, name="R2",
+                       source="route.yaml", where="operations[1]")
+    assert str(err.value) == f"route.yaml: operations[1].energy.U: {why}"
+    # with a number it runs: 300 W/m2/K on 0.5 m2 of a 0.1 m3 batch, Ea = 0:
+    # T - Tc decays as exp(-U A t/(V rho cp)) while the heat release is zero
+    batch = fc.BatchReactor(mech, 300.0, energy={"U": 300.0, "coolant_T": 290.0, "area": 0.5},
+                            volume=0.1, properties=PROPS)
+    res = batch.run({"A": 0.0}, "1 h")
+    assert res.T_profile[-1] == pytest.approx(290.0 + 10.0 * math.exp(-300 * 0.5 * 3600 / (0.1 * RHO_CP)),
+                                              abs=1e-6)

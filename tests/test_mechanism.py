@@ -376,7 +376,12 @@ BAD = [
     ("reactions: [{equation: 2 A => B, rate: {k: 1}}, {equation: A => B, rate: {k: 1}}]",
      "reactions[1]", "elements do not balance"),
     ("reactions: [{equation: 2 A => B, rate: {A: 1, Ea: -5}}]", "reactions[0].rate.Ea", "must not be negative"),
-    ("reactions: [{equation: 2 A => B, rate: {A: -1}}]", "reactions[0].rate.A", "must be positive"),
+    ("reactions: [{equation: 2 A => B, rate: {A: -1}}]", "reactions[0].rate.A", "must not be negative"),
+    ("reactions: [{equation: 2 A => B, rate: {k: -1e-300}}]", "reactions[0].rate.k", "must not be negative"),
+    ("reactions: [{equation: 2 A => B, rate: {k_ref: -2, T_ref: 300}}]", "reactions[0].rate.k_ref",
+     "must not be negative"),
+    ("reactions: [{equation: 2 A <=> B, rate: {k: 1}, reverse: {A: -0.5}}]", "reactions[0].reverse.A",
+     "must not be negative"),
     ("reactions: [{equation: 2 A => B, rate: {b: 1, Ea: 5}}]", "reactions[0].rate", "missing rate constant"),
     ("reactions: [{equation: 2 A => B, rate: {A: 1, k: 2}}]", "reactions[0].rate", "exactly one of A, k_ref or k"),
     ("reactions: [{equation: 2 A => B, rate: {k: 1, Ea: 2}}]", "reactions[0].rate.Ea", "does not belong"),
@@ -591,3 +596,44 @@ def test_rate_law_forms_are_equivalent():
         assert a.k(T) == pytest.approx(b.k(T), rel=1e-13)
     assert a.k(333.15) == pytest.approx(0.02, rel=1e-14)
     assert Equilibrium(math.log(4.0), 333.15, -20e3 / R).K(333.15) == pytest.approx(4.0, rel=1e-14)
+
+
+def test_zero_rate_constants_switch_reactions_off():
+    """k = 0, A = 0, k_ref = 0 and a zero reverse rate are accepted (a
+    chemist switches a reaction off; a fit bound may reach zero): the
+    compiled kernel gives exactly zero for them at every temperature, and
+    the other reactions keep their hand-computed constants."""
+    mech = Mechanism.from_dict(load_yaml_text("""
+species: [{name: A}, {name: B}, {name: C}]
+reactions:
+  - {equation: A => B, rate: {k: 0}}
+  - {equation: A => C, rate: {A: 0, b: 1.5, Ea: 2000 kJ/mol}}
+  - {equation: B => C, rate: {k_ref: 0, T_ref: 300 K, Ea: 50 kJ/mol}}
+  - {equation: A <=> C, rate: {A: 2.0e3, Ea: 10 kJ/mol}, reverse: {k: 0}}
+  - {equation: B <=> C, rate: {k: 0}, equilibrium: {K_ref: 1.0e-300}}
+"""), source="t.yaml")
+    for T in (1.0, 300.0, 1.0e4):
+        kf, kr = np.zeros(5), np.zeros(5)
+        rate_constants(T, mech.compile().rate_params, kf, kr)
+        np.testing.assert_allclose(kf, [0, 0, 0, 2.0e3 * math.exp(-10e3 / (R * T)), 0], rtol=1e-13)
+        np.testing.assert_array_equal(kr, np.zeros(5))
+        assert [r.kf(T) for r in mech.reactions] == pytest.approx(list(kf), rel=1e-13)
+        assert [r.kr(T) for r in mech.reactions] == [0.0] * 5
+    assert [r.rate.is_zero for r in mech.reactions] == [True, True, True, False, True]
+    assert RateLaw.constant(0.0).k(300.0) == 0.0 and RateLaw.arrhenius(0.0, 2.0, 1e5).k(1.0) == 0.0
+    with pytest.raises(InputError, match="must be a finite number >= 0, got -1"):
+        RateLaw.constant(-1.0)
+
+
+def test_rate_and_equilibrium_constants_overflow_to_inf_not_an_exception():
+    """exp beyond the largest double: inf (the reactors refuse it with an
+    input error naming the reaction), never Python's OverflowError."""
+    law = RateLaw.reference(1e300, 250.0, 2e6)
+    assert law.k(250.0) == pytest.approx(1e300, rel=1e-12)
+    assert law.k(450.0) == math.inf        # ln k = 690.8 + 2e6/R (1/250 - 1/450) = 1118
+    # ln K = ln 1e300 - 2e6/R (1/1000 - 1/300) = 690.8 + 561.3
+    assert Equilibrium(math.log(1e300), 300.0, 2e6 / R).K(1000.0) == math.inf
+    r = Reaction.from_equation("A <=> B", rate={"k": 1.0},
+                               equilibrium={"K_ref": 1e300, "T_ref": 300.0, "dH": "2000 kJ/mol"})
+    assert r.kr(1000.0) == 0.0             # k_f / K with K = inf
+    assert r.kr(300.0) == pytest.approx(1e-300, rel=1e-12)

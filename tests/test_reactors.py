@@ -215,3 +215,61 @@ def test_catalytic_cycle_with_weak_diagonal():
     # atol: the solver's default absolute tolerance, 1e-10 of the largest concentration
     np.testing.assert_allclose(res["A"], a0 * np.exp(-k * cat0 * res.t), rtol=1e-6, atol=2e-10)
     np.testing.assert_allclose(res["Cat"], cat0, rtol=1e-12)
+
+
+def test_switched_off_reactions_leave_the_closed_forms():
+    """A zero rate constant (k, A, k_ref or a reverse rate) switches its
+    reaction off: A => B (k = 0.01 1/s) with A => C and B <=> C off gives
+    the first-order closed forms, and no C at all."""
+    mech = mech_from([("A => B", {"rate": {"k": 0.01}}),
+                      ("A => C", {"rate": {"A": 0.0, "Ea": "2000 kJ/mol"}}),
+                      ("B <=> C", {"rate": {"k_ref": 0.0, "T_ref": 300.0}, "reverse": {"k": 0}})],
+                     ["A", "B", "C"])
+    feed = fc.Stream(mech, flow="1 mL/min", T="50 degC", conc={"A": "1 mol/L"})
+    tau = 100.0
+    pfr = fc.PFR(volume=tau * 1e-6 / 60).run(feed)
+    assert pfr.outlet["A"] == pytest.approx(1000.0 * math.exp(-1.0), rel=1e-7)
+    assert pfr.outlet["B"] == pytest.approx(1000.0 * (1 - math.exp(-1.0)), rel=1e-7)
+    assert pfr.outlet["C"] == 0.0
+    cstr = fc.CSTRCascade(n=4, volume=tau * 1e-6 / 60).run(feed)
+    assert cstr.outlet["A"] == pytest.approx(1000.0 / (1 + 0.01 * tau / 4) ** 4, rel=1e-9)
+    assert cstr.outlet["C"] == 0.0
+    batch = fc.BatchReactor(mech, "50 degC").run({"A": "1 mol/L"}, time=tau)
+    assert batch.final["A"] == pytest.approx(1000.0 * math.exp(-1.0), rel=1e-7)
+    assert batch.final["C"] == 0.0
+
+
+def test_rate_constant_overflowing_at_the_operating_temperature_is_refused():
+    """k_ref = 1e300 at 250 K with Ea = 2 MJ/mol is finite at 250 K but
+    exp(690.8 + 2e6/R (1/250 - 1/450)) overflows at 450 K: an input error
+    naming the reaction and the temperature, before any integration."""
+    mech = mech_from([("A => B", {"rate": {"k_ref": 1e300, "T_ref": 250.0, "Ea": 2e6}})], ["A", "B"])
+    feed = fc.Stream(mech, flow="1 mL/min", T=450.0, conc={"A": "1 mol/L"})
+    why = ("the forward rate constant of reaction r1 (A => B) is not a finite number at T = 450 K "
+           "(it overflows 1.8e308 in SI units): its rate parameters describe no usable rate at "
+           "this temperature")
+    for reactor in (fc.PFR(volume="1 mL"), fc.CSTRCascade(3, "1 mL", name="R2"),
+                    fc.PFR(volume="1 mL", energy="adiabatic")):
+        with pytest.raises(fc.InputError) as err:
+            reactor.run(feed)
+        assert str(err.value) == f"<python>: {reactor.name}: {why}"
+    with pytest.raises(fc.InputError) as err:
+        fc.BatchReactor(mech, 450.0).run({"A": 1.0}, "1 s")
+    assert str(err.value) == f"<python>: BatchReactor: {why}"
+    # at 145 K the same parameters give k = 0.0025 1/s: the first-order closed form
+    k = 1e300 * math.exp(-2e6 / R * (1 / 145.0 - 1 / 250.0))
+    assert 1e-3 < k < 1e-2
+    cold = fc.PFR(volume="1 mL").run(fc.Stream(mech, flow="1 mL/min", T=145.0, conc={"A": "1 mol/L"}))
+    assert cold.outlet["A"] == pytest.approx(1000.0 * math.exp(-k * 60.0), rel=1e-7)
+
+
+def test_round_off_negatives_are_zero_and_larger_ones_a_solver_error():
+    from flowchem.reactors.ideal import clip_roundoff
+
+    atol = np.array([1e-12, 1e-9])
+    out = clip_roundoff([[-1e-9, 5.0], [3.0, -1e-6]], atol, "R1")
+    np.testing.assert_array_equal(out, [[0.0, 5.0], [3.0, 0.0]])
+    with pytest.raises(fc.SolverError) as err:
+        clip_roundoff([2.0, -1.1e-6], atol, "R1")
+    assert str(err.value) == ("R1: the solution has a negative concentration (-1.1e-06 mol/m^3, "
+                              "below 1000 times the absolute tolerance)")

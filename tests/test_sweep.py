@@ -74,3 +74,40 @@ def test_not_computed_is_empty_not_zero(tmp_path):
         Q = row["f.flow"] * 1e-6 / 60
         assert row["pressure_drop_Pa"] == pytest.approx(128 * 0.6e-3 * 1.0 * Q / (math.pi * 1e-3 ** 4),
                                                         rel=1e-10)
+
+
+def test_t_max_not_computed_is_empty_not_zero(tmp_path):
+    """A route of a heat exchanger alone computes neither a maximum reactor
+    temperature nor a pressure drop: both columns are empty in the CSV and
+    None in Python, never 0 K or 0 Pa; the exchanger's outlet temperature is
+    the swept value."""
+    p = tmp_path / "route.yaml"
+    p.write_text("""
+mechanism:
+  species: [{name: A, formula: C2H4O}, {name: B, formula: C2H4O}]
+  reactions: [{equation: A => B, rate: {k: 0.01}}]
+feeds: [{name: f, flow: 1 mL/min, T: 25 degC, conc: {A: 1 mol/L}}]
+operations: [{name: H1, type: heat_exchanger, from: f, T: 40 degC}]
+""")
+    res = sweep(p, [Parameter.parse("H1.T=30..50 degC:3")])
+    assert [r["status"] for r in res.rows] == ["ok"] * 3
+    assert [r["T_max_K"] for r in res.rows] == [None] * 3
+    assert [r["pressure_drop_Pa"] for r in res.rows] == [None] * 3
+    out = tmp_path / "out"
+    assert main(["sweep", str(p), "--vary", "H1.T=30..50 degC:3", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "sweep.csv")))
+    assert [r["T_max_K"] for r in rows] == ["", "", ""]
+    assert [r["pressure_drop_Pa"] for r in rows] == ["", "", ""]
+    assert [float(r["H1.T"]) for r in rows] == [30.0, 40.0, 50.0]
+
+
+def test_t_max_and_pressure_drop_over_the_reactors_that_computed_them(tmp_path):
+    """With a heat exchanger (no T_max) and an isothermal tube (T_max = its
+    T) the column is the tube's temperature, not the larger of it and 0."""
+    p = tmp_path / "route.yaml"
+    p.write_text(ROUTE.replace("operations: [{name: R1, type: pfr, from: f, volume: 1 mL}]",
+                               "operations: [{name: H1, type: heat_exchanger, from: f, T: 40 degC},\n"
+                               "             {name: R1, type: pfr, from: H1, volume: 1 mL}]"))
+    res = sweep(p, [Parameter.parse("H1.T=30..50 degC:3")])
+    assert [r["T_max_K"] for r in res.rows] == pytest.approx([303.15, 313.15, 323.15], rel=1e-12)
+    assert [r["pressure_drop_Pa"] for r in res.rows] == [None] * 3

@@ -19,8 +19,9 @@ Decisions worth knowing
   and left out of the compiled rows. Reverse orders are the product coefficients.
 * Rate forms (exactly one): ``{A, b, Ea}`` (b, Ea default 0),
   ``{k_ref, T_ref, Ea}`` (Ea defaults to 0, T_ref required), ``{k}``. A, k_ref and
-  k must be positive (zero would make ln A infinite; remove the reaction
-  instead), Ea must not be negative, b may have either sign. Rate constants are
+  k must not be negative; zero switches the reaction (or its reverse) off, as a
+  chemist does in a study or a fit bound may reach (stored as ln A = -inf, so
+  k(T) is exactly 0 at every T). Ea must not be negative, b may have either sign. Rate constants are
   in concentration^(1-n)/time with n the overall forward order (sum of orders;
   for ``reverse:`` the sum of product coefficients). The T^b factor is not part
   of the unit check.
@@ -94,6 +95,19 @@ class MassBalanceWarning(UserWarning):
 def _show(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _ln(x: float) -> float:
+    """ln x for x >= 0, with ln 0 = -inf (a rate constant of zero)."""
+    return math.log(x) if x > 0.0 else -math.inf
+
+
+def _exp(x: float) -> float:
+    """exp x without OverflowError: inf beyond the largest double."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
 
 
 def _finite_number(value, where: Location, what: str = "a number") -> float:
@@ -188,7 +202,8 @@ class Species:
 
 @dataclass(frozen=True)
 class RateLaw:
-    """k(T) = exp(lnA + b ln T - Ea_over_R / T), SI units.
+    """k(T) = exp(lnA + b ln T - Ea_over_R / T), SI units; ``lnA = -inf`` is a
+    rate constant of zero (the reaction switched off).
 
     ``form`` records how the user wrote it (``"A"``: A, b, Ea; ``"k_ref"``:
     k_ref at ``T_ref`` with Ea; ``"k"``: a constant), so parameters can be
@@ -204,25 +219,45 @@ class RateLaw:
     def __post_init__(self):
         for name in ("lnA", "b", "Ea_over_R"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-                raise InputError(f"RateLaw.{name} must be a finite number, got {_show(v)}", "<python>")
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(v) \
+                    or (math.isinf(v) and not (name == "lnA" and v < 0)):
+                raise InputError(f"RateLaw.{name} must be a finite number"
+                                 f"{' (or -inf: k = 0)' if name == 'lnA' else ''}, got {_show(v)}",
+                                 "<python>")
+
+    @property
+    def is_zero(self) -> bool:
+        """True when the rate constant is zero at every temperature."""
+        return self.lnA == -math.inf
 
     def k(self, T: float) -> float:
-        return math.exp(self.lnA + self.b * math.log(T) - self.Ea_over_R / T)
+        """k at T (K); 0 for a switched-off reaction, inf beyond the largest double."""
+        if self.is_zero:
+            return 0.0
+        return _exp(self.lnA + self.b * math.log(T) - self.Ea_over_R / T)
+
+    @staticmethod
+    def _check_magnitude(value: float, name: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0 \
+                or not math.isfinite(value):
+            raise InputError(f"RateLaw: {name} must be a finite number >= 0, got {_show(value)}",
+                             "<python>", name)
+        return float(value)
 
     @classmethod
     def arrhenius(cls, A: float, b: float = 0.0, Ea: float = 0.0) -> "RateLaw":
-        """k = A T^b exp(-Ea/RT); A in SI, Ea in J/mol."""
-        return cls(math.log(A), float(b), float(Ea) / R)
+        """k = A T^b exp(-Ea/RT); A in SI (0 switches the reaction off), Ea in J/mol."""
+        return cls(_ln(cls._check_magnitude(A, "A")), float(b), float(Ea) / R)
 
     @classmethod
     def constant(cls, k: float) -> "RateLaw":
-        return cls(math.log(k), 0.0, 0.0, form="k")
+        return cls(_ln(cls._check_magnitude(k, "k")), 0.0, 0.0, form="k")
 
     @classmethod
     def reference(cls, k_ref: float, T_ref: float, Ea: float = 0.0) -> "RateLaw":
         """k = k_ref exp(-Ea/R (1/T - 1/T_ref))."""
-        return cls(math.log(k_ref) + Ea / R / T_ref, 0.0, Ea / R, form="k_ref", T_ref=float(T_ref))
+        return cls(_ln(cls._check_magnitude(k_ref, "k_ref")) + Ea / R / T_ref, 0.0, Ea / R,
+                   form="k_ref", T_ref=float(T_ref))
 
     @classmethod
     def from_spec(cls, spec, order: float, units=None, where=None) -> "RateLaw":
@@ -249,18 +284,18 @@ class RateLaw:
         if "Ea" in spec:
             Ea = parse_quantity(spec["Ea"], "activation-energy", units, where.key("Ea"), nonnegative=True)
         if form == "A":
-            A = parse_rate_constant(spec["A"], order, units, where.key("A"), positive=True)
+            A = parse_rate_constant(spec["A"], order, units, where.key("A"), nonnegative=True)
             b = 0.0
             if "b" in spec:
                 b = parse_quantity(spec["b"], "dimensionless", None, where.key("b"))
-            return cls(math.log(A), b, Ea / R)
+            return cls(_ln(A), b, Ea / R)
         if form == "k_ref":
             if "T_ref" not in spec:
                 raise where.error("missing T_ref (the temperature at which k_ref is given)")
-            k_ref = parse_rate_constant(spec["k_ref"], order, units, where.key("k_ref"), positive=True)
+            k_ref = parse_rate_constant(spec["k_ref"], order, units, where.key("k_ref"), nonnegative=True)
             T_ref = parse_quantity(spec["T_ref"], "temperature", units, where.key("T_ref"), positive=True)
             return cls.reference(k_ref, T_ref, Ea)
-        k = parse_rate_constant(spec["k"], order, units, where.key("k"), positive=True)
+        k = parse_rate_constant(spec["k"], order, units, where.key("k"), nonnegative=True)
         return cls.constant(k)
 
 
@@ -281,7 +316,8 @@ class Equilibrium:
             raise InputError(f"Equilibrium.T_ref must be positive, got {self.T_ref}", "<python>")
 
     def K(self, T: float) -> float:
-        return math.exp(self.lnK_ref - self.dH_over_R * (1.0 / T - 1.0 / self.T_ref))
+        """K at T (K); inf or 0 beyond the range of doubles, never OverflowError."""
+        return _exp(self.lnK_ref - self.dH_over_R * (1.0 / T - 1.0 / self.T_ref))
 
     @classmethod
     def from_spec(cls, spec, delta_order: float, units=None, where=None,
@@ -481,7 +517,11 @@ class Reaction:
         if self.reverse is not None:
             return self.reverse.k(T)
         if self.equilibrium is not None:
-            return self.rate.k(T) / self.equilibrium.K(T)
+            kf = self.rate.k(T)
+            if kf == 0.0:      # switched off: no reverse either (not 0/0 or 0/inf)
+                return 0.0
+            K = self.equilibrium.K(T)
+            return kf / K if K > 0.0 else math.inf
         return 0.0
 
     @classmethod
@@ -811,13 +851,24 @@ class Mechanism:
 
 
 def _located(cls, species, reactions, name, source, top: Location) -> Mechanism:
-    """Build the Mechanism, prefixing entry paths with ``top.path`` (inline mechanisms)."""
-    try:
+    """Build the Mechanism, prefixing entry paths with ``top.path`` (inline
+    mechanisms), in its errors and in its mass-balance warnings."""
+    if not top.path:
         return cls(species, reactions, name=name, source=source)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MassBalanceWarning)
+            mech = cls(species, reactions, name=name, source=source)
     except InputError as exc:
-        if top.path and exc.source == source:
+        if exc.source == source:
             raise InputError(exc.problem, source, f"{top.path}.{exc.location}" if exc.location else top.path) from None
         raise
+    for w in caught:
+        text = str(w.message)
+        if issubclass(w.category, MassBalanceWarning) and text.startswith(f"{source}: reactions["):
+            text = f"{source}: {top.path}.{text[len(source) + 2:]}"
+        warnings.warn(text, w.category, stacklevel=3)
+    return mech
 
 
 def load_mechanism(path) -> Mechanism:

@@ -158,6 +158,17 @@ def _dims_equal(a, b) -> bool:
     return all(abs(float(a.get(k, 0)) - float(b.get(k, 0))) < 1e-9 for k in keys)
 
 
+def _check_range(x: float, number: float, value, where: Location, underflow: bool = True):
+    """Refuse a value that left the range of doubles in the conversion to SI:
+    overflow to inf, or (``underflow``) a non-zero number that became exactly zero."""
+    if not math.isfinite(x):
+        raise where.error(f"expected a finite value, got {_fmt(value)} (beyond the range of "
+                          "floating-point numbers in SI units)" if math.isfinite(number) else
+                          f"expected a finite value, got {_fmt(value)}")
+    if underflow and x == 0.0 and number != 0.0:
+        raise where.error(f"{_fmt(value)} underflows to zero in SI units; give 0 to mean zero")
+
+
 def _sign_check(x: float, value, where: Location, nonnegative: bool, positive: bool):
     if positive and not x > 0:
         raise where.error(f"must be positive, got {_fmt(value)}")
@@ -203,8 +214,8 @@ def parse_quantity(value, kind: str, units: dict | None = None, where=None, *,
                                                        value, what)
     else:
         x = _convert(number, unit, kind, where, value, what)
-    if not math.isfinite(x):
-        raise where.error(f"expected a finite value, got {_fmt(value)}")
+    # an offset unit maps non-zero numbers to 0 K legitimately (refused below as such)
+    _check_range(x, number, value, where, underflow=kind != "temperature")
     if kind == "temperature" and x <= 0:
         raise where.error(f"temperature must be above absolute zero, got {_fmt(value)}")
     _sign_check(x, value, where, nonnegative, positive)
@@ -278,8 +289,7 @@ def _parse_compound(value, conc_power: float, time_power: float, units, where: L
             raise where.error(f"expected {what}, got {_fmt(value)}")
         base = q.to_base_units()
         x = float(base.magnitude)
-    if not math.isfinite(x):
-        raise where.error(f"expected a finite value, got {_fmt(value)}")
+    _check_range(x, number, value, where)
     _sign_check(x, value, where, nonnegative, positive)
     return x
 

@@ -4,6 +4,12 @@ Files are read as YAML 1.2, as Cantera reads its own: ``NO``, ``ON``, ``yes`` ar
 strings and ``2.0e6`` is a float. Missing files and syntax errors become
 :class:`~flowchem.errors.InputError` naming the file (and the line, 1-based,
 where the parser gives one).
+
+A file that is not an input of ours (``/etc/passwd`` given as a mechanism) is
+refused by naming the file and what was expected, never by echoing what it
+holds: at the top of a document :func:`check_mapping` says what kind of YAML
+value it found, :func:`check_keys` lists no key of a mapping none of whose keys
+is known, and a duplicate key is reported by its line, not its values.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from pathlib import Path
 
 from .errors import InputError, Location
 
-__all__ = ["read_yaml", "load_yaml_text", "Location", "check_mapping", "check_keys", "require_list"]
+__all__ = ["read_yaml", "load_yaml_text", "Location", "check_mapping", "check_keys", "require_list",
+           "describe_value"]
 
 
 def _yaml():
@@ -54,8 +61,10 @@ def load_yaml_text(text: str, source: str = "<inline>"):
         data = _yaml().load(text)
     except YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        ctx = getattr(exc, "context", None)
-        msg = f"invalid YAML: {problem}" + (f" ({ctx})" if ctx and "duplicate" in str(ctx) else "")
+        if "duplicate key" in str(problem):
+            # ruamel quotes the key and both values: the line says where, without the contents
+            problem = "duplicate key"
+        msg = f"invalid YAML: {problem}"
         raise InputError(msg, source, _mark_text(exc)) from None
     _PARSED[text] = data
     if len(_PARSED) > _PARSED_MAX:
@@ -80,9 +89,33 @@ def read_yaml(path) -> tuple[object, str]:
     return load_yaml_text(text, source), source
 
 
+def describe_value(value) -> str:
+    """What kind of YAML value ``value`` is, without any of its content."""
+    if value is None:
+        return "an empty document"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "plain text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
 def check_mapping(value, where: Location, what: str = "a mapping") -> dict:
-    """``value`` if it is a mapping, else InputError at ``where``."""
+    """``value`` if it is a mapping, else InputError at ``where``.
+
+    At the top of a document (``where`` without an entry path) the message
+    says what kind of value was found, never the value: the file may not be
+    an input at all, and its contents are not ours to print.
+    """
     if not isinstance(value, dict):
+        if not where.path:
+            raise where.error(f"expected {what}, got {describe_value(value)} (is this the right file?)")
         raise where.error(f"expected {what}, got {_show(value)}")
     return value
 
@@ -94,8 +127,15 @@ def require_list(value, where: Location, what: str = "a list") -> list:
 
 
 def check_keys(mapping: dict, allowed, where: Location, required=()) -> None:
-    """Refuse unknown keys (suggesting the closest allowed one) and missing required keys."""
+    """Refuse unknown keys (suggesting the closest allowed one) and missing required keys.
+
+    At the top of a document, a mapping none of whose keys is allowed is
+    refused without naming its keys: it is some other file, not a mistyped one.
+    """
     allowed = list(allowed)
+    if not where.path and mapping and not any(key in allowed for key in mapping):
+        raise where.error(f"none of the top-level keys is one of {', '.join(map(str, allowed))} "
+                          "(is this the right file?)")
     for key in mapping:
         if key not in allowed:
             hint = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=1)

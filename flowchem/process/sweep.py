@@ -33,6 +33,13 @@ def _product(key):
     return lambda d: (d.get("product") or {}).get(key)
 
 
+def _over_operations(d, key, combine):
+    """``combine`` of ``key`` over the operations that computed it; None (an
+    empty cell) when none did: not computed is empty, never zero."""
+    values = [op[key] for op in d["operations"].values() if op.get(key) is not None]
+    return combine(values) if values else None
+
+
 #: KPI columns of the sweep table: name -> function of RouteResult.to_dict()
 COLUMNS = {
     "conversion": _product("conversion"),
@@ -41,8 +48,8 @@ COLUMNS = {
     "production_rate_kg_per_h": _product("production_rate_kg_per_h"),
     "space_time_yield_kg_per_m3_h": _product("space_time_yield_kg_per_m3_h"),
     "residence_time_s": _product("residence_time_s"),
-    "T_max_K": lambda d: max((op.get("T_max_K", 0.0) for op in d["operations"].values()), default=None),
-    "pressure_drop_Pa": lambda d: sum(op.get("pressure_drop_Pa", 0.0) for op in d["operations"].values()),
+    "T_max_K": lambda d: _over_operations(d, "T_max_K", max),
+    "pressure_drop_Pa": lambda d: _over_operations(d, "pressure_drop_Pa", sum),
     "impurities_mol_percent": lambda d: (sum((d.get("product") or {}).get(
         "impurity_profile_mol_percent", {}).values()) if d.get("product") else None),
     "n_warnings": lambda d: sum(len(op.get("warnings", [])) for op in d["operations"].values()),

@@ -20,25 +20,65 @@ transfer through the wall: a tube's area per volume is 4/d, a tank's is
 ``area``/``volume``. ``U: auto`` estimates U for laminar flow in a tube from
 the liquid properties. The liquid's density and heat capacity come from
 ``properties=`` (a :class:`~flowchem.properties.LiquidProperties`), else
-from the feed, else generic placeholders.
+from the feed, else generic placeholders. The energy balances themselves
+(parsing ``energy=``, heat rows, wall heat, the runaway screen and the
+steady-state scan of tanks) live in :mod:`flowchem.reactors.energy`.
+
+Every result reports finite, non-negative concentrations: a rate constant
+that overflows at the reactor's temperature is refused as an input error, and
+round-off negatives of the integrators are reported as zero
+(:func:`clip_roundoff`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..core.errors import InputError, Location
+from ..core.errors import InputError, SolverError
 from ..chemistry.properties import LiquidProperties
-from .solver import (SolverOptions, compiled_mechanism, energy_model, integrate,
-                     make_energy_system, make_system, steady_cstr_cascade)
+from .energy import (SENSITIVITY_LIMIT, U_AUTO_TANKS_ONLY, EnergyBalance, ThermalSetup,
+                     heat_scale, isothermal_system_with_heat, runaway_screen, tank_steady_states,
+                     wall_heat)
+from .solver import (SolverOptions, integrate, make_energy_system, make_system,
+                     steady_cstr_cascade)
 from ..process.stream import Stream
 from ..core.units import parse_quantity
-from ..core.yamlio import check_keys
 
 PROFILE_POINTS = 201
 
-ENERGY_KEYS = ("U", "coolant_T", "area", "max_adiabatic_rise", "wall_thickness",
-               "wall_conductivity", "h_outer")
+#: Negative concentrations down to this many absolute tolerances are the
+#: integrators' round-off and are reported as zero; below, the answer is wrong.
+NEGATIVE_ROUNDOFF_ATOLS = 1.0e3
+
+
+def clip_roundoff(conc, atol, operation):
+    """Concentrations (mol/m^3, species on the last axis) with round-off
+    negatives set to zero, so no result reports a negative concentration;
+    :class:`SolverError` for a value below -NEGATIVE_ROUNDOFF_ATOLS * atol."""
+    conc = np.asarray(conc, dtype=float)
+    limit = -NEGATIVE_ROUNDOFF_ATOLS * np.asarray(atol, dtype=float)
+    if np.any(conc < limit):
+        raise SolverError(operation, "the solution has a negative concentration "
+                                     f"({float(np.min(conc)):.3g} mol/m^3, below "
+                                     f"{NEGATIVE_ROUNDOFF_ATOLS:g} times the absolute tolerance)")
+    return np.maximum(conc, 0.0)
+
+
+def refuse_overflowing_rate_constants(mechanism, T, source, where):
+    """InputError (at ``source``/``where``) when a rate constant of the
+    mechanism is not a finite number at temperature ``T`` (K): A, k_ref, Ea
+    and b that overflow a double there describe no usable rate, and the
+    integrators must not be handed inf."""
+    system = make_system(mechanism, T)
+    kf, kr = system[2], system[3]
+    bad = np.flatnonzero(~(np.isfinite(kf) & np.isfinite(kr)))
+    if bad.size:
+        j = int(bad[0])
+        which = "forward" if not np.isfinite(kf[j]) else "reverse"
+        raise InputError(f"the {which} rate constant of reaction {mechanism.reaction_ids[j]} "
+                         f"({mechanism.reactions[j].equation}) is not a finite number at "
+                         f"T = {T:.6g} K (it overflows 1.8e308 in SI units): its rate parameters "
+                         "describe no usable rate at this temperature", source, where)
 
 
 def _options(options):
@@ -47,77 +87,6 @@ def _options(options):
     if isinstance(options, dict):
         return SolverOptions(**options)
     return options
-
-
-class EnergyBalance:
-    """How a reactor exchanges heat.
-
-    ``mode`` is ``"isothermal"``, ``"adiabatic"`` or ``"cooled"`` (wall heat
-    transfer with coefficient ``U`` (W/m^2/K, or ``"auto"`` for a laminar
-    estimate in tubes) to a coolant at ``coolant_T`` (K); ``area`` (m^2) is a
-    tank's jacket area). ``max_adiabatic_rise`` (K) is the screening limit
-    for warnings (default 50 K).
-    """
-
-    def __init__(self, mode="isothermal", U=None, coolant_T=None, area=None,
-                 max_adiabatic_rise=None, wall_thickness=0.0, wall_conductivity=None, h_outer=None):
-        from .energy import DEFAULT_MAX_ADIABATIC_RISE
-
-        self.mode = mode
-        self.U = U
-        self.coolant_T = coolant_T
-        self.area = area
-        self.max_adiabatic_rise = DEFAULT_MAX_ADIABATIC_RISE if max_adiabatic_rise is None \
-            else max_adiabatic_rise
-        self.wall_thickness = wall_thickness
-        self.wall_conductivity = wall_conductivity
-        self.h_outer = h_outer
-
-    @property
-    def isothermal(self):
-        return self.mode == "isothermal"
-
-    @classmethod
-    def parse(cls, spec, units=None, source="<python>", where=""):
-        """From ``None``, ``"isothermal"``, ``"adiabatic"``, an EnergyBalance
-        or a mapping ``{U, coolant_T[, area, max_adiabatic_rise, ...]}``
-        (a mapping may also name ``mode``)."""
-        loc = Location.coerce(where, source)
-        if spec is None or isinstance(spec, EnergyBalance):
-            return spec or cls()
-        if isinstance(spec, str):
-            if spec in ("isothermal", "adiabatic"):
-                return cls(spec)
-            raise loc.error(f"expected 'isothermal', 'adiabatic' or a mapping with U and coolant_T, got {spec!r}")
-        if not isinstance(spec, dict):
-            raise loc.error(f"expected 'isothermal', 'adiabatic' or a mapping, got {type(spec).__name__}")
-        check_keys(spec, ("mode",) + ENERGY_KEYS, loc)
-
-        def q(key, kind, **kw):
-            if key not in spec or spec[key] is None:
-                return None
-            return parse_quantity(spec[key], kind, units, loc.key(key), source=source, **kw)
-
-        mode = spec.get("mode")
-        if mode is None:
-            mode = "cooled" if ("U" in spec or "coolant_T" in spec) else "isothermal"
-        if mode not in ("isothermal", "adiabatic", "cooled"):
-            raise loc.key("mode").error(f"expected isothermal, adiabatic or cooled, got {mode!r}")
-        U = spec.get("U")
-        if mode == "cooled":
-            for key in ("U", "coolant_T"):
-                if key not in spec:
-                    raise loc.error(f"a cooled reactor needs '{key}'")
-            if U != "auto":
-                U = q("U", "heat_transfer_coefficient", nonnegative=True)
-        elif U is not None:
-            raise loc.key("U").error(f"U has no meaning for an {mode} reactor")
-        return cls(mode, U, q("coolant_T", "temperature", positive=True),
-                   q("area", "area", positive=True),
-                   q("max_adiabatic_rise", "temperature_difference", positive=True),
-                   q("wall_thickness", "length", nonnegative=True) or 0.0,
-                   q("wall_conductivity", "thermal_conductivity", positive=True),
-                   q("h_outer", "heat_transfer_coefficient", positive=True))
 
 
 class _Result:
@@ -181,43 +150,6 @@ class BatchResult(_Result):
         if np.ptp(self.T_profile) > 1e-6:
             plot_temperature(ax, self.t, self.T_profile, "time", time_unit)
         return ax
-
-
-class _Thermal:
-    """Resolved numbers of one reactor run's energy balance (SI)."""
-
-    def __init__(self, mode, props, ua_per_volume=0.0, coolant_T=None, U=None, U_source=None):
-        self.mode = mode
-        self.props = props
-        self.rho_cp = props.density * props.cp
-        self.ua_per_volume = ua_per_volume
-        self.coolant_T = coolant_T
-        self.U = U
-        self.U_source = U_source
-
-
-def _heat_row_needed(mechanism):
-    return bool(np.any(compiled_mechanism(mechanism).delta_H != 0.0))
-
-
-def _isothermal_system(mechanism, T):
-    """Isothermal system whose state carries, after the species, the heat
-    released per volume (J/m^3) when any reaction has a dH."""
-    system = make_system(mechanism, T)
-    if not _heat_row_needed(mechanism):
-        return system, False
-    compiled = compiled_mechanism(mechanism)
-    model = mechanism.__dict__.get("_flowchem_heat_model")
-    if model is None:
-        model = energy_model(compiled, None)
-        mechanism._flowchem_heat_model = model
-    params = np.zeros(1 + compiled.n_species + 1)
-    return (model, system[1], system[2], system[3], params, system[5]), True
-
-
-def _heat_scale(mechanism, c):
-    dH = compiled_mechanism(mechanism).delta_H
-    return max(float(np.max(np.abs(dH))) * float(np.max(np.abs(c))), 1.0) if dH.size else 1.0
 
 
 class FlowResult(_Result):
@@ -424,30 +356,35 @@ class _FlowReactor:
         props = self._liquid(feed)
         e = self.energy
         if e.mode != "cooled":
-            return _Thermal(e.mode, props)
+            return ThermalSetup(e.mode, props)
         U, source = self._heat_transfer_coefficient(feed, props)
-        return _Thermal("cooled", props, U * self._area_per_volume(), e.coolant_T, U, source)
+        return ThermalSetup("cooled", props, U * self._area_per_volume(), e.coolant_T, U, source)
 
     def _heat_transfer_coefficient(self, feed, props):
         if self.energy.U != "auto":
             return self.energy.U, "given"
-        raise InputError("U: auto estimates heat transfer in tubes only; give U", self.source,
-                         f"{self.where}.energy.U")
+        raise InputError(U_AUTO_TANKS_ONLY, self.source, f"{self.where}.energy.U")
 
     def _area_per_volume(self):
         raise NotImplementedError
 
+    def _check_rate_constants(self, mechanism, T):
+        refuse_overflowing_rate_constants(mechanism, T, self.source, self.where)
+
+    def _located(self, exc, key):
+        """An InputError raised by a Python-level helper (hydraulics, heat
+        transfer), moved to this reactor's entry of the input file."""
+        if exc.source in ("", "<python>"):
+            return InputError(f"{exc.location + ': ' if exc.location else ''}{exc.problem}",
+                              self.source, f"{self.where}.{key}" if key else self.where)
+        return exc
+
     def _screen(self, result, feed, thermal):
         """Worst-case adiabatic temperature rise against the stated limit."""
-        from .energy import adiabatic_temperature_rise
-
-        rise = adiabatic_temperature_rise(feed.mechanism, feed.conc, thermal.rho_cp)
-        result.thermal["adiabatic_temperature_rise_K"] = rise
-        limit = self.energy.max_adiabatic_rise
-        if rise is not None and rise > limit:
-            result.warnings.append(
-                f"{self.name}: worst-case adiabatic temperature rise {rise:.1f} K exceeds "
-                f"{limit:.0f} K: a cooling failure could lead to a runaway")
+        entries, warnings = runaway_screen(self.name, feed.mechanism, feed.conc, thermal.rho_cp,
+                                           self.energy.max_adiabatic_rise)
+        result.thermal.update(entries)
+        result.warnings.extend(warnings)
 
 
 class PFR(_FlowReactor):
@@ -504,12 +441,15 @@ class PFR(_FlowReactor):
         if props.thermal_conductivity is None:
             raise InputError("U: auto needs the liquid's thermal_conductivity in 'properties'",
                              self.source, f"{self.where}.energy.U")
-        ht = laminar_heat_transfer(feed.flow, self.diameter, props.density, props.viscosity, props.cp,
-                                   props.thermal_conductivity, length=self.length,
-                                   coil_diameter=self.coil_diameter,
-                                   wall_thickness=self.energy.wall_thickness,
-                                   wall_conductivity=self.energy.wall_conductivity,
-                                   h_outer=self.energy.h_outer)
+        try:
+            ht = laminar_heat_transfer(feed.flow, self.diameter, props.density, props.viscosity,
+                                       props.cp, props.thermal_conductivity, length=self.length,
+                                       coil_diameter=self.coil_diameter,
+                                       wall_thickness=self.energy.wall_thickness,
+                                       wall_conductivity=self.energy.wall_conductivity,
+                                       h_outer=self.energy.h_outer)
+        except InputError as exc:
+            raise self._located(exc, "energy.U") from None
         return ht.U_W_per_m2_K, f"laminar estimate ({ht.correlation})"
 
     def hydraulics(self, feed):
@@ -520,8 +460,11 @@ class PFR(_FlowReactor):
         if self.length is None or self.diameter is None:
             return None
         props = self._liquid(feed)
-        return pressure_drop(feed.flow, self.length, self.diameter, props.density, props.viscosity,
-                             coil_diameter=self.coil_diameter)
+        try:
+            return pressure_drop(feed.flow, self.length, self.diameter, props.density,
+                                 props.viscosity, coil_diameter=self.coil_diameter)
+        except InputError as exc:
+            raise self._located(exc, "") from None
 
     def _solve(self, feed, thermal, T_in, coolant_T, n_points, record=True):
         """Integrate along the tube; returns (sol, y_eval, t_eval, has_heat_row)."""
@@ -532,9 +475,10 @@ class PFR(_FlowReactor):
         tau = self.volume / feed.flow
         t_eval = np.linspace(0.0, tau, n_points)
         atol_c = self.options.atol_vector(feed.conc)
-        heat_atol = -1e-10 * _heat_scale(mech, feed.conc)   # negative: may change sign
+        heat_atol = -1e-10 * heat_scale(mech, feed.conc)   # negative: may change sign
+        self._check_rate_constants(mech, T_in)
         if thermal.mode == "isothermal":
-            system, has_heat = _isothermal_system(mech, T_in)
+            system, has_heat = isothermal_system_with_heat(mech, T_in)
             y0 = np.concatenate([feed.conc, [0.0]]) if has_heat else feed.conc.copy()
             atol = np.concatenate([atol_c, [heat_atol]]) if has_heat else atol_c
             code = BATCH
@@ -574,7 +518,8 @@ class PFR(_FlowReactor):
         T_in = self._temperature(feed) if thermal.mode == "isothermal" else feed.T
         sol, y_eval, t_eval, has_heat = self._solve(feed, thermal, T_in, thermal.coolant_T, n_points)
         sol.names = mech.species_names
-        c_out = sol.y[-1, :n]
+        atol_c = self.options.atol_vector(feed.conc)
+        c_out = clip_roundoff(sol.y[-1, :n], atol_c, self.name)
         tau = t_eval[-1]
         info = {"energy": thermal.mode}
         if thermal.mode == "isothermal":
@@ -595,7 +540,7 @@ class PFR(_FlowReactor):
         if thermal.mode == "cooled":
             # heat through the wall, integrated independently of the energy
             # equation (Gauss-Legendre on every step of the dense output)
-            wall = _wall_heat(sol, thermal) * feed.flow
+            wall = wall_heat(sol, thermal) * feed.flow
             info["U_W_per_m2_K"] = thermal.U
             info["U_source"] = thermal.U_source
             info["coolant_T_K"] = thermal.coolant_T
@@ -615,7 +560,14 @@ class PFR(_FlowReactor):
                                 feed.P - (hyd.pressure_drop_Pa if hyd is not None else 0.0), self.name)
         outlet.properties = thermal.props
         result = PFRResult(self.name, mech, feed, outlet, self.volume, T_in, sol.stats, t_eval,
-                           y_eval[:, :n], sol, self.length, self.diameter, T_profile, info)
+                           clip_roundoff(y_eval[:, :n], atol_c, self.name), sol, self.length,
+                           self.diameter, T_profile, info)
+        if hyd is not None and hyd.pressure_drop_Pa >= feed.P:
+            # the outlet pressure P_in - dP is kept (balances), but it is not a pressure
+            result.warnings.append(
+                f"{self.name}: the pressure drop {hyd.pressure_drop_Pa / 1e5:.4g} bar exceeds the "
+                f"inlet pressure {feed.P / 1e5:.4g} bar: give the feed's P (what the pump must "
+                "deliver), or a wider or shorter tube")
         if has_heat:
             self._screen(result, feed, thermal)
             if thermal.mode != "isothermal":
@@ -625,7 +577,8 @@ class PFR(_FlowReactor):
     def _sensitivity(self, result, feed, thermal, delta=0.5):
         """Gain of the hot spot, dT_max/dT_coolant (or dT_max/dT_inlet for an
         adiabatic tube), by central differences."""
-        from .energy import SENSITIVITY_LIMIT
+        # a perturbation smaller than the temperature itself (T - delta > 0)
+        delta = min(delta, 0.25 * min(feed.T, thermal.coolant_T or feed.T))
 
         def t_max(T_in, coolant):
             sol = self._solve(feed, thermal, T_in, coolant, 2)[0]
@@ -646,13 +599,6 @@ class PFR(_FlowReactor):
                 f"{what} temperature (limit {SENSITIVITY_LIMIT:g}); near runaway")
 
 
-def _wall_heat(sol, thermal):
-    """Integral over residence time of Ua (T - T_c), J/m^3 of throughput."""
-    from .quadrature import integrate_dense
-
-    return thermal.ua_per_volume * integrate_dense(sol, lambda y: y[:, -1] - thermal.coolant_T)
-
-
 class CSTRCascade(_FlowReactor):
     """``n`` equal stirred tanks in series; ``volume`` is their total (and so
     is a jacket ``area`` in the energy balance)."""
@@ -671,6 +617,8 @@ class CSTRCascade(_FlowReactor):
         self.n = int(n)
         if self.energy.mode == "cooled" and self.energy.area is None:
             raise InputError("a cooled tank needs the jacket 'area'", source, f"{self.where}.energy")
+        if self.energy.U == "auto":
+            raise InputError(U_AUTO_TANKS_ONLY, source, f"{self.where}.energy.U")
         self.find_all_steady_states = (self.n == 1) if find_all_steady_states is None \
             else bool(find_all_steady_states)
 
@@ -683,13 +631,15 @@ class CSTRCascade(_FlowReactor):
         n = mech.n_species
         thermal = self._thermal(feed)
         tau_each = self.volume / self.n / feed.flow
+        self._check_rate_constants(mech, self._temperature(feed) if thermal.mode == "isothermal"
+                                   else feed.T)
         atol_c = self.options.atol_vector(feed.conc)
-        heat_atol = -1e-10 * _heat_scale(mech, feed.conc)   # negative: may change sign
+        heat_atol = -1e-10 * heat_scale(mech, feed.conc)   # negative: may change sign
         if thermal.mode == "isothermal":
             from kernels.problems import CSTR_TRANSIENT
 
             T = self._temperature(feed)
-            system, has_heat = _isothermal_system(mech, T)
+            system, has_heat = isothermal_system_with_heat(mech, T)
             y_in = np.concatenate([feed.conc, [0.0]]) if has_heat else feed.conc
             atol = np.concatenate([atol_c, [heat_atol]]) if has_heat else atol_c
             states, stats = self._tanks(system, y_in, tau_each, atol, CSTR_TRANSIENT, has_heat, n)
@@ -705,7 +655,7 @@ class CSTRCascade(_FlowReactor):
             states, stats = self._tanks(system, y_in, tau_each, atol, CSTR_ENERGY, True, n)
             tank_T = states[:, n + 1]
             T = feed.T
-        tanks = states[:, :n]
+        tanks = clip_roundoff(states[:, :n], atol_c, self.name)
         T_out = float(tank_T[-1])
         released = float(np.sum(states[:, n])) * feed.flow if has_heat else 0.0
         info = {"energy": thermal.mode, "T_max_K": float(np.max(tank_T)),
@@ -752,28 +702,19 @@ class CSTRCascade(_FlowReactor):
         return states, total
 
     def _multiplicity(self, result, feed, thermal, tau_each, states):
-        """Every steady state of each tank (scan in T), the operating one named."""
-        from .energy import cstr_steady_states
-
-        n = feed.mechanism.n_species
-        inlet_c, inlet_T = feed.conc, feed.T
-        per_tank = []
-        for k in range(self.n):
-            found, curve = cstr_steady_states(feed.mechanism, inlet_c, inlet_T, tau_each, thermal.rho_cp,
-                                              thermal.ua_per_volume, thermal.coolant_T or 0.0,
-                                              self.options)
-            T_op = states[k, n + 1]
-            if len(found) > 1:
-                temps = ", ".join(f"{s.T - 273.15:.1f}" for s in found)
-                result.warnings.append(
-                    f"{self.name}{'' if self.n == 1 else f' tank {k + 1}'}: {len(found)} steady states "
-                    f"at {temps} degC; start-up from the feed reaches {T_op - 273.15:.1f} degC")
-            if k == 0:
-                result.heat_curve = curve
-            per_tank.append(found)
-            inlet_c, inlet_T = states[k, :n], states[k, n + 1]
+        """Every steady state of each tank (scan in T), the operating one
+        named, and the temperatures the scan could not cover."""
+        per_tank, curve, warnings, scans = tank_steady_states(
+            self.name, feed.mechanism, feed, thermal, tau_each, states, self.options)
+        result.heat_curve = curve
+        result.warnings.extend(warnings)
         result.steady_states = per_tank[0] if self.n == 1 else [s for tank in per_tank for s in tank]
-        result.thermal["n_steady_states"] = [len(f) for f in per_tank] if self.n > 1 else len(per_tank[0])
+        if self.n == 1:
+            result.thermal["n_steady_states"] = len(per_tank[0])
+            result.thermal["steady_state_scan"] = scans[0].to_dict()
+        else:
+            result.thermal["n_steady_states"] = [len(f) for f in per_tank]
+            result.thermal["steady_state_scan"] = [scan.to_dict() for scan in scans]
 
 
 class CSTR(CSTRCascade):
@@ -793,7 +734,9 @@ class BatchReactor:
     """Well-mixed, constant-volume liquid batch reactor.
 
     ``energy``: ``"isothermal"`` (default, at ``T``), ``"adiabatic"`` (from
-    ``T``), or ``{U, coolant_T, area}`` with ``volume`` for a jacketed vessel.
+    ``T``), or ``{U, coolant_T, area}`` with ``volume`` for a jacketed vessel;
+    ``U`` is a number there (``U: auto`` is a tube correlation: a vessel's U
+    depends on agitation that is not modelled).
     """
 
     def __init__(self, mechanism, T, options=None, *, energy=None, properties=None, volume=None):
@@ -809,6 +752,8 @@ class BatchReactor:
         if self.energy.mode == "cooled" and (self.energy.area is None or self.volume is None):
             raise InputError("a cooled batch reactor needs the jacket 'area' and the 'volume'",
                              "<python>", "BatchReactor.energy")
+        if self.energy.U == "auto":
+            raise InputError(U_AUTO_TANKS_ONLY, "<python>", "BatchReactor.energy.U")
 
     def run(self, conc, time, t_eval=None):
         """Integrate from initial concentrations ``conc`` for ``time``.
@@ -832,6 +777,7 @@ class BatchReactor:
                 raise InputError("expected increasing times within [0, time]", "<python>",
                                  "BatchReactor.run.t_eval")
         n = self.mechanism.n_species
+        refuse_overflowing_rate_constants(self.mechanism, self.T, "<python>", "BatchReactor")
         if self.energy.isothermal:
             system = make_system(self.mechanism, self.T)
             sol, y_eval = integrate(system, BATCH, c0, t_end, self.options, t_eval=t_eval,
@@ -844,9 +790,10 @@ class BatchReactor:
             system = make_energy_system(self.mechanism, rho_cp, ua / rho_cp, self.energy.coolant_T or 0.0)
             y0 = np.concatenate([c0, [0.0, self.T]])
             atol = np.concatenate([self.options.atol_vector(c0),
-                                   [-1e-10 * _heat_scale(self.mechanism, c0), 1e-9]])
+                                   [-1e-10 * heat_scale(self.mechanism, c0), 1e-9]])
             sol, y_eval = integrate(system, BATCH_ENERGY, y0, t_end, self.options, t_eval=t_eval,
                                     atol=atol, operation="batch")
             T_profile = y_eval[:, n + 1]
         sol.names = self.mechanism.species_names
-        return BatchResult(self.mechanism, self.T, t_eval, y_eval[:, :n], sol, T_profile)
+        conc = clip_roundoff(y_eval[:, :n], self.options.atol_vector(c0), "batch")
+        return BatchResult(self.mechanism, self.T, t_eval, conc, sol, T_profile)
