@@ -19,7 +19,8 @@ from .process.batchflow import BatchComparison, compare_batch
 from .reactors.nonideal import DispersionPFR, LaminarPFR
 from .process.operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 from .chemistry.properties import LiquidProperties
-from .reactors.ideal import CSTR, PFR, BatchReactor, CSTRCascade, EnergyBalance
+from .reactors.energy import EnergyBalance
+from .reactors.ideal import CSTR, PFR, BatchReactor, CSTRCascade
 from .process.sizing import SizingResult, TargetUnreachableError, size_reactor
 from .process.route import Route, RouteResult, load_route
 from .reactors.solver import SolverOptions

@@ -998,7 +998,8 @@ def read_tracer_csv(path, *, time_unit=None) -> TracerData:
     names = fields(header)
     if len(names) != 2:
         raise Location(src, f"line {hline}").error(
-            f"expected a header naming 2 columns (time, concentration), got {len(names)}: {header.strip()!r}")
+            f"expected a header naming 2 columns (time, concentration), got {len(names)} "
+            "(is this a tracer CSV?)")
     try:
         float(names[0])
         numeric = True
@@ -1006,7 +1007,7 @@ def read_tracer_csv(path, *, time_unit=None) -> TracerData:
         numeric = False
     if numeric:
         raise Location(src, f"line {hline}").error(
-            f"expected a header such as 'time_s,conc' or 't [min], c', got numbers {header.strip()!r}")
+            "expected a header such as 'time_s,conc' or 't [min], c', got numbers")
     tname, tunit = _split_header(names[0])
     cname, cunit = _split_header(names[1])
     if time_unit is not None:

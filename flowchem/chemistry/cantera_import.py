@@ -86,13 +86,15 @@ def read_cantera(path_or_name, phase: str | None = None, *, T_ref: float = _DEFA
                                 "reactions out with a warning: skip_unsupported=True, or "
                                 "'mechanism: {cantera: FILE, skip_unsupported: true}' in a route)")
             A_kmol = rate.pre_exponential_factor
-            if not A_kmol > 0:
-                raise loc.error(f"reaction {r.equation!r} has a non-positive pre-exponential factor")
+            if A_kmol < 0 or not math.isfinite(A_kmol):
+                raise loc.error(f"reaction {r.equation!r} has a negative or infinite pre-exponential factor")
             orders = dict(r.reactants)
             orders.update(r.orders)
             n_fwd = sum(orders.values())
             n_rev = sum(r.products.values())
-            fwd = RateLaw(math.log(A_kmol) + (1.0 - n_fwd) * math.log(1000.0),
+            # A = 0 switches a reaction off (ln A = -inf, as for native mechanisms)
+            lnA = math.log(A_kmol) if A_kmol > 0 else -math.inf
+            fwd = RateLaw(lnA + (1.0 - n_fwd) * math.log(1000.0),
                           float(rate.temperature_exponent),
                           float(rate.activation_energy) / ct.gas_constant)
             equilibrium = None

@@ -154,6 +154,10 @@ def read_experiments(path, species):
         raise InputError("the data file is empty", source)
     reader = csv.reader(lines)
     header = [h.strip() for h in next(reader)]
+    if "experiment" not in header or "kind" not in header:
+        # not a data table at all: say what was expected, never what the file holds
+        raise InputError("not a flowchem data table: the first row must name the columns "
+                         "experiment, kind, T_UNIT, time_UNIT and SPECIES_UNIT", source, "row 1")
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise InputError(f"column {dup!r} appears twice", source, "row 1")
@@ -206,7 +210,8 @@ def read_experiments(path, species):
             try:
                 number = float(value)
             except ValueError:
-                raise InputError(f"expected a number, got {value!r}", source, where) from None
+                shown = value if len(value) <= 24 else value[:21] + "..."
+                raise InputError(f"expected a number, got {shown!r}", source, where) from None
             if not math.isfinite(number):
                 raise InputError(f"expected a finite number, got {value!r}", source, where)
             x = convert[c](number)
