@@ -18,9 +18,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.problems import BATCH, all_problems, kernel_system  # noqa: E402
 from kernels.problems import jacobian, rhs  # noqa: E402
 from kernels.kinetics import slot_jacobian, slot_plan  # noqa: E402
-from kernels.rosenbrock import (GAMMA, _inverse_plan, _inverse_t, _lu_factor_sparse,  # noqa: E402
-                                _slot_pattern, _sparse_plan, _stages_fast, _stages_inv,
-                                lu_factor, lu_solve, solve_rodas)
+from kernels.linalg import (factor_w_dense, factor_w_sparse, inverse_w_sparse,  # noqa: E402
+                            lu_factor, lu_solve, sparse_lu_plan)
+from kernels.rosenbrock import GAMMA, _stages_fast, _stages_inv, solve_rodas  # noqa: E402
 
 
 @njit
@@ -78,9 +78,7 @@ def loop_stages_fast(args, y, ynew, reps):
                      from_args[5], from_args[6], from_args[7], from_args[8], from_args[9],
                      from_args[10], from_args[11], y, from_args[12], from_args[13],
                      from_args[14], from_args[15], from_args[16], from_args[17],
-                     from_args[18], from_args[19], from_args[20], from_args[21],
-                     from_args[22], from_args[23], from_args[24], from_args[25],
-                     from_args[26], ynew, from_args[27])
+                     from_args[18], from_args[19], ynew, from_args[20])
         s += ynew[0]
     return s
 
@@ -89,7 +87,7 @@ def loop_stages_fast(args, y, ynew, reps):
 def loop_inverse(w, dinv, iplan, mt, reps):
     s = 0.0
     for r in range(reps):
-        _inverse_t(w, dinv, iplan[0], iplan[1], iplan[2], iplan[3], mt)
+        inverse_w_sparse(w, dinv, iplan[0], iplan[1], iplan[2], iplan[3], mt)
         s += mt[0, 0]
     return s
 
@@ -109,8 +107,8 @@ def loop_stages_inv(a, y, ynew, reps):
 def loop_factor_sparse(jx, gh, w, dinv, plan, reps):
     s = 0.0
     for r in range(reps):
-        _lu_factor_sparse(jx, gh, w, dinv, plan[0], plan[1], plan[2], plan[3], plan[4],
-                          plan[5], plan[6])
+        factor_w_sparse(jx, gh, w, dinv, plan[0], plan[1], plan[2], plan[3], plan[4],
+                        plan[5], plan[6])
         s += w[0, 0]
     return s
 
@@ -127,7 +125,9 @@ def loop_slot_jac(y, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp, s_nu, ext, jx, 
 
 def fast_pieces(p, h=1e-3):
     """ns per call of the pieces the integrator's fast path actually runs:
-    slot Jacobian, sparse W+LU, and the 8-stage loop (rates + sparse solves)."""
+    slot Jacobian, sparse W+LU and its explicit inverse, and the 8-stage loops
+    (rates + mat-vecs with the inverse; rates + dense triangular solves, the
+    fallback when a sparse pivot is refused)."""
     system = kernel_system(p)
     model, _rp, kf, kr, params, work = system
     n = p.n
@@ -136,31 +136,35 @@ def fast_pieces(p, h=1e-3):
     ext = np.empty(n + 1)
     jx = np.empty((n, n + 1))
     slot_jacobian(y, kf, kr, any_rev, fslot, rslot, model[6], model[7], model[8], ext, jx)
-    plan = _sparse_plan(_slot_pattern(n, any_rev, fslot, rslot, model[6], model[7]))
+    full_plan = sparse_lu_plan(n, True, False, any_rev, fslot, rslot, model[6], model[7])
+    plan = full_plan[:7]
     w = np.zeros((n, n))
     dinv = np.empty(n)
     gh = 1.0 / (GAMMA * h)
-    sparse_ok = _lu_factor_sparse(jx, gh, w, dinv, *plan)
+    sparse_ok = factor_w_sparse(jx, gh, w, dinv, *plan)
     nnz = n + plan[2].shape[0] + plan[6].shape[0]
     t_jac = bench(loop_slot_jac, y, kf, kr, any_rev, fslot, rslot, model[6], model[7],
                   model[8], ext, jx, 0)
     t_fac = bench(loop_factor_sparse, jx, gh, w, dinv, plan, 0)
+    wd = np.zeros((n, n))
+    piv = np.zeros(n, dtype=np.int64)
+    dinv_d = np.empty(n)
+    factor_w_dense(jx, gh, wd, piv, dinv_d, np.empty(n, dtype=np.int64))
     args = (BATCH, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, ext,
-            np.ones(n), h, sparse_ok, w, np.zeros(n, dtype=np.int64), dinv, plan[0], plan[1],
-            plan[2], plan[5], plan[6], np.empty(n), np.empty((8, n)), np.empty(n),
-            np.empty(n), system[1])
+            np.ones(n), h, wd, piv, dinv_d, np.empty(n), np.empty((8, n)), np.empty(n),
+            system[1])
     t_st = bench(loop_stages_fast, args, y, np.empty(n), 0)
     # the path solve_rodas takes when the sparse pivots are acceptable:
     # explicit inverse of W from the sparse factors, stages as mat-vecs
-    iplan = _inverse_plan(plan[3], plan[4], plan[5], plan[6])
+    iplan = full_plan[7:11]
     mt = np.empty((n, n))
     t_inv = bench(loop_inverse, w, dinv, iplan, mt, 0)
-    _inverse_t(w, dinv, iplan[0], iplan[1], iplan[2], iplan[3], mt)
+    inverse_w_sparse(w, dinv, iplan[0], iplan[1], iplan[2], iplan[3], mt)
     iargs = (BATCH, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, ext,
              np.ones(n), h, plan[0], mt, np.empty(n), np.empty((8, n)), np.empty(n), system[1])
     t_si = bench(loop_stages_inv, iargs, y, np.empty(n), 0)
     print(f"{p.name} fast path: LU pattern nnz {nnz}/{n * n} (sparse pivots ok: {sparse_ok}), "
-          f"slot jac {t_jac:.0f} ns, sparse W+LU {t_fac:.0f} ns, 8 stages (triangular solves) "
+          f"slot jac {t_jac:.0f} ns, sparse W+LU {t_fac:.0f} ns, 8 stages (dense triangular solves) "
           f"{t_st:.0f} ns; inverse of W {t_inv:.0f} ns, 8 stages (mat-vec) {t_si:.0f} ns")
 
 

@@ -1,18 +1,20 @@
-"""Driver pieces shared by the adaptive integrators of :mod:`kernels.rosenbrock`
-and :mod:`kernels.explicit`: input checks, the set-up of a solve (negative-atol
-convention, recording buffers, outputs at or before t0), dense output at the
+"""Driver pieces shared by the adaptive integrators of :mod:`kernels.rosenbrock`,
+:mod:`kernels.bdf` and :mod:`kernels.explicit`: input checks, the set-up of a
+solve (negative-atol convention, recording buffers, outputs at or before t0),
+the initial step, the error norm and step-size factors, dense output at the
 requested times, step recording, output assembly and interpolation of the
 recorded steps. Everything here runs once per solve or once per accepted step,
 never inside a step's stages.
 
-This module imports nothing from the other kernels, so both integrators can
-import it.
+This module imports only :mod:`kernels.problems` and :mod:`kernels.status`,
+so every integrator can import it.
 """
 
 import numpy as np
-from numba import njit
 
-from .status import MAX_STEPS, STEP_TOO_SMALL, SUCCESS
+from .jit import njit
+from .problems import rhs
+from .status import MAX_STEPS, N_STATS, STAT_STEPS, STEP_TOO_SMALL, SUCCESS
 
 N_DENSE = 3  # interpolation vectors stored per step (both methods)
 
@@ -29,11 +31,13 @@ FAC_MAX = 6.0
 PI_ALPHA = 0.7 / 5.0  # Gustafsson PI gains, k = 5 (order of the estimate + 1)
 PI_BETA = 0.4 / 5.0
 
+MAX_CONSECUTIVE_FAILURES = 25  # non-finite / singular retries before giving up
+
 _EPS = np.finfo(np.float64).eps
 _LOG_ERR_PREV_MIN = float(np.log(1e-4))
 
 
-@njit(cache=True)
+@njit
 def all_finite(v):
     for i in range(v.shape[0]):
         if not np.isfinite(v[i]):
@@ -41,7 +45,20 @@ def all_finite(v):
     return True
 
 
-@njit(cache=True)
+@njit
+def jacobian_finite(jx):
+    """True when the first n columns of the (n, n) or (n, n + 1) Jacobian
+    ``jx`` are finite (column n of the slot form is scratch). Tells a
+    singular iteration matrix from an overflowed one."""
+    n = jx.shape[0]
+    for i in range(n):
+        for j in range(n):
+            if not np.isfinite(jx[i, j]):
+                return False
+    return True
+
+
+@njit
 def check_inputs(y0, t0, t_end, t_eval, rtol, atol):
     """True when the common solver inputs are valid."""
     n = y0.shape[0]
@@ -65,7 +82,7 @@ def check_inputs(y0, t0, t_end, t_eval, rtol, atol):
     return True
 
 
-@njit(cache=True)
+@njit
 def grow_records(t_buf, y_buf, d_buf, n_used):
     """Double the recorded-step buffers, keeping the first ``n_used`` entries."""
     cap = 2 * t_buf.shape[0]
@@ -78,7 +95,7 @@ def grow_records(t_buf, y_buf, d_buf, n_used):
     return t2, y2, d2
 
 
-@njit(cache=True)
+@njit
 def locate(t_steps, t):
     """Index i of the step [t_steps[i], t_steps[i+1]] holding t (clipped)."""
     lo = 0
@@ -98,7 +115,7 @@ def locate(t_steps, t):
     return lo
 
 
-@njit(cache=True)
+@njit
 def start_solve(y0, t0, t_end, t_eval, rtol, atol, record, n_dense):
     """Set-up common to the adaptive drivers.
 
@@ -115,7 +132,7 @@ def start_solve(y0, t0, t_end, t_eval, rtol, atol, record, n_dense):
     """
     n = y0.shape[0]
     n_eval = t_eval.shape[0]
-    stats = np.zeros(6, dtype=np.int64)
+    stats = np.zeros(N_STATS, dtype=np.int64)
     y_eval = np.full((n_eval, n), np.nan)
     cap = 64 if record else 2
     t_buf = np.empty(cap)
@@ -138,7 +155,7 @@ def start_solve(y0, t0, t_end, t_eval, rtol, atol, record, n_dense):
     return ok, free, atol_abs, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie
 
 
-@njit(cache=True)
+@njit
 def dense_eval(kind, theta, y0, y1, d, out):
     """State at ``t + theta h`` of a step from ``y0`` to ``y1`` with the
     interpolation vectors ``d`` of method ``kind``."""
@@ -166,14 +183,14 @@ def dense_eval(kind, theta, y0, y1, d, out):
                 d[0, i] + theta * (d[1, i] + th1 * d[2, i])))
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def needs_dense(record, t_eval, ie, t_new):
     """True when an accepted step ending at ``t_new`` needs its interpolation
     vectors: recording, or an output time ``t_eval[ie]`` inside the step."""
     return record or (ie < t_eval.shape[0] and t_eval[ie] <= t_new)
 
 
-@njit(cache=True)
+@njit
 def store_dense(kind, record, t_eval, ie, t, h, t_new, y, ynew, dcoef, y_eval, t_buf, y_buf,
                 d_buf, n_acc):
     """Use the interpolation vectors ``dcoef`` of accepted step ``n_acc``
@@ -195,7 +212,7 @@ def store_dense(kind, record, t_eval, ie, t, h, t_new, y, ynew, dcoef, y_eval, t
     return ie, t_buf, y_buf, d_buf
 
 
-@njit(cache=True)
+@njit
 def finish_records(record, t_buf, y_buf, d_buf, n_acc, t0, t, y0, y):
     """``(t_steps, y_steps, dense)`` of a solve: the recorded steps, or just
     the end points (and no dense output) when not recording."""
@@ -215,12 +232,63 @@ def finish_records(record, t_buf, y_buf, d_buf, n_acc, t0, t, y0, y):
     return t_out, y_out, d_out
 
 
-@njit(cache=True, inline="always")
+@njit
+def error_norm(err, y, ynew, rtol, atol):
+    """RMS of err_i / (atol_i + rtol max(|y_i|, |ynew_i|))."""
+    n = err.shape[0]
+    s = 0.0
+    for i in range(n):
+        sc = atol[i] + rtol * max(abs(y[i]), abs(ynew[i]))
+        r = err[i] / sc
+        s += r * r
+    return np.sqrt(s / max(n, 1))
+
+
+@njit
+def initial_step(code, system, t0, y0, f0, t_end, rtol, atol, order, y1, f1):
+    """Hairer's starting step (Solving ODEs I, II.4); one f evaluation."""
+    n = y0.shape[0]
+    dnf = 0.0
+    dny = 0.0
+    for i in range(n):
+        sk = atol[i] + rtol * abs(y0[i])
+        dnf += (f0[i] / sk) ** 2
+        dny += (y0[i] / sk) ** 2
+    dnf = np.sqrt(dnf / max(n, 1))
+    dny = np.sqrt(dny / max(n, 1))
+    hmax = t_end - t0
+    if dnf <= 1e-10 or dny <= 1e-10:
+        h = 1e-6
+    else:
+        h = 0.01 * dny / dnf
+    h = min(h, hmax)
+    for i in range(n):
+        y1[i] = y0[i] + h * f0[i]
+    rhs(code, t0 + h, y1, system, f1)
+    der2 = 0.0
+    for i in range(n):
+        sk = atol[i] + rtol * abs(y0[i])
+        der2 += ((f1[i] - f0[i]) / sk) ** 2
+    der2 = np.sqrt(der2 / max(n, 1)) / h
+    der12 = max(abs(der2), np.sqrt(dnf))
+    if not np.isfinite(der12):
+        h1 = h * 1e-3
+    elif der12 <= 1e-15:
+        h1 = max(1e-6, h * 1e-3)
+    else:
+        h1 = (0.01 / der12) ** (1.0 / order)
+    h = min(100.0 * h, h1, hmax)
+    if not (h > 0.0):
+        h = max(hmax * 1e-6, 1e-300)
+    return h
+
+
+@njit(inline="always")
 def start_step(stats, max_steps, h, t, t_end):
     """Checks before a step attempt: ``(status, h, last)``; a status other
     than SUCCESS ends the solve. The step is stretched to end exactly at
     ``t_end`` (``last``) when it would come within 1 % of it."""
-    if stats[0] >= max_steps:
+    if stats[STAT_STEPS] >= max_steps:
         return MAX_STEPS, h, False
     if h < 16.0 * _EPS * max(abs(t), 1e-300) or not (h > 0.0):
         return STEP_TOO_SMALL, h, False
@@ -229,7 +297,7 @@ def start_step(stats, max_steps, h, t, t_end):
     return SUCCESS, h, False
 
 
-@njit(cache=True)
+@njit
 def accept_factor(err, lerr_prev, last_rejected):
     """PI step-size factor after an accepted step,
     ``SAFETY err^-PI_ALPHA err_prev^PI_BETA`` as one exp of logs, bounded to
@@ -244,7 +312,7 @@ def accept_factor(err, lerr_prev, last_rejected):
     return fac, max(lerr, _LOG_ERR_PREV_MIN)
 
 
-@njit(cache=True)
+@njit
 def reject_factor(err, negative):
     """Step-size factor after a rejected step (error above 1 and/or a
     component below its negative tolerance)."""
@@ -257,7 +325,7 @@ def reject_factor(err, negative):
     return fac
 
 
-@njit(cache=True)
+@njit
 def interpolate(kind, t_steps, y_steps, dense, t_query):
     """States at ``t_query`` from recorded steps of method ``kind``."""
     nq = t_query.shape[0]

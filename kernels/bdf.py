@@ -45,36 +45,37 @@ between them.
 """
 
 import numpy as np
-from numba import njit
 
 from ._common import (
     DENSE_BDF,
     N_DENSE_BDF,
     all_finite,
     finish_records,
+    initial_step,
     interpolate,
+    jacobian_finite,
     needs_dense,
     start_solve,
     store_dense,
 )
+from .jit import njit
 from .kinetics import N_SLOTS, rate_constants, slot_jacobian, slot_plan
-from .problems import BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs, temperature_column
-from .rosenbrock import (
-    SPARSE_MAX_N,
-    _f_slots,
-    _inverse_t,
-    _lu_factor_sparse,
-    _lu_factor_w,
-    _lu_solve_w,
-    initial_step,
-    sparse_lu_plan,
-)
+from .linalg import (SPARSE_MAX_N, factor_w_dense, factor_w_sparse, inverse_w_sparse,
+                     solve_w_dense, sparse_lu_plan)
+from .problems import (BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs, slot_rhs,
+                       temperature_column)
 from .status import (
     INVALID_INPUT,
     MAX_STEPS,
     NEWTON_FAILED,
     NON_FINITE,
     SINGULAR_MATRIX,
+    STAT_ACCEPTED,
+    STAT_JAC_EVALS,
+    STAT_LU_FACTORS,
+    STAT_REJECTED,
+    STAT_RHS_EVALS,
+    STAT_STEPS,
     STEP_TOO_SMALL,
     SUCCESS,
 )
@@ -105,7 +106,7 @@ _ERROR_CONST = _KAPPA * _GAMMA + 1.0 / np.arange(1, MAX_ORDER + 2)
 _EPS = np.finfo(np.float64).eps
 
 
-@njit(cache=True)
+@njit
 def _change_spacing(D, order, factor, R, U, RU, tmp):
     """Re-express the differences D[0..order] at spacing ``factor * h``.
 
@@ -139,13 +140,13 @@ def _change_spacing(D, order, factor, R, U, RU, tmp):
             D[i, c] = tmp[i, c]
 
 
-@njit(cache=True)
+@njit
 def interpolate_bdf(t_steps, y_steps, dense, t_query):
     """States at ``t_query`` from the recorded steps of :func:`solve_bdf`."""
     return interpolate(DENSE_BDF, t_steps, y_steps, dense, t_query)
 
 
-@njit(cache=True, error_model="numpy")
+@njit
 def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, record):
     """Integrate dy/dt = f(y) of problem ``code`` from t0 to t_end with the
     variable-order NDF/BDF method.
@@ -209,7 +210,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
     n_acc = 0
     status = SUCCESS
     rhs(code, t, y, system, f)
-    stats[3] += 1
+    stats[STAT_RHS_EVALS] += 1
     if not all_finite(f):
         status = NON_FINITE
     elif t_end > t0:
@@ -217,7 +218,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
             h = min(h0, t_end - t0)
         else:
             h = initial_step(code, system, t0, y0, f, t_end, rtol, atol, 2.0, u, fu)
-            stats[3] += 1
+            stats[STAT_RHS_EVALS] += 1
         newton_tol = max(10.0 * _EPS / rtol, NEWTON_TOL)
         for i in range(n):
             D[0, i] = y[i]
@@ -233,7 +234,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
         jac_fresh = False    # J evaluated during the current step
         bad_value = False    # the last Newton attempt met an inf or NaN
         while True:
-            if stats[0] >= max_steps:
+            if stats[STAT_STEPS] >= max_steps:
                 status = MAX_STEPS
                 break
             if not (h > 16.0 * _EPS * max(abs(t), 1e-300)):
@@ -247,7 +248,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                     n_equal = 0
                 h = t_end - t
                 last = True
-            stats[0] += 1
+            stats[STAT_STEPS] += 1
             alpha = _ALPHA[order]
             c = h / alpha
             for i in range(n):
@@ -279,7 +280,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                                 jx[i, i] -= inv_tau
                     else:
                         jacobian(code, t + h, ypred, system, jx)
-                    stats[4] += 1
+                    stats[STAT_JAC_EVALS] += 1
                     have_jac = True
                     jac_fresh = True
                     lu_ok = False
@@ -287,14 +288,14 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                 if not lu_ok:
                     gh_lu = 1.0 / c
                     crate = 1.0  # a new matrix: measure its contraction afresh
-                    stats[5] += 1
-                    sparse_lu = use_sparse and _lu_factor_sparse(
+                    stats[STAT_LU_FACTORS] += 1
+                    sparse_lu = use_sparse and factor_w_sparse(
                         jx, gh_lu, w, dinv, perm, lr_ptr, lr_idx, lc_ptr, lc_idx,
                         ur_ptr, ur_idx)
                     if sparse_lu:
-                        _inverse_t(w, dinv, iu_r, iu_c, il_r, il_c, mt)
+                        inverse_w_sparse(w, dinv, iu_r, iu_c, il_r, il_c, mt)
                         lu_ok = True
-                    elif _lu_factor_w(jx, gh_lu, w, piv, dinv, cols):
+                    elif factor_w_dense(jx, gh_lu, w, piv, dinv, cols):
                         lu_ok = True
                 if lu_ok:
                     # (I - c J) dy = c f - psi - d, solved as W dy = gh_lu (c f - psi - d)
@@ -309,9 +310,11 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                     bad_value = False
                     for k in range(NEWTON_MAXITER):
                         n_iter = k + 1
-                        stats[3] += 1
+                        stats[STAT_RHS_EVALS] += 1
                         if sparse_lu:
-                            # slot-form rates inline (kinetics.slot_rates by hand)
+                            # slot-form rates inline (kinetics.slot_rates by hand, plus
+                            # the energy and tank terms of problems.rhs);
+                            # tests/test_kernel_inlined_paths.py checks them against rhs
                             for i in range(n):
                                 ext[i] = ynew[i]
                             ext[n] = 1.0
@@ -355,7 +358,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                                 dy[perm[i]] = fu[i]
                         else:
                             if cheap_f:
-                                _f_slots(code, ynew, kf, kr, params, work, any_rev, fslot,
+                                slot_rhs(code, ynew, kf, kr, params, work, any_rev, fslot,
                                          rslot, g_ptr, g_rx, g_nu, ext, fu)
                             else:
                                 rhs(code, t + h, ynew, system, fu)
@@ -364,7 +367,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                                 break
                             for i in range(n):
                                 dy[i] = gh_lu * (c * fu[i] - psi[i] - d[i])
-                            _lu_solve_w(w, piv, dinv, dy)
+                            solve_w_dense(w, piv, dinv, dy)
                         s2 = 0.0
                         for i in range(n):
                             r = dy[i] / scale[i]
@@ -395,11 +398,11 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                 have_jac = False  # retry the step with a fresh Jacobian
 
             if not converged:
-                stats[2] += 1
+                stats[STAT_REJECTED] += 1
                 n_fail += 1
                 if n_fail > MAX_CONSECUTIVE_FAILURES:
                     if not lu_ok:
-                        status = SINGULAR_MATRIX
+                        status = SINGULAR_MATRIX if jacobian_finite(jx) else NON_FINITE
                     elif bad_value:
                         status = NON_FINITE
                     else:
@@ -414,17 +417,32 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
             # ---- local error and the non-negativity rule
             safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
             s2 = 0.0
+            chk = 0.0
             negative = False
             for i in range(n):
                 sc = atol[i] + rtol * abs(ynew[i])
                 scale[i] = sc
                 r = d[i] / sc
                 s2 += r * r
+                chk += ynew[i] * 0.0  # NaN when ynew is inf or NaN
                 if ynew[i] < -(atol[i] + rtol * abs(y[i])) and not free[i]:
                     negative = True
             err = _ERROR_CONST[order] * np.sqrt(s2 / max(n, 1))
+            if not (chk == 0.0 and np.isfinite(err)):
+                # converged to an overflowed state (the difference table or the
+                # scale reached inf): never accepted; a shorter step, as a failure
+                stats[STAT_REJECTED] += 1
+                n_fail += 1
+                if n_fail > MAX_CONSECUTIVE_FAILURES:
+                    status = NON_FINITE
+                    break
+                h *= 0.25
+                _change_spacing(D, order, 0.25, R, U, RU, tmp)
+                n_equal = 0
+                lu_ok = False
+                continue
             if err > 1.0 or negative:
-                stats[2] += 1
+                stats[STAT_REJECTED] += 1
                 factor = max(MIN_FACTOR, safety * err ** (-1.0 / (order + 1))) \
                     if err > 1.0 else 1.0
                 if negative:
@@ -458,7 +476,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
                 y[i] = ynew[i]
             t = t_new
             n_acc += 1
-            stats[1] += 1
+            stats[STAT_ACCEPTED] += 1
             n_equal += 1
             if last:
                 break

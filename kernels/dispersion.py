@@ -50,50 +50,51 @@ Solver
 One nonlinear system of M n unknowns with a block-tridiagonal Jacobian
 (blocks n x n, analytic kinetics Jacobian), solved by damped Newton:
 the linear systems by block Thomas elimination with the partial-pivoting LU
-of :mod:`kernels.rosenbrock` on the diagonal blocks. A trial point never lets
+of :mod:`kernels.linalg` on the diagonal blocks. A trial point never lets
 a concentration fall below 1/100 of its current value (iterates stay
 non-negative), and the step is halved until the scaled residual decreases.
 Initial guess: the plug-flow profile (Rodas5P on the BATCH problem, sampled
 at the nodes). If Newton fails: continuation in Pe, starting from the
 stirred-tank state (the Pe -> 0 limit, reached by pseudo-transient integration
-of the CSTR_TRANSIENT problem; ``system[4]`` is overwritten) at a small Pe and raising Pe geometrically, each solution the next guess.
+of the CSTR_TRANSIENT problem; ``system[4]`` is overwritten) at a small Pe
+and raising Pe geometrically, each solution the next guess.
 
-Returned ``stats`` (float64, :data:`N_DISP_STATS` entries)::
-
-    0 newton iterations          5 integrator steps (plug-flow guess, tank start)
-    1 residual evaluations       6 Pe reached (the requested Pe on success)
-    2 Jacobian assemblies        7 conservation error: max_i |c_in - c_out + tau sum V r|_i
-    3 block LU factorizations      divided by max(max c_in, atol)
-    4 continuation solves        8 scaled norm of the last Newton step
+Returned ``stats``: float64, :data:`kernels.status.N_DISP_STATS` entries at
+the ``DISP_STAT_*`` positions of :mod:`kernels.status` (iterations and
+evaluations, the Pe reached, the relative conservation error
+max_i |c_in - c_out + tau sum V r|_i / max(max c_in, atol), the scaled norm
+of the last Newton step).
 """
 
 import math
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .kinetics import production_jacobian, production_rates
+from .linalg import lu_factor, lu_solve
 from .problems import BATCH, CSTR_TRANSIENT
-from .rosenbrock import integrate_to_steady, lu_factor, lu_solve, solve_rodas
-
-DISP_OK = 0
-DISP_NOT_CONVERGED = 30
-DISP_SINGULAR = 31
-DISP_NEGATIVE = 32
-DISP_NONFINITE = 33
-DISP_INVALID = 34
-
-MESSAGES = {
-    DISP_NOT_CONVERGED: "Newton iteration on the dispersion model did not converge, even with "
-                        "continuation in the Peclet number",
-    DISP_SINGULAR: "the block-tridiagonal Jacobian of the dispersion model is singular",
-    DISP_NEGATIVE: "the dispersion profile has negative concentrations",
-    DISP_NONFINITE: "the dispersion residual became infinite or NaN",
-    DISP_INVALID: "invalid input to the dispersion solver: need Pe > 0, tau > 0, at least 3 "
-                  "nodes from 0 to 1 in increasing order, finite non-negative inlet",
-}
-
-N_DISP_STATS = 9
+from .rosenbrock import solve_rodas
+from .status import (
+    DISP_INVALID,
+    DISP_NEGATIVE,
+    DISP_NONFINITE,
+    DISP_NOT_CONVERGED,
+    DISP_SINGULAR,
+    DISP_STAT_BLOCK_LU_FACTORS,
+    DISP_STAT_CONSERVATION_ERROR,
+    DISP_STAT_CONTINUATION_SOLVES,
+    DISP_STAT_INTEGRATOR_STEPS,
+    DISP_STAT_JAC_ASSEMBLIES,
+    DISP_STAT_LAST_STEP_NORM,
+    DISP_STAT_NEWTON_ITERS,
+    DISP_STAT_PE_REACHED,
+    DISP_STAT_RESIDUAL_EVALS,
+    N_DISP_STATS,
+    STAT_ACCEPTED,
+    SUCCESS,
+)
+from .steady import integrate_to_steady
 
 _MAX_DECREASE = 1.0e-2   # a Newton trial keeps at least this fraction of each concentration
 _MAX_NEWTON = 60
@@ -103,7 +104,7 @@ _PE_START = 1.0e-2       # continuation starts at min(Pe, this)
 # ---------------------------------------------------------------------------
 # grid and flux coefficients
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def graded_grid(n_cells, grading):
     """Nodes x_j = xi - g sin(2 pi xi)/(2 pi) on uniform xi in [0, 1].
 
@@ -120,7 +121,7 @@ def graded_grid(n_cells, grading):
     return x
 
 
-@njit(cache=True)
+@njit
 def flux_coefficients(P):
     """(B, G) of the complete-flux scheme for cell Peclet number P > 0.
 
@@ -140,7 +141,7 @@ def flux_coefficients(P):
     return B, 0.5 + B - 1.0 / P
 
 
-@njit(cache=True)
+@njit
 def _interval_data(x, Pe, h, V, Bc, Gc):
     M = x.shape[0]
     for k in range(M - 1):
@@ -156,7 +157,7 @@ def _interval_data(x, Pe, h, V, Bc, Gc):
 # ---------------------------------------------------------------------------
 # residual and Jacobian
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def _residual(system, c, c_in, tau, h, V, Bc, Gc, r, R):
     """R_j = F_{j+1/2} - F_{j-1/2} - tau V_j r(c_j); fills r (rates) too."""
     model, rate_params, kf, kr, params, work = system
@@ -178,7 +179,7 @@ def _residual(system, c, c_in, tau, h, V, Bc, Gc, r, R):
         R[M - 1, i] += c[M - 1, i]
 
 
-@njit(cache=True)
+@njit
 def _assemble(system, c, tau, h, V, Bc, Gc, Jr, L, D, U):
     """Blocks of dR/dc: L[j] = dR_j/dc_{j-1}, D[j] = dR_j/dc_j, U[j] = dR_j/dc_{j+1}."""
     model, rate_params, kf, kr, params, work = system
@@ -211,7 +212,7 @@ def _assemble(system, c, tau, h, V, Bc, Gc, Jr, L, D, U):
 # ---------------------------------------------------------------------------
 # block-tridiagonal solver (block Thomas)
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def block_tridiag_factor(L, D, U, piv, col):
     """Factor the block-tridiagonal matrix (L, D, U) in place.
 
@@ -244,7 +245,7 @@ def block_tridiag_factor(L, D, U, piv, col):
     return True
 
 
-@njit(cache=True)
+@njit
 def block_tridiag_solve(L, D, U, piv, rhs):
     """Solve in place (rhs[M, n]) with the factors of :func:`block_tridiag_factor`."""
     M = D.shape[0]
@@ -268,7 +269,7 @@ def block_tridiag_solve(L, D, U, piv, rhs):
 # ---------------------------------------------------------------------------
 # Newton
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def _weighted_rms(v, w):
     M, n = v.shape
     s = 0.0
@@ -279,7 +280,7 @@ def _weighted_rms(v, w):
     return math.sqrt(s / (M * n))
 
 
-@njit(cache=True)
+@njit
 def _newton(system, c, c_in, tau, x, Pe, rtol, atol, max_iter, stats):
     """Damped Newton from and into ``c`` at Peclet number Pe; returns status.
 
@@ -314,24 +315,24 @@ def _newton(system, c, c_in, tau, x, Pe, rtol, atol, max_iter, stats):
             wres[j, i] = (atol[i] + rtol * cscale) * max(V[j], 1e-300)
 
     _residual(system, c, c_in, tau, h, V, Bc, Gc, r, R)
-    stats[1] += 1
+    stats[DISP_STAT_RESIDUAL_EVALS] += 1
     fnorm = _weighted_rms(R, wres)
     for _ in range(max_iter):
         if not np.isfinite(fnorm):
             return DISP_NONFINITE
-        stats[0] += 1
+        stats[DISP_STAT_NEWTON_ITERS] += 1
         _assemble(system, c, tau, h, V, Bc, Gc, Jr, L, D, U)
-        stats[2] += 1
+        stats[DISP_STAT_JAC_ASSEMBLIES] += 1
         if not block_tridiag_factor(L, D, U, piv, col):
             return DISP_SINGULAR
-        stats[3] += 1
+        stats[DISP_STAT_BLOCK_LU_FACTORS] += 1
         for j in range(M):
             for i in range(n):
                 dx[j, i] = -R[j, i]
                 w[j, i] = atol[i] + rtol * abs(c[j, i])
         block_tridiag_solve(L, D, U, piv, dx)
         step_norm = _weighted_rms(dx, w)
-        stats[8] = step_norm
+        stats[DISP_STAT_LAST_STEP_NORM] = step_norm
         if not np.isfinite(step_norm):
             return DISP_NONFINITE
         alpha = 1.0
@@ -344,7 +345,7 @@ def _newton(system, c, c_in, tau, x, Pe, rtol, atol, max_iter, stats):
                     floor = _MAX_DECREASE * c[j, i]
                     trial[j, i] = t if t > floor else floor
             _residual(system, trial, c_in, tau, h, V, Bc, Gc, r, Rt)
-            stats[1] += 1
+            stats[DISP_STAT_RESIDUAL_EVALS] += 1
             tnorm = _weighted_rms(Rt, wres)
             if np.isfinite(tnorm) and (tnorm <= (1.0 - 1.0e-4 * alpha) * fnorm
                                        or step_norm * alpha < 1.0):
@@ -359,11 +360,11 @@ def _newton(system, c, c_in, tau, x, Pe, rtol, atol, max_iter, stats):
                 R[j, i] = Rt[j, i]
         fnorm = tnorm
         if step_norm < 1.0 and alpha == 1.0:
-            return DISP_OK
+            return SUCCESS
     return DISP_NOT_CONVERGED
 
 
-@njit(cache=True)
+@njit
 def _check_inputs(c_in, tau, Pe, x):
     if not (Pe > 0.0) or not np.isfinite(Pe) or not (tau > 0.0) or not np.isfinite(tau):
         return False
@@ -379,7 +380,7 @@ def _check_inputs(c_in, tau, Pe, x):
     return True
 
 
-@njit(cache=True)
+@njit
 def conservation_error(system, profile, c_in, tau, x):
     """Per-species c_in - c_out + tau sum_j V_j r(c_j) (mol/m^3 of throughput).
 
@@ -407,7 +408,7 @@ def conservation_error(system, profile, c_in, tau, x):
     return out
 
 
-@njit(cache=True)
+@njit
 def solve_dispersion(system, c_in, tau, Pe, x, rtol, atol):
     """Steady axial-dispersion reactor on the nodes ``x`` (0 = x_0 < ... < x_{M-1} = 1).
 
@@ -432,7 +433,7 @@ def solve_dispersion(system, c_in, tau, Pe, x, rtol, atol):
     t_eval[M - 1] = tau
     g_status, t_s, y_s, d_s, y_eval, g_stats, g_min = solve_rodas(
         BATCH, system, c_in.copy(), 0.0, tau, t_eval, rtol, atol, 0.0, 100000, False)
-    stats[5] = g_stats[1]
+    stats[DISP_STAT_INTEGRATOR_STEPS] = g_stats[STAT_ACCEPTED]
     good_guess = g_status == 0
     if good_guess:
         for j in range(M):
@@ -445,7 +446,7 @@ def solve_dispersion(system, c_in, tau, Pe, x, rtol, atol):
     if good_guess:
         status = _newton(system, profile, c_in, tau, x, Pe, rtol, atol, _MAX_NEWTON, stats)
 
-    if status != DISP_OK:
+    if status != SUCCESS:
         # ---- continuation in Pe from the stirred-tank limit
         # the Pe -> 0 limit is a stirred tank: integrate its transient from
         # the feed towards the steady state (pseudo-transient continuation)
@@ -455,26 +456,26 @@ def solve_dispersion(system, c_in, tau, Pe, x, rtol, atol):
             params[1 + i] = c_in[i]
         cs_status, c_tank, t_reached, st = integrate_to_steady(
             CSTR_TRANSIENT, system, c_in.copy(), rtol, atol, 1.0e4 * tau, 1.0e-3)
-        stats[5] += st[1]
+        stats[DISP_STAT_INTEGRATOR_STEPS] += st[STAT_ACCEPTED]
         for j in range(M):
             for i in range(n):
                 profile[j, i] = c_tank[i] if cs_status == 0 else c_in[i]
                 if profile[j, i] < 0.0:
                     profile[j, i] = 0.0
         pe_now = min(Pe, _PE_START)
-        stats[4] += 1
+        stats[DISP_STAT_CONTINUATION_SOLVES] += 1
         status = _newton(system, profile, c_in, tau, x, pe_now, rtol, atol, _MAX_NEWTON, stats)
-        if status == DISP_OK:
-            stats[6] = pe_now
+        if status == SUCCESS:
+            stats[DISP_STAT_PE_REACHED] = pe_now
             factor = 4.0
             saved = profile.copy()
             while pe_now < Pe:
                 pe_try = min(Pe, pe_now * factor)
-                stats[4] += 1
+                stats[DISP_STAT_CONTINUATION_SOLVES] += 1
                 s2 = _newton(system, profile, c_in, tau, x, pe_try, rtol, atol, _MAX_NEWTON, stats)
-                if s2 == DISP_OK:
+                if s2 == SUCCESS:
                     pe_now = pe_try
-                    stats[6] = pe_now
+                    stats[DISP_STAT_PE_REACHED] = pe_now
                     saved[:, :] = profile
                     factor = min(factor * 2.0, 100.0)
                 else:
@@ -484,9 +485,9 @@ def solve_dispersion(system, c_in, tau, Pe, x, rtol, atol):
                         status = s2
                         break
     else:
-        stats[6] = Pe
+        stats[DISP_STAT_PE_REACHED] = Pe
     outlet = profile[M - 1].copy()
-    if status == DISP_OK:
+    if status == SUCCESS:
         for j in range(M):
             for i in range(n):
                 if not np.isfinite(profile[j, i]):
@@ -500,5 +501,5 @@ def solve_dispersion(system, c_in, tau, Pe, x, rtol, atol):
         e = 0.0
         for i in range(n):
             e = max(e, abs(cons[i]))
-        stats[7] = e / scale
+        stats[DISP_STAT_CONSERVATION_ERROR] = e / scale
     return status, x, profile, outlet, stats

@@ -14,19 +14,21 @@ Stiffness detection (Hairer's test): after each accepted step,
 ``h |lambda| ~ h ||k7 - k6|| / ||y_new - y_stage6||``; when it exceeds 3.25
 (the border of the stability region) on 15 accepted steps without 6
 consecutive non-stiff steps in between, the solve stops with status
-``STIFF_DETECTED`` so the caller can switch to the Rosenbrock solver instead
-of grinding through millions of stability-limited steps.
+``STIFF_DETECTED`` so the caller can switch to a stiff method (Rodas5P or the
+BDF) instead of grinding through millions of stability-limited steps.
 """
 
 import numpy as np
-from numba import njit
 
 from ._common import (
     DENSE_DOPRI5,
+    MAX_CONSECUTIVE_FAILURES,
     N_DENSE,
     accept_factor,
     all_finite,
+    error_norm,
     finish_records,
+    initial_step,
     interpolate,
     needs_dense,
     reject_factor,
@@ -34,15 +36,15 @@ from ._common import (
     start_step,
     store_dense,
 )
+from .jit import njit
 from .problems import rhs
-from .rosenbrock import (
-    MAX_CONSECUTIVE_FAILURES,
-    error_norm,
-    initial_step,
-)
 from .status import (
     INVALID_INPUT,
     NON_FINITE,
+    STAT_ACCEPTED,
+    STAT_REJECTED,
+    STAT_RHS_EVALS,
+    STAT_STEPS,
     STIFF_DETECTED,
     SUCCESS,
 )
@@ -88,13 +90,13 @@ D6 = -1453857185.0 / 822651844.0
 D7 = 69997945.0 / 29380423.0
 
 
-@njit(cache=True)
+@njit
 def interpolate_dopri5(t_steps, y_steps, dense, t_query):
     """States at ``t_query`` from the recorded steps of :func:`solve_dopri5`."""
     return interpolate(DENSE_DOPRI5, t_steps, y_steps, dense, t_query)
 
 
-@njit(cache=True)
+@njit
 def _dp_stages(code, system, t, y, h, k, u, ynew, err):
     """Stages 2..7 of one DP5 step; k[0] must hold f(y). Fills ynew, k[6]=f(ynew)
     and the error vector; leaves the stage-6 input in u."""
@@ -124,7 +126,7 @@ def _dp_stages(code, system, t, y, h, k, u, ynew, err):
                       + E6 * k[5, i] + E7 * k[6, i])
 
 
-@njit(cache=True)
+@njit
 def _dp_dense(y, ynew, h, k, out):
     for i in range(y.shape[0]):
         dy = ynew[i] - y[i]
@@ -135,7 +137,7 @@ def _dp_dense(y, ynew, h, k, out):
                          + D6 * k[5, i] + D7 * k[6, i])
 
 
-@njit(cache=True)
+@njit
 def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, record):
     """Integrate dy/dt = f(y) of problem ``code`` with Dormand-Prince 5(4).
 
@@ -162,7 +164,7 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     n_acc = 0
     status = SUCCESS
     rhs(code, t, y, system, k[0])
-    stats[3] += 1
+    stats[STAT_RHS_EVALS] += 1
     if not all_finite(k[0]):
         status = NON_FINITE
     elif t_end > t0:
@@ -170,7 +172,7 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             h = min(h0, t_end - t0)
         else:
             h = initial_step(code, system, t0, y0, k[0], t_end, rtol, atol, 5.0, u, ynew)
-            stats[3] += 1
+            stats[STAT_RHS_EVALS] += 1
         lerr_prev = 0.0  # log of the previous accepted step's error (floored at 1e-4)
         last_rejected = False
         n_fail = 0
@@ -180,12 +182,12 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             status, h, last = start_step(stats, max_steps, h, t, t_end)
             if status != SUCCESS:
                 break
-            stats[0] += 1
+            stats[STAT_STEPS] += 1
             _dp_stages(code, system, t, y, h, k, u, ynew, err_v)
-            stats[3] += 6
+            stats[STAT_RHS_EVALS] += 6
             err = error_norm(err_v, y, ynew, rtol, atol)
             if not (np.isfinite(err) and all_finite(ynew) and all_finite(k[6])):
-                stats[2] += 1
+                stats[STAT_REJECTED] += 1
                 n_fail += 1
                 if n_fail > MAX_CONSECUTIVE_FAILURES:
                     status = NON_FINITE
@@ -222,7 +224,7 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                     k[0, i] = k[6, i]  # FSAL
                 t = t_new
                 n_acc += 1
-                stats[1] += 1
+                stats[STAT_ACCEPTED] += 1
                 if last:
                     break
                 if stden > 0.0 and h * np.sqrt(stnum / stden) > STIFF_HLAMBDA:
@@ -239,7 +241,7 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 h *= fac
                 last_rejected = False
             else:
-                stats[2] += 1
+                stats[STAT_REJECTED] += 1
                 h *= reject_factor(err, negative)
                 last_rejected = True
 

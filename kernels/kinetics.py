@@ -28,7 +28,7 @@ All quantities are SI: mol/m^3, s, K.
 """
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 # Fractional orders below one have an infinite derivative at zero
 # concentration; the Jacobian is evaluated at this floor instead.
@@ -39,7 +39,7 @@ REVERSE_ARRHENIUS = 1
 EQUILIBRIUM_VANT_HOFF = 2
 
 
-@njit(cache=True)
+@njit
 def rate_constants(T, rate_params, kf, kr):
     """Fill forward and reverse rate constants at temperature ``T`` (K)."""
     rev_kind, fwd, rev = rate_params
@@ -57,7 +57,7 @@ def rate_constants(T, rate_params, kf, kr):
             kr[j] = 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _power(c, order):
     """c**order, by multiplication for small integer orders.
 
@@ -83,7 +83,7 @@ def _power(c, order):
     return c ** order
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _power_derivative(c, order):
     """d(c**order)/dc, finite at c = 0 for orders below one (floored)."""
     if order == 1.0:
@@ -105,7 +105,7 @@ def _power_derivative(c, order):
     return order * ceff ** (order - 1.0)
 
 
-@njit(cache=True)
+@njit
 def _product(c, ptr, sp, order, j):
     out = 1.0
     for a in range(ptr[j], ptr[j + 1]):
@@ -113,7 +113,7 @@ def _product(c, ptr, sp, order, j):
     return out
 
 
-@njit(cache=True)
+@njit
 def rates_of_progress(c, model, kf, kr, q):
     """Net rate of progress q_j = kf_j prod c^o - kr_j prod c^p (mol/m^3/s)."""
     r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord = model[0], model[1], model[2], model[3], model[4], model[5]
@@ -124,7 +124,7 @@ def rates_of_progress(c, model, kf, kr, q):
         q[j] = qf
 
 
-@njit(cache=True)
+@njit
 def production_rates(c, model, kf, kr, q, wdot):
     """Net molar production rates wdot_i = sum_j nu_ij q_j; ``q`` is filled too."""
     s_ptr, s_sp, s_nu = model[6], model[7], model[8]
@@ -138,7 +138,7 @@ def production_rates(c, model, kf, kr, q, wdot):
             wdot[s_sp[a]] += s_nu[a] * qj
 
 
-@njit(cache=True)
+@njit
 def _add_rate_derivative(c, k, ptr, sp, order, j, sign, s_ptr, s_sp, s_nu, J):
     """Add sign * nu_ij * d(k prod c^o)/dc_l to J[i, l] for every factor l of row j.
 
@@ -162,7 +162,7 @@ def _add_rate_derivative(c, k, ptr, sp, order, j, sign, s_ptr, s_sp, s_nu, J):
             J[s_sp[s], col] += s_nu[s] * d
 
 
-@njit(cache=True)
+@njit
 def production_jacobian(c, model, kf, kr, J):
     """Analytic Jacobian d wdot_i / d c_l of the net production rates."""
     r_ptr, r_sp, r_ord = model[0], model[1], model[2]
@@ -176,7 +176,7 @@ def production_jacobian(c, model, kf, kr, J):
             _add_rate_derivative(c, kr[j], p_ptr, p_sp, p_ord, j, -1.0, s_ptr, s_sp, s_nu, J)
 
 
-@njit(cache=True)
+@njit
 def rate_temperature_derivative(c, model, rate_params, kf, kr, T, dqdT):
     """d q_j / d T at fixed concentrations, from the rate constants' T-dependence.
 
@@ -218,7 +218,7 @@ def rate_temperature_derivative(c, model, rate_params, kf, kr, T, dqdT):
 N_SLOTS = 3
 
 
-@njit(cache=True)
+@njit
 def slot_plan(model, n):
     """Slot form of ``model`` for states of length ``n``.
 
@@ -293,7 +293,7 @@ def slot_plan(model, n):
     return True, any_rev, fslot, rslot, g_ptr, g_rx, g_nu
 
 
-@njit(cache=True)
+@njit
 def slot_rates(c, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, q, wdot):
     """Production rates from the slot form; ``e`` is scratch of length n + 1,
     ``q`` receives the net rates of progress."""
@@ -320,7 +320,7 @@ def slot_rates(c, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, q, wdot):
         wdot[i] = acc
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def slot_jacobian(c, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp, s_nu, e, jx):
     """d wdot / d c from the slot form into ``jx`` of shape (n, n + 1); column n
     is scratch (the derivatives with respect to the constant empty slot)."""

@@ -33,10 +33,10 @@ BATCH_ENERGY (2), CSTR_ENERGY (3)
     the cumulative heat release there) are ordinary "species" to the kernel.
 """
 
-from numba import njit
+from .jit import njit
 
 from .kinetics import (production_jacobian, production_rates, rate_constants,
-                       rate_temperature_derivative)
+                       rate_temperature_derivative, slot_rates)
 
 BATCH = 0
 CSTR_TRANSIENT = 1
@@ -44,7 +44,7 @@ BATCH_ENERGY = 2
 CSTR_ENERGY = 3
 
 
-@njit(cache=True)
+@njit
 def rhs(code, t, y, system, out):
     """Fill ``out`` with dy/dt of problem ``code`` at (t, y)."""
     model, rate_params, kf, kr, params, work = system
@@ -67,7 +67,7 @@ def rhs(code, t, y, system, out):
             out[i] += (params[1 + i] - y[i]) * inv_tau
 
 
-@njit(cache=True)
+@njit
 def jacobian(code, t, y, system, J):
     """Fill ``J`` with d(dy/dt)/dy of problem ``code`` at (t, y)."""
     model, rate_params, kf, kr, params, work = system
@@ -90,7 +90,19 @@ def jacobian(code, t, y, system, J):
             J[i, i] -= inv_tau
 
 
-@njit(cache=True)
+@njit(inline="always")
+def slot_rhs(code, y, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, out):
+    """:func:`rhs` of BATCH or CSTR_TRANSIENT from the slot form of the
+    mechanism (:func:`kernels.kinetics.slot_plan`); ``e`` is scratch of length
+    n + 1. Used by the integrators' slot-form paths."""
+    slot_rates(y, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, work, out)
+    if code == CSTR_TRANSIENT:
+        inv_tau = params[0]
+        for i in range(y.shape[0]):
+            out[i] += (params[1 + i] - y[i]) * inv_tau
+
+
+@njit
 def temperature_column(y, system, J):
     """Temperature column of the energy-balance Jacobian into ``J[:, n]``
     (n = y.shape[0] - 1; the concentration columns, e.g. from

@@ -52,37 +52,41 @@ the arrays up to the point of failure; they never return a silent wrong answer.
 """
 
 import numpy as np
-from numba import njit
 
-# step-control constants, check_inputs, grow_records and locate: re-exported
-from ._common import (  # noqa: F401
+from ._common import (
     DENSE_RODAS,
     FAC_MAX,
     FAC_MIN,
+    MAX_CONSECUTIVE_FAILURES,
     N_DENSE,
-    PI_ALPHA,
-    PI_BETA,
     SAFETY,
-    accept_factor,
     all_finite,
-    check_inputs,
     finish_records,
-    grow_records,
+    initial_step,
     interpolate,
-    locate,
+    jacobian_finite,
     needs_dense,
     reject_factor,
     start_solve,
     start_step,
     store_dense,
 )
-from .kinetics import N_SLOTS, rate_constants, slot_jacobian, slot_plan, slot_rates
-from .problems import (BATCH, BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs,
+from .jit import njit
+from .kinetics import N_SLOTS, rate_constants, slot_jacobian, slot_plan
+from .linalg import (SPARSE_MAX_N, factor_w_dense, factor_w_sparse, inverse_w_sparse,
+                     solve_w_dense, sparse_lu_plan)
+from .problems import (BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs, slot_rhs,
                        temperature_column)
 from .status import (
     INVALID_INPUT,
     NON_FINITE,
     SINGULAR_MATRIX,
+    STAT_ACCEPTED,
+    STAT_JAC_EVALS,
+    STAT_LU_FACTORS,
+    STAT_REJECTED,
+    STAT_RHS_EVALS,
+    STAT_STEPS,
     STEADY_NOT_REACHED,
     SUCCESS,
 )
@@ -143,346 +147,13 @@ _A = RODAS5P_A
 _C = RODAS5P_C
 _H = RODAS5P_H
 
-# step-size control (SAFETY, FAC_MIN, FAC_MAX, PI_ALPHA, PI_BETA: kernels._common)
-MAX_CONSECUTIVE_FAILURES = 25  # non-finite / singular retries before giving up
-STEADY_MAX_STEPS = 200000
-
-
-
-# ---------------------------------------------------------------------------
-# small dense linear algebra
-# ---------------------------------------------------------------------------
-@njit(cache=True)
-def lu_factor(a, piv):
-    """In-place LU with partial pivoting (LAPACK getrf convention).
-
-    Returns False when a pivot is zero or not finite (singular or overflowed
-    matrix); ``a`` then holds garbage.
-    """
-    n = a.shape[0]
-    for k in range(n):
-        p = k
-        amax = abs(a[k, k])
-        for i in range(k + 1, n):
-            v = abs(a[i, k])
-            if v > amax:
-                amax = v
-                p = i
-        if not (amax > 0.0) or not np.isfinite(amax):
-            return False
-        piv[k] = p
-        if p != k:
-            for j in range(n):
-                tmp = a[k, j]
-                a[k, j] = a[p, j]
-                a[p, j] = tmp
-        inv = 1.0 / a[k, k]
-        for i in range(k + 1, n):
-            lik = a[i, k] * inv
-            a[i, k] = lik
-            if lik != 0.0:
-                for j in range(k + 1, n):
-                    a[i, j] -= lik * a[k, j]
-    return True
-
-
-@njit(cache=True)
-def lu_solve(lu, piv, b):
-    """Solve in place with the factors of :func:`lu_factor`."""
-    n = lu.shape[0]
-    for k in range(n):
-        p = piv[k]
-        if p != k:
-            tmp = b[k]
-            b[k] = b[p]
-            b[p] = tmp
-    for i in range(n):
-        s = b[i]
-        for j in range(i):
-            s -= lu[i, j] * b[j]
-        b[i] = s
-    for i in range(n - 1, -1, -1):
-        s = b[i]
-        for j in range(i + 1, n):
-            s -= lu[i, j] * b[j]
-        b[i] = s / lu[i, i]
-
-
-@njit(cache=True)
-def _lu_factor_w(jx, gh, a, piv, dinv, cols):
-    """Form W = gh I - J (J = jx[:, :n]) in ``a`` and factor it in place like
-    :func:`lu_factor`, skipping the zero entries of each pivot row (the
-    Jacobians of reaction networks are sparse), and store the reciprocal
-    pivots in ``dinv``. Returns False for a zero or non-finite pivot."""
-    n = a.shape[0]
-    for i in range(n):
-        for j in range(n):
-            a[i, j] = -jx[i, j]
-        a[i, i] += gh
-    for k in range(n):
-        p = k
-        amax = abs(a[k, k])
-        for i in range(k + 1, n):
-            v = abs(a[i, k])
-            if v > amax:
-                amax = v
-                p = i
-        if not (amax > 0.0) or not np.isfinite(amax):
-            return False
-        piv[k] = p
-        if p != k:
-            for j in range(n):
-                tmp = a[k, j]
-                a[k, j] = a[p, j]
-                a[p, j] = tmp
-        inv = 1.0 / a[k, k]
-        dinv[k] = inv
-        nc = 0
-        for j in range(k + 1, n):
-            if a[k, j] != 0.0:
-                cols[nc] = j
-                nc += 1
-        for i in range(k + 1, n):
-            lik = a[i, k] * inv
-            a[i, k] = lik
-            if lik != 0.0:
-                for c in range(nc):
-                    j = cols[c]
-                    a[i, j] -= lik * a[k, j]
-    return True
-
-
-@njit(cache=True, inline="always")
-def _lu_solve_w(lu, piv, dinv, b):
-    """:func:`lu_solve` with the reciprocal pivots of :func:`_lu_factor_w`."""
-    n = lu.shape[0]
-    for k in range(n):
-        p = piv[k]
-        if p != k:
-            tmp = b[k]
-            b[k] = b[p]
-            b[p] = tmp
-    for i in range(1, n):
-        s0 = b[i]
-        s1 = 0.0
-        j = 0
-        while j + 1 < i:
-            s0 -= lu[i, j] * b[j]
-            s1 -= lu[i, j + 1] * b[j + 1]
-            j += 2
-        if j < i:
-            s0 -= lu[i, j] * b[j]
-        b[i] = s0 + s1
-    for i in range(n - 1, -1, -1):
-        s0 = b[i]
-        s1 = 0.0
-        j = i + 1
-        while j + 1 < n:
-            s0 -= lu[i, j] * b[j]
-            s1 -= lu[i, j + 1] * b[j + 1]
-            j += 2
-        if j < n:
-            s0 -= lu[i, j] * b[j]
-        b[i] = (s0 + s1) * dinv[i]
-
-
-# ---------------------------------------------------------------------------
-# sparse LU of W on a static pattern (slot-form problems)
-# ---------------------------------------------------------------------------
-# The structural pattern of J is known once the mechanism is in slot form, so
-# W = gh I - J is factored over a fixed pattern: a minimum-degree symmetric
-# ordering (computed once per solve) keeps the fill small, and the pivots are
-# the (permuted) diagonal. A pivot below SPARSE_PIVOT_TOL times the largest
-# entry of its column makes the factorization give up; the step then uses the
-# dense partial-pivoting LU instead (same step, same answer to round-off).
-SPARSE_PIVOT_TOL = 0.1
 VECTOR_MIN_N = 6  # stage sums as whole-vector updates from this size on
-SPARSE_MAX_N = 200
-
-
-@njit(cache=True)
-def _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp):
-    """Structural pattern of W = gh I - J for the slot form: (n, n) bools."""
-    pat = np.zeros((n, n), dtype=np.bool_)
-    for i in range(n):
-        pat[i, i] = True
-    m = s_ptr.shape[0] - 1
-    for d in range(2 if any_rev else 1):
-        slot = fslot if d == 0 else rslot
-        for j in range(m):
-            for b in range(N_SLOTS):
-                col = slot[N_SLOTS * j + b]
-                if col >= n:
-                    continue
-                for s in range(s_ptr[j], s_ptr[j + 1]):
-                    pat[s_sp[s], col] = True
-    return pat
-
-
-@njit(cache=True)
-def _sparse_plan(pat):
-    """Minimum-degree ordering and symbolic LU of the pattern ``pat``.
-
-    Returns ``(perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx)`` in the
-    permuted index space: row ``i`` of W's factors is row ``perm[i]`` of W;
-    ``lr`` are the columns < i of L's row i, ``lc`` the rows > k of L's
-    column k, ``ur`` the columns > i of U's row i (fill included).
-    """
-    n = pat.shape[0]
-    g = np.zeros((n, n), dtype=np.bool_)
-    for i in range(n):
-        for j in range(n):
-            if pat[i, j] or pat[j, i]:
-                g[i, j] = True
-    done = np.zeros(n, dtype=np.bool_)
-    perm = np.empty(n, dtype=np.int64)
-    nb = np.empty(n, dtype=np.int64)
-    for step in range(n):
-        best = -1
-        bdeg = n + 1
-        for i in range(n):
-            if done[i]:
-                continue
-            deg = 0
-            for j in range(n):
-                if j != i and not done[j] and g[i, j]:
-                    deg += 1
-            if deg < bdeg:
-                bdeg = deg
-                best = i
-        perm[step] = best
-        done[best] = True
-        cnt = 0
-        for j in range(n):
-            if not done[j] and g[best, j]:
-                nb[cnt] = j
-                cnt += 1
-        for a in range(cnt):
-            for b in range(cnt):
-                g[nb[a], nb[b]] = True
-    p2 = np.zeros((n, n), dtype=np.bool_)
-    for i in range(n):
-        for j in range(n):
-            p2[i, j] = pat[perm[i], perm[j]]
-    for k in range(n):
-        for i in range(k + 1, n):
-            if p2[i, k]:
-                for j in range(k + 1, n):
-                    if p2[k, j]:
-                        p2[i, j] = True
-    nl = 0
-    nu = 0
-    for i in range(n):
-        for j in range(n):
-            if p2[i, j]:
-                if j < i:
-                    nl += 1
-                elif j > i:
-                    nu += 1
-    lr_ptr = np.zeros(n + 1, dtype=np.int64)
-    lr_idx = np.empty(nl, dtype=np.int64)
-    lc_ptr = np.zeros(n + 1, dtype=np.int64)
-    lc_idx = np.empty(nl, dtype=np.int64)
-    ur_ptr = np.zeros(n + 1, dtype=np.int64)
-    ur_idx = np.empty(nu, dtype=np.int64)
-    a = 0
-    c = 0
-    b = 0
-    for i in range(n):
-        for j in range(i):
-            if p2[i, j]:
-                lr_idx[a] = j
-                a += 1
-        lr_ptr[i + 1] = a
-        for j in range(i + 1, n):
-            if p2[i, j]:
-                ur_idx[b] = j
-                b += 1
-        ur_ptr[i + 1] = b
-        for r in range(i + 1, n):
-            if p2[r, i]:
-                lc_idx[c] = r
-                c += 1
-        lc_ptr[i + 1] = c
-    return perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx
-
-
-@njit(cache=True, inline="always")
-def _lu_factor_sparse(jx, gh, a, dinv, perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr,
-                      ur_idx):
-    """W = gh I - J (J = jx[:, :n]) permuted and factored over the static
-    pattern without row exchanges. False when a pivot is not acceptable
-    (zero, non-finite or below the threshold): use the dense LU then."""
-    n = a.shape[0]
-    for i in range(n):
-        p = perm[i]
-        for t in range(lr_ptr[i], lr_ptr[i + 1]):
-            a[i, lr_idx[t]] = -jx[p, perm[lr_idx[t]]]
-        a[i, i] = gh - jx[p, p]
-        for t in range(ur_ptr[i], ur_ptr[i + 1]):
-            a[i, ur_idx[t]] = -jx[p, perm[ur_idx[t]]]
-    for k in range(n):
-        pv = a[k, k]
-        cmax = 0.0
-        for t in range(lc_ptr[k], lc_ptr[k + 1]):
-            v = abs(a[lc_idx[t], k])
-            if v > cmax:
-                cmax = v
-        apv = abs(pv)
-        if not (apv > SPARSE_PIVOT_TOL * cmax) or not (apv < np.inf):
-            return False
-        inv = 1.0 / pv
-        dinv[k] = inv
-        u0 = ur_ptr[k]
-        u1 = ur_ptr[k + 1]
-        for t in range(lc_ptr[k], lc_ptr[k + 1]):
-            i = lc_idx[t]
-            lik = a[i, k] * inv
-            a[i, k] = lik
-            if lik != 0.0:
-                for s in range(u0, u1):
-                    j = ur_idx[s]
-                    a[i, j] -= lik * a[k, j]
-    return True
-
-
-@njit(cache=True, inline="always")
-def _lu_solve_sparse(a, dinv, perm, lr_ptr, lr_idx, ur_ptr, ur_idx, x, b):
-    """Solve W z = b in place with the factors of :func:`_lu_factor_sparse`
-    (``x`` is scratch of length n)."""
-    n = x.shape[0]
-    for i in range(n):
-        s = b[perm[i]]
-        for t in range(lr_ptr[i], lr_ptr[i + 1]):
-            j = lr_idx[t]
-            s -= a[i, j] * x[j]
-        x[i] = s
-    for i in range(n - 1, -1, -1):
-        s = x[i]
-        for t in range(ur_ptr[i], ur_ptr[i + 1]):
-            j = ur_idx[t]
-            s -= a[i, j] * x[j]
-        x[i] = s * dinv[i]
-    for i in range(n):
-        b[perm[i]] = x[i]
 
 
 # ---------------------------------------------------------------------------
-# helpers shared with kernels.explicit
+# step control
 # ---------------------------------------------------------------------------
-@njit(cache=True)
-def error_norm(err, y, ynew, rtol, atol):
-    """RMS of err_i / (atol_i + rtol max(|y_i|, |ynew_i|))."""
-    n = err.shape[0]
-    s = 0.0
-    for i in range(n):
-        sc = atol[i] + rtol * max(abs(y[i]), abs(ynew[i]))
-        r = err[i] / sc
-        s += r * r
-    return np.sqrt(s / max(n, 1))
-
-
-@njit(cache=True)
+@njit
 def residual_norm(f, y, rtol, atol):
     """RMS of f_i / (atol_i + rtol |y_i|)."""
     n = f.shape[0]
@@ -493,46 +164,7 @@ def residual_norm(f, y, rtol, atol):
     return np.sqrt(s / max(n, 1))
 
 
-@njit(cache=True)
-def initial_step(code, system, t0, y0, f0, t_end, rtol, atol, order, y1, f1):
-    """Hairer's starting step (Solving ODEs I, II.4); one f evaluation."""
-    n = y0.shape[0]
-    dnf = 0.0
-    dny = 0.0
-    for i in range(n):
-        sk = atol[i] + rtol * abs(y0[i])
-        dnf += (f0[i] / sk) ** 2
-        dny += (y0[i] / sk) ** 2
-    dnf = np.sqrt(dnf / max(n, 1))
-    dny = np.sqrt(dny / max(n, 1))
-    hmax = t_end - t0
-    if dnf <= 1e-10 or dny <= 1e-10:
-        h = 1e-6
-    else:
-        h = 0.01 * dny / dnf
-    h = min(h, hmax)
-    for i in range(n):
-        y1[i] = y0[i] + h * f0[i]
-    rhs(code, t0 + h, y1, system, f1)
-    der2 = 0.0
-    for i in range(n):
-        sk = atol[i] + rtol * abs(y0[i])
-        der2 += ((f1[i] - f0[i]) / sk) ** 2
-    der2 = np.sqrt(der2 / max(n, 1)) / h
-    der12 = max(abs(der2), np.sqrt(dnf))
-    if not np.isfinite(der12):
-        h1 = h * 1e-3
-    elif der12 <= 1e-15:
-        h1 = max(1e-6, h * 1e-3)
-    else:
-        h1 = (0.01 / der12) ** (1.0 / order)
-    h = min(100.0 * h, h1, hmax)
-    if not (h > 0.0):
-        h = max(hmax * 1e-6, 1e-300)
-    return h
-
-
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def predictive_factor(err, h, h_acc, err_acc, last_rejected):
     """Step-size factor after an accepted step: the smaller of the standard
     ``SAFETY err^(-1/5)`` and Gustafsson's predictive estimate
@@ -553,7 +185,7 @@ def predictive_factor(err, h, h_acc, err_acc, last_rejected):
 # ---------------------------------------------------------------------------
 # Rodas5P step
 # ---------------------------------------------------------------------------
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _stage_input(s, y, k, u):
     """u = y + sum_j a_sj k_j (stage s >= 1); stages 6 and 7 use the stiffly
     accurate structure of the tableau (u_6 = u_5 + k_5, u_7 = u_6 + k_6)."""
@@ -573,7 +205,7 @@ def _stage_input(s, y, k, u):
             u[i] += kj[i]
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _stage_rhs(s, inv_h, fu, k):
     """k_s = f(u_s) + sum_j (c_sj / h) k_j, before the solve."""
     n = fu.shape[0]
@@ -587,37 +219,23 @@ def _stage_rhs(s, inv_h, fu, k):
             ks[i] += c * kj[i]
 
 
-@njit(cache=True, inline="always")
-def _f_slots(code, y, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
-             out):
-    """dy/dt of BATCH or CSTR_TRANSIENT from the slot form of the mechanism."""
-    slot_rates(y, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, work, out)
-    if code == CSTR_TRANSIENT:
-        inv_tau = params[0]
-        for i in range(y.shape[0]):
-            out[i] += (params[1 + i] - y[i]) * inv_tau
-
-
-@njit(cache=True)
+@njit
 def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
-                 y, f0, h, sparse, a, piv, dinv, perm, lr_ptr, lr_idx, ur_ptr, ur_idx, x,
-                 k, u, fu, ynew, rate_params):
-    """For BATCH_ENERGY / CSTR_ENERGY (temperature last in y) the rate
-    constants are refilled from each stage's temperature (``rate_params``)
-    and the cooling term is added to the temperature row.
-
-    :func:`_stages_sys` with :func:`_f_slots` as one loop nest: slot-form
-    rates, stage sums and solves written out on 2-D indices (no row views, no
-    calls), with the sparse solves of :func:`_lu_factor_sparse` when
-    ``sparse`` and the dense ones of :func:`_lu_factor_w` otherwise. Same
-    arithmetic as :func:`_stages_sys` with :func:`_f_slots` apart from the
-    order of the solves' sums.
+                 y, f0, h, a, piv, dinv, x, k, u, ynew, rate_params):
+    """:func:`_stages_sys` with :func:`kernels.problems.slot_rhs` as one loop
+    nest: slot-form rates, stage sums and the solves with the dense factors
+    of :func:`kernels.linalg.factor_w_dense` written out on 2-D indices (no
+    row views, no calls). Same arithmetic as :func:`_stages_sys` apart from
+    the order of the solves' sums. For BATCH_ENERGY / CSTR_ENERGY
+    (temperature last in y) the rate constants are refilled from each
+    stage's temperature (``rate_params``) and the cooling term is added to
+    the temperature row.
 
     Deliberate specialisation (hot loop): the slot-form path of
-    :func:`_rodas_core` runs this when the sparse LU is off or refused a pivot
-    (``sparse`` False there; the sparse branch serves
-    benchmarks/profile_kernel.py), :func:`_stages_inv` when it succeeded, and
-    :func:`_stages_sys` (calls, row views) serves every other problem."""
+    :func:`integrate_rodas` runs this when the sparse LU is off or refused a
+    pivot, :func:`_stages_inv` when it succeeded, and :func:`_stages_sys`
+    (calls, row views) serves every other problem.
+    ``tests/test_kernel_inlined_paths.py`` checks all three agree."""
     n = y.shape[0]
     m = kf.shape[0]
     inv_h = 1.0 / h
@@ -664,133 +282,36 @@ def _stages_fast(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_
                 for j in range(s):
                     acc += (_C[s, j] * inv_h) * k[j, i]
                 k[s, i] = acc
-        # copies of _lu_solve_sparse / _lu_solve_w on 2-D indices: hot loop (see docstring)
-        if sparse:
-            for i in range(n):
-                sm = k[s, perm[i]]
-                for t in range(lr_ptr[i], lr_ptr[i + 1]):
-                    j = lr_idx[t]
-                    sm -= a[i, j] * x[j]
-                x[i] = sm
-            for i in range(n - 1, -1, -1):
-                sm = x[i]
-                for t in range(ur_ptr[i], ur_ptr[i + 1]):
-                    j = ur_idx[t]
-                    sm -= a[i, j] * x[j]
-                x[i] = sm * dinv[i]
-            for i in range(n):
-                k[s, perm[i]] = x[i]
-        else:
-            for i in range(n):
-                x[i] = k[s, i]
-            for i in range(n):
-                p = piv[i]
-                if p != i:
-                    tmp = x[i]
-                    x[i] = x[p]
-                    x[p] = tmp
-            for i in range(1, n):
-                sm = x[i]
-                for j in range(i):
-                    sm -= a[i, j] * x[j]
-                x[i] = sm
-            for i in range(n - 1, -1, -1):
-                sm = x[i]
-                for j in range(i + 1, n):
-                    sm -= a[i, j] * x[j]
-                x[i] = sm * dinv[i]
-            for i in range(n):
-                k[s, i] = x[i]
+        # copy of linalg.solve_w_dense on 2-D indices: hot loop (see docstring)
+        for i in range(n):
+            x[i] = k[s, i]
+        for i in range(n):
+            p = piv[i]
+            if p != i:
+                tmp = x[i]
+                x[i] = x[p]
+                x[p] = tmp
+        for i in range(1, n):
+            sm = x[i]
+            for j in range(i):
+                sm -= a[i, j] * x[j]
+            x[i] = sm
+        for i in range(n - 1, -1, -1):
+            sm = x[i]
+            for j in range(i + 1, n):
+                sm -= a[i, j] * x[j]
+            x[i] = sm * dinv[i]
+        for i in range(n):
+            k[s, i] = x[i]
     for i in range(n):
         ynew[i] = u[i] + k[7, i]
 
-@njit(cache=True)
-def _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx):
-    """Entry lists for :func:`_inverse_t`: U's entries (r, c) in ascending
-    column order and L's entries (c, r) (c > r) in descending column order."""
-    n = ur_ptr.shape[0] - 1
-    nu = ur_ptr[n]
-    cnt = np.zeros(n + 1, dtype=np.int64)
-    for t in range(nu):
-        cnt[ur_idx[t] + 1] += 1
-    for c in range(n):
-        cnt[c + 1] += cnt[c]
-    u_r = np.empty(nu, dtype=np.int64)
-    u_c = np.empty(nu, dtype=np.int64)
-    fill = cnt[:n].copy()
-    for r in range(n):
-        for t in range(ur_ptr[r], ur_ptr[r + 1]):
-            c = ur_idx[t]
-            u_r[fill[c]] = r
-            u_c[fill[c]] = c
-            fill[c] += 1
-    nl = lc_ptr[n]
-    l_r = np.empty(nl, dtype=np.int64)
-    l_c = np.empty(nl, dtype=np.int64)
-    a = 0
-    for r in range(n - 1, -1, -1):
-        for t in range(lc_ptr[r], lc_ptr[r + 1]):
-            l_r[a] = r
-            l_c[a] = lc_idx[t]
-            a += 1
-    return u_r, u_c, l_r, l_c
 
-
-@njit(cache=True)
-def sparse_lu_plan(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp):
-    """Once per solve: the ordering and symbolic factors of W = gh I - J for
-    the slot form (with an energy balance, the temperature column touches
-    every row a reaction changes), the entry lists of its explicit inverse
-    and the inverse's storage. Returns ``(perm, lr_ptr, lr_idx, lc_ptr,
-    lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c, mt)``; empty arrays when
-    ``use_sparse`` is False. Shared by Rodas5P and :mod:`kernels.bdf`."""
-    if not use_sparse:
-        e = np.zeros(0, dtype=np.int64)
-        return e, e, e, e, e, e, e, e, e, e, e, np.empty((0, 0))
-    pattern = _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp)
-    if energy:
-        for a in range(s_ptr[s_ptr.shape[0] - 1]):
-            pattern[s_sp[a], n - 1] = True
-    perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = _sparse_plan(pattern)
-    iu_r, iu_c, il_r, il_c = _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx)
-    return (perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c,
-            np.empty((n, n)))
-
-
-@njit(cache=True, inline="always")
-def _inverse_t(a, dinv, u_r, u_c, l_r, l_c, mt):
-    """``mt`` = (U^-1 L^-1)^T = L^-T U^-T from the factors of
-    :func:`_lu_factor_sparse` (permuted space): row j of ``mt`` is column j of
-    the inverse of the permuted W, so a solve is a sum of row multiples
-    (vectorisable, no dependency chain through memory)."""
-    n = mt.shape[0]
-    for i in range(n):
-        for j in range(n):
-            mt[i, j] = 0.0
-        mt[i, i] = dinv[i]
-    # U^-T: row c = dinv_c (e_c - sum_{r<c} U_rc row r), rows r < c final
-    for t in range(u_r.shape[0]):
-        r = u_r[t]
-        c = u_c[t]
-        f = a[r, c] * dinv[c]
-        if f != 0.0:
-            for j in range(r + 1):
-                mt[c, j] -= f * mt[r, j]
-    # L^-T: row r -= L_cr row c for c > r, rows c > r final
-    for t in range(l_r.shape[0]):
-        r = l_r[t]
-        c = l_c[t]
-        f = a[c, r]
-        if f != 0.0:
-            for j in range(n):
-                mt[r, j] -= f * mt[c, j]
-
-
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
                 y, f0, h, perm, mt, x, k, u, ynew, rate_params):
     """:func:`_stages_fast` with every solve W z = b done as z = W^-1 b from
-    the explicit inverse of :func:`_inverse_t` (in the permuted space of the
+    the explicit inverse of :func:`inverse_w_sparse` (in the permuted space of the
     sparse factors): x = sum_j b[perm[j]] mt[j], z[perm[i]] = x[i].
     The stage loop of the slot-form path when the sparse LU succeeded; kept
     apart from :func:`_stages_fast` on purpose (see there)."""
@@ -871,9 +392,9 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
         ynew[i] = e[i] + k[7, i]
 
 
-@njit(cache=True)
+@njit
 def _stages_sys(code, system, t, y, f0, h, lu, piv, dinv, k, u, fu, ynew):
-    """One Rodas5P step from (t, y) with W factored by :func:`_lu_factor_w`,
+    """One Rodas5P step from (t, y) with W factored by :func:`factor_w_dense`,
     for any problem code; fills k[0..7] and ynew.
 
     ``k[7]`` is the local error estimate (y_new minus the embedded order-4
@@ -883,17 +404,17 @@ def _stages_sys(code, system, t, y, f0, h, lu, piv, dinv, k, u, fu, ynew):
     inv_h = 1.0 / h
     for i in range(n):
         k[0, i] = f0[i]
-    _lu_solve_w(lu, piv, dinv, k[0])
+    solve_w_dense(lu, piv, dinv, k[0])
     for s in range(1, N_STAGES):
         _stage_input(s, y, k, u)
         rhs(code, t, u, system, fu)
         _stage_rhs(s, inv_h, fu, k)
-        _lu_solve_w(lu, piv, dinv, k[s])
+        solve_w_dense(lu, piv, dinv, k[s])
     for i in range(n):
         ynew[i] = u[i] + k[7, i]
 
 
-@njit(cache=True)
+@njit
 def _dense_coeffs(k, out):
     """Interpolation vectors K_r = sum_j H_rj k_j (r = 0, 1, 2) into out[3, n]."""
     n = k.shape[1]
@@ -905,7 +426,7 @@ def _dense_coeffs(k, out):
             out[r, i] = acc
 
 
-@njit(cache=True)
+@njit
 def interpolate_rodas(t_steps, y_steps, dense, t_query):
     """States at ``t_query`` from the recorded steps of :func:`solve_rodas`.
 
@@ -918,9 +439,20 @@ def interpolate_rodas(t_steps, y_steps, dense, t_query):
 # ---------------------------------------------------------------------------
 # adaptive driver
 # ---------------------------------------------------------------------------
-@njit(cache=True)
-def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
-                record, steady_tol):
+@njit
+def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
+                    record, steady_tol):
+    """The Rodas5P driver behind :func:`solve_rodas` and
+    :func:`kernels.steady.integrate_to_steady`.
+
+    Arguments as :func:`solve_rodas`; with ``steady_tol > 0`` the solve also
+    ends (status SUCCESS) at the first accepted state whose residual
+    RMS_i(f_i / (atol_i + rtol |y_i|)) is at most ``steady_tol``, and
+    reaching ``t_end`` before that is STEADY_NOT_REACHED.
+
+    Returns ``(status, t_steps, y_steps, dense, y_eval, stats, min_value,
+    y, t)`` with ``(y, t)`` the last accepted state.
+    """
     n = y0.shape[0]
     # negative atol_i: a component that may change sign (see start_solve)
     ok, free, atol, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie = start_solve(
@@ -942,26 +474,14 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     dinv = np.empty(n)
     cols = np.empty(n, dtype=np.int64)
     dcoef = np.empty((N_DENSE, n))
-    # isothermal mass action: the slot form of kernels.kinetics (built once);
-    # the Jacobian then lives in jx[:, :n] (column n is scratch)
-    fast = False
+    # mass action with integer orders up to 3: the slot form of kernels.kinetics
+    # (built once); the Jacobian then lives in jx[:, :n] (column n is scratch)
     kf, kr, params, work = system[2], system[3], system[4], system[5]
     energy = code == BATCH_ENERGY or code == CSTR_ENERGY
     rate_params = system[1]
-    if code == BATCH or code == CSTR_TRANSIENT or energy:
-        model = system[0]
-        fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(model, n)
-        s_ptr, s_sp, s_nu = model[6], model[7], model[8]
-    else:
-        any_rev = False
-        fslot = np.empty(0, dtype=np.int64)
-        rslot = fslot
-        g_ptr = fslot
-        g_rx = fslot
-        g_nu = np.empty(0)
-        s_ptr = fslot
-        s_sp = fslot
-        s_nu = g_nu
+    model = system[0]
+    fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(model, n)
+    s_ptr, s_sp, s_nu = model[6], model[7], model[8]
     ext = np.empty(n + 1)
     jx = np.empty((n, n + 1)) if fast else np.empty((n, n))
     # static-pattern sparse LU for the slot form (falls back to the dense LU)
@@ -974,7 +494,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     n_acc = 0
     status = SUCCESS
     rhs(code, t, y, system, f0)
-    stats[3] += 1
+    stats[STAT_RHS_EVALS] += 1
     if not all_finite(f0):
         status = NON_FINITE
     elif steady_tol > 0.0 and residual_norm(f0, y, rtol, atol) <= steady_tol:
@@ -984,7 +504,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             h = min(h0, t_end - t0)
         else:
             h = initial_step(code, system, t0, y0, f0, t_end, rtol, atol, 5.0, u, fu)
-            stats[3] += 1
+            stats[STAT_RHS_EVALS] += 1
         h_acc = 0.0  # previous accepted step and its error (predictive controller)
         err_acc = 1.0
         last_rejected = False
@@ -1007,33 +527,32 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                             jx[i, i] -= inv_tau
                 else:
                     jacobian(code, t, y, system, jx)
-                stats[4] += 1
+                stats[STAT_JAC_EVALS] += 1
                 jac_current = True
             gh = 1.0 / (GAMMA * h)
-            stats[0] += 1
-            stats[5] += 1
-            sparse = use_sparse and _lu_factor_sparse(jx, gh, w, dinv, perm, lr_ptr, lr_idx,
-                                                      lc_ptr, lc_idx, ur_ptr, ur_idx)
-            if not sparse and not _lu_factor_w(jx, gh, w, piv, dinv, cols):
-                stats[2] += 1
+            stats[STAT_STEPS] += 1
+            stats[STAT_LU_FACTORS] += 1
+            sparse = use_sparse and factor_w_sparse(jx, gh, w, dinv, perm, lr_ptr, lr_idx,
+                                                    lc_ptr, lc_idx, ur_ptr, ur_idx)
+            if not sparse and not factor_w_dense(jx, gh, w, piv, dinv, cols):
+                stats[STAT_REJECTED] += 1
                 n_fail += 1
                 if n_fail > MAX_CONSECUTIVE_FAILURES:
-                    status = SINGULAR_MATRIX if all_finite(jx.ravel()) else NON_FINITE
+                    status = SINGULAR_MATRIX if jacobian_finite(jx) else NON_FINITE
                     break
                 h *= 0.5
                 last_rejected = True
                 continue
             if sparse:
-                _inverse_t(w, dinv, iu_r, iu_c, il_r, il_c, mt)
+                inverse_w_sparse(w, dinv, iu_r, iu_c, il_r, il_c, mt)
                 _stages_inv(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
                             g_nu, ext, y, f0, h, perm, mt, xs, k, u, ynew, rate_params)
             elif fast:
                 _stages_fast(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
-                             g_nu, ext, y, f0, h, sparse, w, piv, dinv, perm, lr_ptr, lr_idx,
-                             ur_ptr, ur_idx, xs, k, u, fu, ynew, rate_params)
+                             g_nu, ext, y, f0, h, w, piv, dinv, xs, k, u, ynew, rate_params)
             else:
                 _stages_sys(code, system, t, y, f0, h, w, piv, dinv, k, u, fu, ynew)
-            stats[3] += 7
+            stats[STAT_RHS_EVALS] += 7
             # error norm, finiteness of ynew and the non-negativity rule in one pass
             s2 = 0.0
             chk = 0.0
@@ -1052,14 +571,14 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             finite = np.isfinite(err) and chk == 0.0
             if finite:
                 if fast and not energy:
-                    _f_slots(code, ynew, kf, kr, params, work, any_rev, fslot, rslot, g_ptr,
+                    slot_rhs(code, ynew, kf, kr, params, work, any_rev, fslot, rslot, g_ptr,
                              g_rx, g_nu, ext, fnew)
                 else:
                     rhs(code, t + h, ynew, system, fnew)
-                stats[3] += 1
+                stats[STAT_RHS_EVALS] += 1
                 finite = all_finite(fnew)
             if not finite:
-                stats[2] += 1
+                stats[STAT_REJECTED] += 1
                 n_fail += 1
                 if n_fail > MAX_CONSECUTIVE_FAILURES:
                     status = NON_FINITE
@@ -1083,7 +602,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                     f0[i] = fnew[i]
                 t = t_new
                 n_acc += 1
-                stats[1] += 1
+                stats[STAT_ACCEPTED] += 1
                 jac_current = False
                 if steady_tol > 0.0 and residual_norm(f0, y, rtol, atol) <= steady_tol:
                     break
@@ -1098,7 +617,7 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                 last_rejected = False
             else:
                 # ---- reject
-                stats[2] += 1
+                stats[STAT_REJECTED] += 1
                 h *= reject_factor(err, negative)
                 last_rejected = True
 
@@ -1106,40 +625,24 @@ def _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     return status, t_out, y_out, d_out, y_eval, stats, min_value, y, t
 
 
-@njit(cache=True)
+@njit
 def solve_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, record):
     """Integrate dy/dt = f(y) of problem ``code`` from t0 to t_end with Rodas5P.
 
     Returns ``(status, t_steps, y_steps, dense, y_eval, stats, min_value)``;
-    see the module docstring and ``kernels.status``. ``stats`` holds
-    [steps attempted, accepted, rejected, f evaluations, Jacobian
-    evaluations, LU factorizations].
+    see the module docstring and :mod:`kernels.status` (codes, and the
+    ``STAT_*`` positions of the counters in ``stats``).
 
     A negative ``atol[i]`` marks a component allowed to change sign (such as
     an accumulated heat of reaction): it is controlled with ``|atol[i]|``
     and exempt from the non-negativity rule and ``min_value``.
     """
-    res = _rodas_core(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
-                      record, 0.0)
+    res = integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
+                          record, 0.0)
     return res[0], res[1], res[2], res[3], res[4], res[5], res[6]
 
 
-@njit(cache=True)
-def integrate_to_steady(code, system, y0, rtol, atol, t_max, residual_tol):
-    """Pseudo-transient continuation: integrate from t = 0 until the residual
-    RMS_i( f_i(y) / (atol_i + rtol |y_i|) ) <= residual_tol (units 1/time), or
-    t reaches t_max (status STEADY_NOT_REACHED), within STEADY_MAX_STEPS steps.
-
-    Returns ``(status, y, t_reached, stats)``.
-    """
-    t_eval = np.empty(0)
-    tol = residual_tol if residual_tol > 0.0 else 1e-300
-    res = _rodas_core(code, system, y0, 0.0, t_max, t_eval, rtol, atol, 0.0,
-                      STEADY_MAX_STEPS, False, tol)
-    return res[0], res[7], res[8], res[5]
-
-
-@njit(cache=True)
+@njit
 def solve_rodas_fixed(code, system, y0, t0, t_end, n_steps):
     """Rodas5P with ``n_steps`` equal steps and no error control (for order
     verification and for callers that control steps themselves).
@@ -1148,6 +651,7 @@ def solve_rodas_fixed(code, system, y0, t0, t_end, n_steps):
     holds the embedded error vector k_8 of each step (shape (n_steps, n)).
     """
     n = y0.shape[0]
+    n_steps = max(n_steps, 1)
     h = (t_end - t0) / n_steps
     t_steps = np.empty(n_steps + 1)
     y_steps = np.empty((n_steps + 1, n))
@@ -1171,7 +675,7 @@ def solve_rodas_fixed(code, system, y0, t0, t_end, n_steps):
         rhs(code, t, y, system, f0)
         jacobian(code, t, y, system, jx)
         gh = 1.0 / (GAMMA * h)
-        if not _lu_factor_w(jx, gh, w, piv, dinv, cols):
+        if not factor_w_dense(jx, gh, w, piv, dinv, cols):
             return SINGULAR_MATRIX, t_steps[: s + 1], y_steps[: s + 1], dense[:s], err_est[:s]
         _stages_sys(code, system, t, y, f0, h, w, piv, dinv, k, u, fu, ynew)
         _dense_coeffs(k, dense[s])

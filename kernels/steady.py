@@ -5,8 +5,11 @@ the analytic Jacobian -I/tau + S^T dq/dc. A trial point never lets a
 concentration fall below a fixed fraction of its current value, so iterates
 stay non-negative while a consumed reactant can still approach zero
 geometrically. When Newton stalls, pseudo-transient continuation integrates
-dc/dt = F(c) with the stiff integrator towards the attracting steady state,
-and Newton polishes the result.
+dc/dt = F(c) with the stiff integrator towards the attracting steady state
+(:func:`integrate_to_steady`, also the stirred-tank start of
+:mod:`kernels.dispersion`), and Newton polishes the result.
+
+``stats`` counters: the ``STEADY_STAT_*`` positions of :mod:`kernels.status`.
 
 The problem is the CSTR_TRANSIENT or CSTR_ENERGY code of
 :mod:`kernels.problems` (``code``); ``system[4]`` (params) gets ``1/tau`` and
@@ -15,33 +18,35 @@ CSTR_ENERGY) written into its leading entries.
 """
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
+from .linalg import lu_factor, lu_solve
 from .problems import CSTR_ENERGY, jacobian, rhs
-from .rosenbrock import integrate_to_steady, lu_factor, lu_solve
+from .rosenbrock import integrate_rodas
+from .status import (
+    STAT_ACCEPTED,
+    STAT_JAC_EVALS,
+    STAT_LU_FACTORS,
+    STAT_RHS_EVALS,
+    STEADY_NONFINITE,
+    STEADY_NOT_CONVERGED,
+    STEADY_SINGULAR,
+    STEADY_STAT_JAC_EVALS,
+    STEADY_STAT_LU_FACTORS,
+    STEADY_STAT_NEWTON_ITERS,
+    STEADY_STAT_PT_FALLBACKS,
+    STEADY_STAT_PT_STEPS,
+    STEADY_STAT_RHS_EVALS,
+    SUCCESS,
+)
 
-STEADY_OK = 0
-STEADY_NOT_CONVERGED = 20
-STEADY_SINGULAR = 21
-STEADY_NEGATIVE = 22
-STEADY_NONFINITE = 23
-
-MESSAGES = {
-    STEADY_NOT_CONVERGED: "Newton iteration did not converge, even after pseudo-transient continuation",
-    STEADY_SINGULAR: "the steady-state Jacobian is singular",
-    STEADY_NEGATIVE: "the steady state has negative concentrations",
-    STEADY_NONFINITE: "the residual became infinite or NaN",
-}
-
-# stats layout: newton iterations, f evals, J evals, LU factorizations,
-# pseudo-transient integrator steps, pseudo-transient fallbacks used
-N_STEADY_STATS = 6
+STEADY_MAX_STEPS = 200000  # step budget of the pseudo-transient continuation
 
 # Newton may divide a concentration by at most this factor per iteration.
 _MAX_DECREASE = 1.0e-2
 
 
-@njit(cache=True)
+@njit
 def _scaled_rms(v, c, scale, rtol, atol):
     s = 0.0
     n = v.shape[0]
@@ -52,7 +57,23 @@ def _scaled_rms(v, c, scale, rtol, atol):
     return np.sqrt(s / n)
 
 
-@njit(cache=True)
+@njit
+def integrate_to_steady(code, system, y0, rtol, atol, t_max, residual_tol):
+    """Pseudo-transient continuation: integrate from t = 0 with Rodas5P until
+    the residual RMS_i( f_i(y) / (atol_i + rtol |y_i|) ) <= residual_tol
+    (units 1/time), or t reaches t_max (status STEADY_NOT_REACHED), within
+    STEADY_MAX_STEPS steps.
+
+    Returns ``(status, y, t_reached, stats)`` with the integrator's ``stats``.
+    """
+    t_eval = np.empty(0)
+    tol = residual_tol if residual_tol > 0.0 else 1e-300
+    res = integrate_rodas(code, system, y0, 0.0, t_max, t_eval, rtol, atol, 0.0,
+                          STEADY_MAX_STEPS, False, tol)
+    return res[0], res[7], res[8], res[5]
+
+
+@njit
 def newton_cstr(code, system, c, rtol, atol, max_iter, stats):
     """Damped Newton on the tank residual, starting from and updating ``c``.
 
@@ -69,20 +90,20 @@ def newton_cstr(code, system, c, rtol, atol, max_iter, stats):
     A = np.empty((n, n))
     piv = np.empty(n, dtype=np.int64)
     rhs(code, 0.0, c, system, F)
-    stats[1] += 1
+    stats[STEADY_STAT_RHS_EVALS] += 1
     fnorm = _scaled_rms(F, c, tau, rtol, atol)
     for _ in range(max_iter):
-        stats[0] += 1
+        stats[STEADY_STAT_NEWTON_ITERS] += 1
         if not np.isfinite(fnorm):
             return STEADY_NONFINITE
         jacobian(code, 0.0, c, system, A)
-        stats[2] += 1
+        stats[STEADY_STAT_JAC_EVALS] += 1
         for i in range(n):
             for j in range(n):
                 A[i, j] = -A[i, j]
         if not lu_factor(A, piv):
             return STEADY_SINGULAR
-        stats[3] += 1
+        stats[STEADY_STAT_LU_FACTORS] += 1
         for i in range(n):
             dx[i] = F[i]
         lu_solve(A, piv, dx)
@@ -98,7 +119,7 @@ def newton_cstr(code, system, c, rtol, atol, max_iter, stats):
                 floor = _MAX_DECREASE * c[i]
                 trial[i] = t if t > floor else floor
             rhs(code, 0.0, trial, system, Ftrial)
-            stats[1] += 1
+            stats[STEADY_STAT_RHS_EVALS] += 1
             tnorm = _scaled_rms(Ftrial, trial, tau, rtol, atol)
             if np.isfinite(tnorm) and (tnorm <= (1.0 - 1.0e-4 * alpha) * fnorm or step_norm < 1.0):
                 accepted = True
@@ -111,11 +132,11 @@ def newton_cstr(code, system, c, rtol, atol, max_iter, stats):
             F[i] = Ftrial[i]
         fnorm = tnorm
         if step_norm < 1.0 and alpha == 1.0:
-            return STEADY_OK
+            return SUCCESS
     return STEADY_NOT_CONVERGED
 
 
-@njit(cache=True)
+@njit
 def solve_cstr(code, system, c_in, inv_tau, c_guess, rtol, atol, stats):
     """Steady state of one tank; returns (status, c).
 
@@ -134,19 +155,19 @@ def solve_cstr(code, system, c_in, inv_tau, c_guess, rtol, atol, stats):
     c = c_guess.copy()
     if code != CSTR_ENERGY:
         status = newton_cstr(code, system, c, newton_rtol, atol, 50, stats)
-        if status == STEADY_OK:
+        if status == SUCCESS:
             return status, c
     # With an energy balance a tank may have several steady states; the one
     # it reaches from start-up (filled with feed at the inlet temperature) is
     # found by following the transient, then polished by Newton.
-    stats[5] += 1
+    stats[STEADY_STAT_PT_FALLBACKS] += 1
     tau = 1.0 / inv_tau
     pt_status, c_pt, t_reached, pt_stats = integrate_to_steady(
         code, system, c_in.copy(), rtol, atol, 1.0e4 * tau, 1.0e-3)
-    stats[4] += pt_stats[1]
-    stats[1] += pt_stats[3]
-    stats[2] += pt_stats[4]
-    stats[3] += pt_stats[5]
+    stats[STEADY_STAT_PT_STEPS] += pt_stats[STAT_ACCEPTED]
+    stats[STEADY_STAT_RHS_EVALS] += pt_stats[STAT_RHS_EVALS]
+    stats[STEADY_STAT_JAC_EVALS] += pt_stats[STAT_JAC_EVALS]
+    stats[STEADY_STAT_LU_FACTORS] += pt_stats[STAT_LU_FACTORS]
     if pt_status != 0:
         return pt_status, c_pt
     c = c_pt.copy()
@@ -154,7 +175,7 @@ def solve_cstr(code, system, c_in, inv_tau, c_guess, rtol, atol, stats):
     return status, c
 
 
-@njit(cache=True)
+@njit
 def solve_cstr_cascade(code, system, c_in, inv_tau_each, n_tanks, rtol, atol, stats):
     """N equal tanks in series, solved tank by tank.
 
@@ -166,9 +187,9 @@ def solve_cstr_cascade(code, system, c_in, inv_tau_each, n_tanks, rtol, atol, st
     feed = c_in.copy()
     for k in range(n_tanks):
         status, c = solve_cstr(code, system, feed, inv_tau_each, feed, rtol, atol, stats)
-        if status != STEADY_OK:
+        if status != SUCCESS:
             return status, states, k
         for i in range(n):
             states[k, i] = c[i]
             feed[i] = c[i]
-    return STEADY_OK, states, n_tanks
+    return SUCCESS, states, n_tanks

@@ -11,12 +11,8 @@ from kernels import explicit, status
 from kernels.bdf import interpolate_bdf, solve_bdf
 from kernels.explicit import interpolate_dopri5, solve_dopri5
 from kernels.problems import BATCH, CSTR_TRANSIENT, rhs
-from kernels.rosenbrock import (
-    integrate_to_steady,
-    interpolate_rodas,
-    solve_rodas,
-    solve_rodas_fixed,
-)
+from kernels.rosenbrock import interpolate_rodas, solve_rodas, solve_rodas_fixed
+from kernels.steady import integrate_to_steady
 from kernel_models import (
     cstr_params,
     first_order,
@@ -73,9 +69,10 @@ def test_rober_to_1e11_against_testset():
     # non-negativity rule: no accepted state below -(atol_i + rtol |y_i|), |y_i| <= 1
     assert min_value >= -(atol.max() + 1e-8)
     # statistics bookkeeping (exact identities)
-    assert stats[0] == stats[1] + stats[2]
-    assert stats[5] == stats[0]
-    assert stats[4] <= stats[1] + 1  # one Jacobian per step, reused by retries
+    assert stats[status.STAT_STEPS] == stats[status.STAT_ACCEPTED] + stats[status.STAT_REJECTED]
+    assert stats[status.STAT_LU_FACTORS] == stats[status.STAT_STEPS]
+    # one Jacobian per step, reused by retries
+    assert stats[status.STAT_JAC_EVALS] <= stats[status.STAT_ACCEPTED] + 1
 
 
 def test_rober_default_tolerance_nonnegativity():
@@ -279,7 +276,7 @@ def test_dopri5_closed_forms_and_dense_output(system_fn, exact):
         BATCH, system_fn(), np.array([1.0, 0.0]), 0.0, 3.0, tq, 1e-8,
         np.full(2, 1e-14), 0.0, 100000, True)
     assert st == status.SUCCESS
-    assert stats[4] == 0 and stats[5] == 0
+    assert stats[status.STAT_JAC_EVALS] == 0 and stats[status.STAT_LU_FACTORS] == 0
     assert abs(ys[-1, 0] / exact(3.0) - 1) < 1e-7
     yi = interpolate_dopri5(ts, ys, dense, tq)
     np.testing.assert_allclose(yi[:, 0], exact(tq), rtol=1e-7)
@@ -296,7 +293,7 @@ def test_dopri5_dense_output_order():
         st, ts, ys, dense, ye, stats, _ = solve_dopri5(
             BATCH, second_order(), np.array([1.0, 0.0]), 0.0, h, np.array([0.5 * h]),
             1e3, np.full(2, 1e3), h, 10, True)
-        assert st == status.SUCCESS and stats[1] == 1
+        assert st == status.SUCCESS and stats[status.STAT_ACCEPTED] == 1
         errs.append(abs(ye[0, 0] - exact(0.5 * h)))
     orders = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
     assert np.all((orders > 4.5) & (orders < 5.5)), orders
@@ -310,7 +307,7 @@ def test_dopri5_detects_stiffness_on_rober():
         BATCH, rober_system(), np.array(ref["y0"]), 0.0, ref["t_end"], EMPTY,
         1e-6, np.array([1e-10, 1e-14, 1e-10]), 0.0, 1000000, False)
     assert st == status.STIFF_DETECTED
-    assert stats[0] < 1000
+    assert stats[status.STAT_STEPS] < 1000
     assert ts[-1] < 1.0
     assert status.MESSAGES[st]
 
@@ -324,8 +321,8 @@ def test_max_steps_failure_returns_status_and_partial_arrays():
             BATCH, rober_system(), np.array(ref["y0"]), 0.0, ref["t_end"], EMPTY,
             1e-6, np.full(3, 1e-10), 0.0, 5, True)
         assert st == status.MAX_STEPS
-        assert stats[0] == 5
-        assert ts.shape[0] == stats[1] + 1 and ts[-1] < ref["t_end"]
+        assert stats[status.STAT_STEPS] == 5
+        assert ts.shape[0] == stats[status.STAT_ACCEPTED] + 1 and ts[-1] < ref["t_end"]
         assert ys.shape == (ts.shape[0], 3)
 
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..chemistry.stoichiometry import stoichiometric_matrix  # noqa: F401  (re-exported: batchflow)
-from ..core.errors import InputError, Location
+from ..core.errors import Location, SolverError
 from ..core.units import parse_quantity
 from ..core.yamlio import check_keys
-from .solver import compiled_mechanism, make_energy_system, make_system
+from .solver import (compiled_mechanism, make_energy_system, make_system, newton_steady_state,
+                     steady_tank)
 
 #: Screening limit of the adiabatic temperature rise, K. Stoessel's severity
 #: classes (Thermal Safety of Chemical Processes, 2008) put the boundary
@@ -185,14 +186,11 @@ class HeatBalanceCurve:
 def _isothermal_tank(mechanism, c_in, tau, T, guess, options):
     """Steady concentrations of an isothermal tank at T (Newton, continuation
     from ``guess``); None when it fails."""
-    from kernels.problems import CSTR_TRANSIENT
-    from kernels.steady import N_STEADY_STATS, solve_cstr
-
     system = make_system(mechanism, T)
-    atol = options.atol_vector(c_in)
-    stats = np.zeros(N_STEADY_STATS, dtype=np.int64)
-    status, c = solve_cstr(CSTR_TRANSIENT, system, c_in, 1.0 / tau, guess, options.rtol, atol, stats)
-    return (c, system) if status == 0 else (None, system)
+    try:
+        return steady_tank(system, c_in, tau, guess, options), system
+    except SolverError:
+        return None, system
 
 
 def _heat_generation(mechanism, c, system):
@@ -232,7 +230,6 @@ def cstr_steady_states(mechanism, c_in, T_in, tau, rho_cp, ua_per_volume, coolan
     from scipy.optimize import brentq
 
     from kernels.problems import CSTR_ENERGY, jacobian
-    from kernels.steady import N_STEADY_STATS, newton_cstr
 
     c_in = np.asarray(c_in, dtype=float)
     n = c_in.size
@@ -296,8 +293,9 @@ def cstr_steady_states(mechanism, c_in, T_in, tau, rho_cp, ua_per_volume, coolan
                 continue
             h = tau * _heat_generation(mechanism, c_star, system)
             y = np.concatenate([c_star, [h, T_star]])
-            stats = np.zeros(N_STEADY_STATS, dtype=np.int64)
-            if newton_cstr(CSTR_ENERGY, energy_system, y, min(options.rtol, 1e-10), atol, 50, stats) != 0:
+            try:
+                newton_steady_state(energy_system, CSTR_ENERGY, y, options, atol)
+            except SolverError:
                 continue
             J = np.zeros((n + 2, n + 2))
             jacobian(CSTR_ENERGY, 0.0, y, energy_system, J)

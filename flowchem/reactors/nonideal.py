@@ -34,16 +34,11 @@ import numpy as np
 
 from ..core.errors import InputError, SolverError
 from .ideal import PFR, PFRResult
-from .solver import integrate, make_system
 from .quadrature import gauss_nodes
+from .solver import axial_dispersion, integrate, make_system
 from ..process.stream import Stream
 from ..core.units import get_registry, parse_quantity
 
-DISPERSION_STAT_NAMES = ("newton_iterations", "residual_evaluations", "jacobian_evaluations",
-                         "block_lu_factorizations", "continuation_solves",
-                         "integrator_steps", "Pe_reached", "conservation_error_rel",
-                         "last_newton_step_norm")
-_INT_STATS = 6  # the first six are counts
 
 #: Taylor-Aris holds once the fluid has sampled the cross-section:
 #: tau D_m / R^2 above about 0.8 (Ananthakrishnan, Gill and Barduhn, AIChE J. 11 (1965) 1063).
@@ -242,7 +237,7 @@ class DispersionPFR(PFR):
         return Pe, D, src, extra
 
     def run(self, feed):
-        from kernels.dispersion import MESSAGES, graded_grid, solve_dispersion
+        from kernels.dispersion import conservation_error, graded_grid
 
         self._check_feed(feed)
         T = self._temperature(feed)
@@ -252,18 +247,8 @@ class DispersionPFR(PFR):
         c_in = np.ascontiguousarray(feed.conc, dtype=np.float64)
         atol = np.ascontiguousarray(self.options.atol_vector(c_in), dtype=np.float64)
         x = graded_grid(self.n_cells, self.grading)
-        status, x, profile, out, kstats = solve_dispersion(
-            system, c_in, float(tau), float(Pe), x, float(self.options.rtol), atol)
-        stats = {name: (int(v) if k < _INT_STATS else float(v))
-                 for k, (name, v) in enumerate(zip(DISPERSION_STAT_NAMES, kstats))}
-        if status != 0:
-            raise SolverError(self.name, f"axial dispersion model (Pe = {Pe:.4g}) failed: "
-                                         f"{MESSAGES.get(int(status), status)} "
-                                         f"(reached Pe = {stats['Pe_reached']:.4g})")
-        if not np.all(np.isfinite(profile)):
-            raise SolverError(self.name, "dispersion solver returned non-finite concentrations")
-        from kernels.dispersion import conservation_error
-
+        x, profile, out, stats = axial_dispersion(system, c_in, tau, Pe, x, self.options, atol,
+                                                  operation=self.name)
         cons = conservation_error(system, profile, c_in, float(tau), x) * feed.flow
         outlet = Stream.from_si(feed.mechanism, feed.flow, T, out, feed.P, self.name)
         return DispersionResult(self.name, feed.mechanism, feed, outlet, self.volume, T, stats,

@@ -1,9 +1,12 @@
 """The bridge between named models and the array kernels.
 
-:class:`SolverOptions` holds what a user may tune; :func:`integrate` and
-:func:`steady_cstr` call the compiled kernels and turn their status codes into
-:class:`~flowchem.errors.SolverError`; :class:`Solution` wraps the arrays that
-come back so they can be indexed by species, interpolated and plotted.
+:class:`SolverOptions` holds what a user may tune; :func:`integrate`,
+:func:`steady_cstr_cascade`, :func:`steady_tank`, :func:`newton_steady_state`
+and :func:`axial_dispersion` call the compiled kernels and turn their status
+codes into :class:`~flowchem.core.errors.SolverError` naming the operation (this
+module is the only reader of kernel status codes); :class:`Solution` wraps the
+arrays that come back so they can be indexed by species, interpolated and
+plotted.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from kernels import status as kstatus
 
 from ..core.errors import InputError, SolverError
 
@@ -32,10 +37,41 @@ def auto_method(rtol, n_states):
     """The integrator ``method="auto"`` runs for this tolerance and state size."""
     return "bdf" if rtol < AUTO_BDF_BELOW_RTOL or n_states >= AUTO_BDF_MIN_STATES else "rodas"
 
-STAT_NAMES = ("steps", "accepted_steps", "rejected_steps", "rhs_evaluations",
-              "jacobian_evaluations", "lu_factorizations")
-STEADY_STAT_NAMES = ("newton_iterations", "rhs_evaluations", "jacobian_evaluations",
-                     "lu_factorizations", "pseudo_transient_steps", "pseudo_transient_fallbacks")
+# names of the kernels' counters (kernels.status), by position in their stats arrays
+STAT_NAMES = {
+    kstatus.STAT_STEPS: "steps",
+    kstatus.STAT_ACCEPTED: "accepted_steps",
+    kstatus.STAT_REJECTED: "rejected_steps",
+    kstatus.STAT_RHS_EVALS: "rhs_evaluations",
+    kstatus.STAT_JAC_EVALS: "jacobian_evaluations",
+    kstatus.STAT_LU_FACTORS: "lu_factorizations",
+}
+STEADY_STAT_NAMES = {
+    kstatus.STEADY_STAT_NEWTON_ITERS: "newton_iterations",
+    kstatus.STEADY_STAT_RHS_EVALS: "rhs_evaluations",
+    kstatus.STEADY_STAT_JAC_EVALS: "jacobian_evaluations",
+    kstatus.STEADY_STAT_LU_FACTORS: "lu_factorizations",
+    kstatus.STEADY_STAT_PT_STEPS: "pseudo_transient_steps",
+    kstatus.STEADY_STAT_PT_FALLBACKS: "pseudo_transient_fallbacks",
+}
+DISPERSION_STAT_NAMES = {
+    kstatus.DISP_STAT_NEWTON_ITERS: "newton_iterations",
+    kstatus.DISP_STAT_RESIDUAL_EVALS: "residual_evaluations",
+    kstatus.DISP_STAT_JAC_ASSEMBLIES: "jacobian_evaluations",
+    kstatus.DISP_STAT_BLOCK_LU_FACTORS: "block_lu_factorizations",
+    kstatus.DISP_STAT_CONTINUATION_SOLVES: "continuation_solves",
+    kstatus.DISP_STAT_INTEGRATOR_STEPS: "integrator_steps",
+    kstatus.DISP_STAT_PE_REACHED: "Pe_reached",
+    kstatus.DISP_STAT_CONSERVATION_ERROR: "conservation_error_rel",
+    kstatus.DISP_STAT_LAST_STEP_NORM: "last_newton_step_norm",
+}
+_DISPERSION_FLOAT_STATS = (kstatus.DISP_STAT_PE_REACHED, kstatus.DISP_STAT_CONSERVATION_ERROR,
+                           kstatus.DISP_STAT_LAST_STEP_NORM)
+
+
+def _named_stats(names, stats):
+    """A kernel's integer counters as a dict keyed by name."""
+    return {name: int(stats[i]) for i, name in names.items()}
 
 
 @dataclass
@@ -166,11 +202,8 @@ def make_energy_system(mechanism, rho_cp, ua_over_rho_cp, coolant_T):
 
 
 def _status_message(status):
-    from kernels import status as kstatus
-    from kernels import steady
-
     code = int(status)
-    return steady.MESSAGES.get(code) or kstatus.MESSAGES.get(code, f"solver status {code}")
+    return kstatus.MESSAGES.get(code, f"solver status {code}")
 
 
 class Solution:
@@ -185,7 +218,7 @@ class Solution:
         self.t = t
         self.y = y
         self._dense = dense
-        self.stats = {name: int(v) for name, v in zip(STAT_NAMES, stats)}
+        self.stats = _named_stats(STAT_NAMES, stats)
         self.min_value = float(min_value)
         self.names = list(names)
 
@@ -244,12 +277,12 @@ def steady_cstr_cascade(system, c_in, residence_time_each, n_tanks, options: Sol
     the heat released and the temperature after the concentrations.
     """
     from kernels.problems import CSTR_TRANSIENT
-    from kernels.steady import N_STEADY_STATS, solve_cstr_cascade
+    from kernels.steady import solve_cstr_cascade
 
     code = CSTR_TRANSIENT if code is None else code
     c_in = np.ascontiguousarray(c_in, dtype=np.float64)
     atol = options.atol_vector(c_in) if atol is None else np.ascontiguousarray(atol, dtype=np.float64)
-    stats = np.zeros(N_STEADY_STATS, dtype=np.int64)
+    stats = np.zeros(kstatus.N_STEADY_STATS, dtype=np.int64)
     status, states, solved = solve_cstr_cascade(code, system, c_in, 1.0 / residence_time_each,
                                                 int(n_tanks), options.rtol, atol, stats)
     if status != 0:
@@ -264,4 +297,64 @@ def steady_cstr_cascade(system, c_in, residence_time_each, n_tanks, options: Sol
         worst = float(np.min(np.where(atol >= 0.0, states, np.inf)))
         raise SolverError(operation, "steady state has negative concentrations "
                                      f"(min {worst:.3g} mol/m^3)")
-    return states, {name: int(v) for name, v in zip(STEADY_STAT_NAMES, stats)}
+    return states, _named_stats(STEADY_STAT_NAMES, stats)
+
+
+def steady_tank(system, c_in, residence_time, guess, options: SolverOptions, *, atol=None,
+                operation="cstr"):
+    """Steady concentrations of one isothermal tank (CSTR_TRANSIENT): Newton
+    from ``guess``, pseudo-transient continuation from the feed when it
+    fails. Returns the state; raises :class:`SolverError` on failure."""
+    from kernels.problems import CSTR_TRANSIENT
+    from kernels.steady import solve_cstr
+
+    c_in = np.ascontiguousarray(c_in, dtype=np.float64)
+    atol = options.atol_vector(c_in) if atol is None else np.ascontiguousarray(atol, dtype=np.float64)
+    stats = np.zeros(kstatus.N_STEADY_STATS, dtype=np.int64)
+    status, c = solve_cstr(CSTR_TRANSIENT, system, c_in, 1.0 / residence_time,
+                           np.ascontiguousarray(guess, dtype=np.float64), options.rtol, atol, stats)
+    if status != kstatus.SUCCESS:
+        raise SolverError(operation, f"steady-state solver failed: {_status_message(status)}")
+    if not np.all(np.isfinite(c)):
+        raise SolverError(operation, "steady-state solver returned non-finite concentrations")
+    return c
+
+
+def newton_steady_state(system, code, y, options: SolverOptions, atol, *, operation="cstr",
+                        max_iter=50):
+    """Polish the tank state ``y`` in place by Newton on problem ``code``
+    (CSTR_TRANSIENT or CSTR_ENERGY, ``system[4]`` holding 1/tau and the inlet),
+    converged to ``min(options.rtol, 1e-10)``; raises :class:`SolverError`
+    when Newton fails."""
+    from kernels.steady import newton_cstr
+
+    stats = np.zeros(kstatus.N_STEADY_STATS, dtype=np.int64)
+    status = newton_cstr(code, system, y, min(options.rtol, 1e-10),
+                         np.ascontiguousarray(atol, dtype=np.float64), max_iter, stats)
+    if status != kstatus.SUCCESS:
+        raise SolverError(operation, f"steady-state Newton failed: {_status_message(status)}")
+    return y
+
+
+def axial_dispersion(system, c_in, residence_time, Pe, x, options: SolverOptions, atol, *,
+                     operation="dispersion"):
+    """Steady axial-dispersion profile on the nodes ``x`` (kernels.dispersion).
+
+    Returns ``(x, profile, outlet, stats)`` with ``stats`` named by
+    :data:`DISPERSION_STAT_NAMES`; raises :class:`SolverError` on failure.
+    """
+    from kernels.dispersion import solve_dispersion
+
+    status, x, profile, outlet, kstats = solve_dispersion(
+        system, np.ascontiguousarray(c_in, dtype=np.float64), float(residence_time), float(Pe),
+        np.ascontiguousarray(x, dtype=np.float64), float(options.rtol),
+        np.ascontiguousarray(atol, dtype=np.float64))
+    stats = {name: (float(kstats[i]) if i in _DISPERSION_FLOAT_STATS else int(kstats[i]))
+             for i, name in DISPERSION_STAT_NAMES.items()}
+    if status != kstatus.SUCCESS:
+        raise SolverError(operation, f"axial dispersion model (Pe = {Pe:.4g}) failed: "
+                                     f"{_status_message(status)} "
+                                     f"(reached Pe = {stats['Pe_reached']:.4g})")
+    if not np.all(np.isfinite(profile)):
+        raise SolverError(operation, "dispersion solver returned non-finite concentrations")
+    return x, profile, outlet, stats
