@@ -59,7 +59,7 @@ return a status.
 
 import numpy as np
 
-from .kinetics import JACOBIAN_FLOOR, _power, _power_derivative, production_rates
+from .kinetics import JACOBIAN_FLOOR, _power, _power_derivative
 
 try:
     from .jit import njit
@@ -147,11 +147,13 @@ def _order_value_derivative(c, order):
 # per-row factor tables
 # ---------------------------------------------------------------------------
 @njit(inline="always")
-def _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, second, with_orders):
+def _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, second, with_orders, params,
+                o_ord, p):
     """Fill per-factor tables of row ``j``: P = c^o, D1 = dP/dc (floored as in
     kinetics.py), O1 = product of the other factors; with ``second`` also
     D2 = dD1/dc; with ``with_orders`` H = c^o ln c (and H1 = dH/dc with
-    ``second``). Returns the number of factors."""
+    ``second``) for the factors whose order is a parameter (``params[o_ord:]``
+    holds d order/dθ), zero for the others. Returns the number of factors."""
     start = ptr[j]
     f = ptr[j + 1] - start
     for t in range(f):
@@ -162,9 +164,15 @@ def _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, second, with_orders)
         if second:
             D2[t] = _power_second(cl, o)
         if with_orders:
-            H[t] = _order_value(cl, o)
+            fitted = False
+            for kk in range(p):
+                if params[o_ord + (start + t) * p + kk] != 0.0:
+                    fitted = True
+                    break
+            # the logarithms only where an order moves
+            H[t] = _order_value(cl, o) if fitted else 0.0
             if second:
-                H1[t] = _order_value_derivative(cl, o)
+                H1[t] = _order_value_derivative(cl, o) if fitted else 0.0
     # products of the other factors, never P/P_t (which fails at c_t = 0)
     for t in range(f):
         acc = 1.0
@@ -209,44 +217,53 @@ def sensitivity_rhs(y, system, out):
     o_ord = SENS_HEADER + 2 * m * p
     n_state = y.shape[0]
     c = y[:n]
-    production_rates(c, model, kf, kr, work[:m], out[:n])
-    for i in range(n, n_state):
+    # the species rates are formed here too, from the same factor tables
+    for i in range(n_state):
         out[i] = 0.0
     P, D1, O1, D2, H, H1 = _scratch(work, m, F)
     s_ptr, s_sp, s_nu = model[6], model[7], model[8]
-    for j in range(m):
-        for d in range(2):
-            if d == 0:
-                k = kf[j]
-                ptr, sp, order = model[0], model[1], model[2]
-                sign = 1.0
-                o_ln = o_kf
-            else:
-                k = kr[j]
-                ptr, sp, order = model[3], model[4], model[5]
-                sign = -1.0
-                o_ln = o_kr
+    # directions outermost: the row arrays are bound twice per call, not per
+    # reaction (each binding of an array costs reference counting)
+    for d in range(2):
+        forward = d == 0
+        if forward:
+            k_row = kf
+            ptr, sp, order = model[0], model[1], model[2]
+            sign = 1.0
+            o_ln = o_kf
+        else:
+            k_row = kr
+            ptr, sp, order = model[3], model[4], model[5]
+            sign = -1.0
+            o_ln = o_kr
+        for j in range(m):
+            k = k_row[j]
             if k == 0.0:
                 continue
-            forward = d == 0
-            f = _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, False, forward)
+            f = _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, False, forward,
+                            params, o_ord, p)
             start = ptr[j]
-            full = k
+            full = sign * k
+            fitted_order = False
             for t in range(f):
                 full *= P[t]
+                D2[t] = sign * k * D1[t] * O1[t]       # d q_j / d c (signed), reused p times
+                if forward and H[t] != 0.0:
+                    H[t] *= sign * k * O1[t]           # d q_j / d o_t
+                    fitted_order = True
+            if full != 0.0:
+                for s in range(s_ptr[j], s_ptr[j + 1]):
+                    out[s_sp[s]] += s_nu[s] * full
             for kk in range(p):
                 base = n * (1 + kk)
                 dq = full * params[o_ln + j * p + kk]
                 for t in range(f):
-                    dq += k * D1[t] * O1[t] * y[base + sp[start + t]]
-                if forward:
+                    dq += D2[t] * y[base + sp[start + t]]
+                if fitted_order:
                     for t in range(f):
-                        w = params[o_ord + (start + t) * p + kk]
-                        if w != 0.0:
-                            dq += w * k * H[t] * O1[t]
+                        dq += params[o_ord + (start + t) * p + kk] * H[t]
                 if dq == 0.0:
                     continue
-                dq *= sign
                 for s in range(s_ptr[j], s_ptr[j + 1]):
                     out[base + s_sp[s]] += s_nu[s] * dq
 
@@ -265,22 +282,26 @@ def parameter_jacobian(c, system, G):
     G[:, :] = 0.0
     P, D1, O1, D2, H, H1 = _scratch(work, m, F)
     s_ptr, s_sp, s_nu = model[6], model[7], model[8]
-    for j in range(m):
-        for d in range(2):
-            if d == 0:
-                k = kf[j]
-                ptr, sp, order = model[0], model[1], model[2]
-                sign = 1.0
-                o_ln = o_kf
-            else:
-                k = kr[j]
-                ptr, sp, order = model[3], model[4], model[5]
-                sign = -1.0
-                o_ln = o_kr
+    # directions outermost: the row arrays are bound twice per call, not per
+    # reaction (each binding of an array costs reference counting)
+    for d in range(2):
+        forward = d == 0
+        if forward:
+            k_row = kf
+            ptr, sp, order = model[0], model[1], model[2]
+            sign = 1.0
+            o_ln = o_kf
+        else:
+            k_row = kr
+            ptr, sp, order = model[3], model[4], model[5]
+            sign = -1.0
+            o_ln = o_kr
+        for j in range(m):
+            k = k_row[j]
             if k == 0.0:
                 continue
-            forward = d == 0
-            f = _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, False, forward)
+            f = _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, False, forward,
+                            params, o_ord, p)
             start = ptr[j]
             full = k
             for t in range(f):
@@ -319,22 +340,26 @@ def sensitivity_jacobian(y, system, J):
     J[:, :] = 0.0
     P, D1, O1, D2, H, H1 = _scratch(work, m, F)
     s_ptr, s_sp, s_nu = model[6], model[7], model[8]
-    for j in range(m):
-        for d in range(2):
-            if d == 0:
-                k = kf[j]
-                ptr, sp, order = model[0], model[1], model[2]
-                sign = 1.0
-                o_ln = o_kf
-            else:
-                k = kr[j]
-                ptr, sp, order = model[3], model[4], model[5]
-                sign = -1.0
-                o_ln = o_kr
+    # directions outermost: the row arrays are bound twice per call, not per
+    # reaction (each binding of an array costs reference counting)
+    for d in range(2):
+        forward = d == 0
+        if forward:
+            k_row = kf
+            ptr, sp, order = model[0], model[1], model[2]
+            sign = 1.0
+            o_ln = o_kf
+        else:
+            k_row = kr
+            ptr, sp, order = model[3], model[4], model[5]
+            sign = -1.0
+            o_ln = o_kr
+        for j in range(m):
+            k = k_row[j]
             if k == 0.0:
                 continue
-            forward = d == 0
-            f = _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, True, forward)
+            f = _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, True, forward,
+                            params, o_ord, p)
             start = ptr[j]
             for t in range(f):
                 col = sp[start + t]
