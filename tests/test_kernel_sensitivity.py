@@ -115,6 +115,36 @@ def test_reversible_with_equilibrium_constant():
     np.testing.assert_allclose(dy[:, 1, :], -dy[:, 0, :], rtol=0, atol=1e-8 * c0)
 
 
+def test_rodas5p_keeps_order_five_on_the_augmented_system():
+    """Fixed steps (no error control) on 2 A => B with ln k and the order
+    fitted, N = 16, 32, 64 on [0, 1]: the observed order of dc/dθ at t = 1
+    against the closed forms (dc/d ln k = -2 k c0^2 t/(1 + 2 k c0 t)^2 and
+    dc/do of the order test) stays within [4.6, 5.4]. A Rosenbrock method
+    keeps its order only with the exact Jacobian, so this checks the
+    second-derivative blocks along a trajectory."""
+    from kernels.problems import BATCH_SENS
+    from kernels.rosenbrock import solve_rodas_fixed
+
+    k, c0 = 0.5, 2.0
+    mech = _mechanism(["A", "B"], [{"equation": "2 A => B", "rate": {"k": k},
+                                    "orders": {"A": 2.0}}])
+    pm = ParameterMap(mech, ["r1.k", "r1.order.A"], 300.0)
+    model, rp = kernel_arrays(pm, pm.theta0)
+    system = sensitivity_system(model, rp, 300.0, pm.M, 2)
+    c = c0 / (1.0 + 2.0 * k * c0)
+    exact = np.array([-2.0 * k * c0**2 / (1.0 + 2.0 * k * c0) ** 2,
+                      -c * math.log(c) - c**2 * (2.0 * k - math.log(c0) / c0)])
+    errs = []
+    for steps in (16, 32, 64):
+        y0 = np.array([c0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        st_, _, ys, _, _ = solve_rodas_fixed(BATCH_SENS, system, y0, 0.0, 1.0, steps)
+        assert st_ == 0
+        errs.append(np.abs(ys[-1, [2, 4]] - exact))
+    errs = np.array(errs)
+    orders = np.log2(errs[:-1] / errs[1:])
+    assert np.all((orders > 4.6) & (orders < 5.4)), orders
+
+
 # ------------------------------------------------------------------ closed forms, tanks
 def test_cstr_closed_form():
     """c_A = c0/(1 + kτ), so dc_A/d ln k = -kτ c0/(1+kτ)^2 (to 1e-9 relative)."""
@@ -142,6 +172,22 @@ def test_cascade_of_three_tanks_closed_form():
     for N in range(1, n + 1):
         assert states[N - 1, 0] == pytest.approx(c0 / (1 + x) ** N, rel=1e-9)
         assert ds[N - 1, 0, 0] == pytest.approx(-N * x * c0 / (1 + x) ** (N + 1), rel=1e-9)
+
+
+def test_cstr_feed_sensitivity_is_carried_through():
+    """A feed that depends on θ (an upstream unit's dc/dθ): c_A = c_A,in/(1 + kτ)
+    and c_B = c_B,in + c_A,in kτ/(1 + kτ), so with dc_in/dθ = (d_A, d_B) and
+    k independent of θ, dc_A/dθ = d_A/(1 + kτ) and dc_B/dθ = d_B + d_A kτ/(1 + kτ)
+    (to 1e-12 relative)."""
+    k, tau = 0.3, 2.5
+    model, rp = make_model([{"reactants": {0: 1}, "net": {0: -1, 1: 1}, "k": k}])
+    M = np.zeros((8, 1))          # θ does not touch the kinetics
+    dc_in = np.array([[0.7], [-0.2]])
+    states, ds = cstr_sensitivities(model, rp, 300.0, [1.0, 0.1], tau, M, dc_in=dc_in,
+                                    options=TIGHT)
+    x = k * tau
+    assert ds[0, 0, 0] == pytest.approx(0.7 / (1 + x), rel=1e-12)
+    assert ds[0, 1, 0] == pytest.approx(-0.2 + 0.7 * x / (1 + x), rel=1e-12)
 
 
 def test_cascade_random_mechanism_against_finite_differences():
