@@ -43,7 +43,7 @@ import numpy as np
 from ..core.errors import InputError, SolverError
 from .solver import SolverOptions, _status_message, integrate, steady_cstr_cascade
 
-__all__ = ["kernel_arrays", "log_rate_derivatives", "sensitivity_system",
+__all__ = ["kernel_arrays", "log_rate_derivatives", "guard_model", "sensitivity_system",
            "batch_sensitivities", "cstr_sensitivities"]
 
 _WHERE = "<python>"
