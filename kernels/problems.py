@@ -31,22 +31,30 @@ BATCH_ENERGY (2), CSTR_ENERGY (3)
     state length (inlet temperature last); 1/tau and y_in are unused in
     batch; Ua/(rho cp) = 0 is adiabatic. Extra rows before T (flowchem puts
     the cumulative heat release there) are ordinary "species" to the kernel.
+BATCH_SENS (4)
+    BATCH with forward sensitivities: y = [c, dc/dθ_1, ..., dc/dθ_p],
+    ``params`` and ``work`` as laid out in :mod:`kernels.sensitivity`.
 """
 
 from .jit import njit
 
 from .kinetics import (production_jacobian, production_rates, rate_constants,
                        rate_temperature_derivative, slot_rates)
+from .sensitivity import sensitivity_jacobian, sensitivity_rhs
 
 BATCH = 0
 CSTR_TRANSIENT = 1
 BATCH_ENERGY = 2
 CSTR_ENERGY = 3
+BATCH_SENS = 4
 
 
 @njit
 def rhs(code, t, y, system, out):
     """Fill ``out`` with dy/dt of problem ``code`` at (t, y)."""
+    if code == BATCH_SENS:
+        sensitivity_rhs(y, system, out)
+        return
     model, rate_params, kf, kr, params, work = system
     n_state = y.shape[0]
     if code >= BATCH_ENERGY:
@@ -70,6 +78,9 @@ def rhs(code, t, y, system, out):
 @njit
 def jacobian(code, t, y, system, J):
     """Fill ``J`` with d(dy/dt)/dy of problem ``code`` at (t, y)."""
+    if code == BATCH_SENS:
+        sensitivity_jacobian(y, system, J)
+        return
     model, rate_params, kf, kr, params, work = system
     n_state = y.shape[0]
     if code >= BATCH_ENERGY:

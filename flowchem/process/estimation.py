@@ -156,7 +156,14 @@ class FitProblem:
             raise InputError(f"{self.n_obs} measurements cannot determine {self.pmap.n} parameters",
                              data.source)
         self.lower, self.upper = self._bounds(bounds or {})
+        if jacobian not in ("auto", "sensitivity", "fd"):
+            raise InputError(f"jacobian must be 'auto', 'sensitivity' or 'fd', got {jacobian!r}",
+                             "<fit>", "jacobian")
         self.jacobian_method = jacobian
+        # the BDF solves the augmented sensitivity system at about half Rodas5P's
+        # cost, and its error (about rtol) is ample for a Jacobian
+        self.sensitivity_options = SolverOptions(rtol=self.options.rtol, atol=self.options.atol,
+                                                 method="bdf", max_steps=self.options.max_steps)
         self.n_evaluations = 0
         self.n_jacobians = 0
         self.n_solves = 0
@@ -289,21 +296,39 @@ class FitProblem:
         return J
 
     def _sensitivity_jacobian(self, theta):
+        """Residual Jacobian from forward sensitivities integrated in the kernel
+        (:mod:`flowchem.reactors.sensitivity`): one augmented solve per run."""
         if self.jacobian_method == "fd":
             return None
-        try:
-            from ..reactors import sensitivity  # noqa: F401  (kernel sensitivities, when built)
-        except ImportError:
-            return None
-        try:
-            pred, dpred = sensitivity.run_sensitivities(self, theta)
-        except SolverError:
-            self.n_failed += 1
-            return np.zeros((self.n_obs, len(theta)))
+        from ..reactors.sensitivity import batch_sensitivities, cstr_sensitivities, kernel_arrays
+
+        model, rate_params = kernel_arrays(self.pmap, theta)
+        M = self.pmap.M
         parts = []
-        for dp, s, mask in zip(dpred, self.sigma, self.masks):
-            parts.append((dp / s[:, :, None])[mask])
-        return np.concatenate(parts, axis=0)
+        t0 = _time.perf_counter()
+        try:
+            for k, (r, s, mask) in enumerate(zip(self.data.runs, self.sigma, self.masks)):
+                self.n_solves += 1
+                if r.kind == "cstr":
+                    _, d = cstr_sensitivities(model, rate_params, r.T, r.initial, float(r.times[0]), M,
+                                              options=self.sensitivity_options,
+                                              operation=_run_name(r))
+                    dy = d[-1][None, :, :]
+                else:
+                    times, inverse = self._times[k]
+                    _, dy = batch_sensitivities(model, rate_params, r.T, r.initial, times, M,
+                                                options=self.sensitivity_options,
+                                                operation=_run_name(r))
+                    dy = dy[inverse]
+                parts.append((dy / s[:, :, None])[mask])
+        except (SolverError, InputError):
+            # a parameter set the sensitivity solve cannot handle: fall back to differences
+            self.n_failed += 1
+            return None
+        finally:
+            self.time_in_model += _time.perf_counter() - t0
+        J = np.concatenate(parts, axis=0)
+        return J if np.all(np.isfinite(J)) else None
 
 
 def _run_name(run):
@@ -342,6 +367,7 @@ class FitResult:
         Nc = p.N @ cov @ p.N.T
         self.covariance_natural = Nc
         self.correlation = fs.correlation_from_covariance(Nc)
+        self.unidentified = self._null_directions(cov)
         nat = p.natural(self.theta)
         self.std_errors = np.sqrt(np.clip(np.diag(self.covariance), 0, None))
         se_nat = np.sqrt(np.clip(np.diag(Nc), 0, None))
@@ -359,12 +385,33 @@ class FitResult:
         self.warnings = self._warnings()
 
     # -- diagnostics ---------------------------------------------------------
+    def _null_directions(self, cov):
+        """Groups of parameters that move together along directions the data
+        do not see (the null space of J, in the user's coordinates); on those
+        pairs the correlation is ±1 (the limit of a nearly singular J)."""
+        if self.rank >= len(self.names):
+            return []
+        _, sv, Vt = np.linalg.svd(self.jacobian, full_matrices=False)
+        groups = []
+        for v in Vt[self.rank:]:
+            w = self.problem.pmap.N @ v
+            w = w / np.max(np.abs(w))
+            members = [i for i in range(w.size) if abs(w[i]) > 0.05]
+            groups.append([self.names[i] for i in members])
+            for a in members:
+                for b in members:
+                    if a != b:
+                        self.correlation[a, b] = float(np.sign(w[a] * w[b]))
+        return groups
+
     def _warnings(self):
         out = []
         names = self.names
         if self.rank < len(names):
+            seen = ", ".join(" with ".join(g) for g in self.unidentified if len(g) > 1)
             out.append(f"the data determine only {self.rank} of {len(names)} parameter directions: "
-                       "some parameters are not identifiable from these data")
+                       "some parameters are not identifiable from these data"
+                       + (f" ({seen} move together unseen)" if seen else ""))
         C = self.correlation
         for i in range(len(names)):
             for j in range(i + 1, len(names)):

@@ -300,6 +300,25 @@ def steady_cstr_cascade(system, c_in, residence_time_each, n_tanks, options: Sol
     return states, _named_stats(STEADY_STAT_NAMES, stats)
 
 
+def steady_sensitivities(system, states, residence_time_each, dc_in, *, operation="cstr"):
+    """dc*/dθ of each tank of a cascade at its steady state (BATCH_SENS
+    ``system``, ``states`` from :func:`steady_cstr_cascade`); raises
+    SolverError where J - I/tau is singular or the result is not finite."""
+    from kernels.steady_sensitivity import cascade_sensitivity
+
+    n_tanks, n = states.shape
+    out = np.zeros((n_tanks, n, dc_in.shape[1]))
+    status, tank = cascade_sensitivity(system, np.ascontiguousarray(states),
+                                       1.0 / residence_time_each, dc_in, out)
+    if status != kstatus.SUCCESS:
+        where = f" of tank {tank + 1}" if n_tanks > 1 else ""
+        reason = ("J - I/tau is singular at the steady state (a turning point: the steady "
+                  "state does not depend smoothly on the parameters)"
+                  if status == kstatus.SINGULAR_MATRIX else _status_message(status))
+        raise SolverError(operation, f"steady-state sensitivities{where}: {reason}")
+    return out
+
+
 def steady_tank(system, c_in, residence_time, guess, options: SolverOptions, *, atol=None,
                 operation="cstr"):
     """Steady concentrations of one isothermal tank (CSTR_TRANSIENT): Newton
