@@ -43,7 +43,8 @@ P -> oo it is upwind with a second-order source correction (F -> c_k + h s/2),
 so the scheme is free of oscillations at any Pe and second order uniformly in
 P where the solution is smooth; the unresolved exit layer of width 1/Pe is
 represented by the exact exponential of the homogeneous problem. A grid
-graded towards both ends (default) helps at moderate Pe.
+graded towards both ends (``grading`` > 0; the default grid is uniform, best
+for smooth profiles) helps at moderate Pe.
 
 Solver
 ------
