@@ -21,7 +21,8 @@ import numpy as np
 
 from .jit import njit
 from .linalg import lu_factor, lu_solve
-from .problems import CSTR_ENERGY, jacobian, rhs
+from .kinetics import rates_of_progress
+from .problems import CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs
 from .rosenbrock import integrate_rodas
 from .status import (
     STAT_ACCEPTED,
@@ -73,13 +74,48 @@ def integrate_to_steady(code, system, y0, rtol, atol, t_max, residual_tol):
     return res[0], res[7], res[8], res[5]
 
 
+# Relative round-off allowed in a balance whose terms are large and cancel
+# (fast forward and reverse reactions): multiples of the gross flux.
+BALANCE_ROUNDOFF = 1.0e-12
+
+
+@njit
+def _balance_closed(c, system, tau, rtol, atol):
+    """True when every species balance of an isothermal tank,
+    c_in - c + tau * sum_j nu_ij q_j, closes within its tolerance
+    (|atol| + rtol |c|, plus round-off of the gross terms). A Newton step
+    below the tolerance is not enough on its own: a species far below atol
+    can still carry a flux tau k c^2 that shifts the others (k = 1e24)."""
+    model, rate_params, kf, kr, params, work = system
+    n = c.shape[0]
+    m = kf.shape[0]
+    q = work[:m]
+    rates_of_progress(c, model, kf, kr, q)
+    s_ptr, s_sp, s_nu = model[6], model[7], model[8]
+    net = np.empty(n)
+    gross = np.empty(n)
+    for i in range(n):
+        net[i] = params[1 + i] - c[i]
+        gross[i] = abs(params[1 + i]) + abs(c[i])
+    for j in range(m):
+        for a in range(s_ptr[j], s_ptr[j + 1]):
+            flux = tau * s_nu[a] * q[j]
+            net[s_sp[a]] += flux
+            gross[s_sp[a]] += abs(flux)
+    for i in range(n):
+        if not abs(net[i]) <= abs(atol[i]) + rtol * abs(c[i]) + BALANCE_ROUNDOFF * gross[i]:
+            return False
+    return True
+
+
 @njit
 def newton_cstr(code, system, c, rtol, atol, max_iter, stats):
     """Damped Newton on the tank residual, starting from and updating ``c``.
 
     Converged when the full Newton step is below 1 in the scaled RMS norm
-    (|atol| + rtol |c|). Components with a negative atol may change sign
-    (no damping floor). Returns a status code.
+    (|atol| + rtol |c|) and, for an isothermal tank, every species balance
+    closes within its tolerance (:func:`_balance_closed`). Components with a
+    negative atol may change sign (no damping floor). Returns a status code.
     """
     n = c.shape[0]
     tau = 1.0 / system[4][0]
@@ -132,7 +168,8 @@ def newton_cstr(code, system, c, rtol, atol, max_iter, stats):
             F[i] = Ftrial[i]
         fnorm = tnorm
         if step_norm < 1.0 and alpha == 1.0:
-            return SUCCESS
+            if code != CSTR_TRANSIENT or _balance_closed(c, system, tau, rtol, atol):
+                return SUCCESS
     return STEADY_NOT_CONVERGED
 
 
@@ -154,7 +191,7 @@ def solve_cstr(code, system, c_in, inv_tau, c_guess, rtol, atol, stats):
     newton_rtol = min(rtol, 1.0e-10)
     c = c_guess.copy()
     if code != CSTR_ENERGY:
-        status = newton_cstr(code, system, c, newton_rtol, atol, 50, stats)
+        status = newton_cstr(code, system, c, newton_rtol, atol, 100, stats)
         if status == SUCCESS:
             return status, c
     # With an energy balance a tank may have several steady states; the one
@@ -171,7 +208,7 @@ def solve_cstr(code, system, c_in, inv_tau, c_guess, rtol, atol, stats):
     if pt_status != 0:
         return pt_status, c_pt
     c = c_pt.copy()
-    status = newton_cstr(code, system, c, newton_rtol, atol, 50, stats)
+    status = newton_cstr(code, system, c, newton_rtol, atol, 100, stats)
     return status, c
 
 
