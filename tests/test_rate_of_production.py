@@ -52,3 +52,15 @@ def test_cstr_cascade_contributions_closed_form():
     assert rop.integrated[1, 0] == pytest.approx(K1 * tau_each * (a1 + a2), rel=1e-9)
     assert rop.integrated[1, 1] == pytest.approx(-K2 * tau_each * (b1 + b2), rel=1e-9)
     assert rop.closure < 1e-9
+
+
+def test_isothermal_pfr_with_reaction_enthalpy():
+    # an isothermal tube with dH carries a heat row after the species: not a temperature
+    mech = fc.Mechanism.from_dict({
+        "species": [{"name": "A"}, {"name": "B"}],
+        "reactions": [{"equation": "A => B", "rate": {"k": K1}, "dH": -80e3}]})
+    feed = fc.Stream(mech, flow=1e-6 / 60, T=323.15, conc={"A": C0})
+    tau = 200.0
+    rop = rate_of_production(fc.PFR(volume=tau * 1e-6 / 60).run(feed))
+    assert rop.integrated[1, 0] == pytest.approx(C0 * (1 - math.exp(-K1 * tau)), rel=1e-6)
+    assert rop.closure < 1e-7

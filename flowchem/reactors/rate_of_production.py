@@ -146,7 +146,7 @@ def rate_of_production(result):
         sol = getattr(result, "solution", None)
         if sol is not None and getattr(sol, "_dense", np.zeros(0)).shape[0]:
             n_state = sol.y.shape[1]
-            energy = n_state > n   # [c, heat, T] with an energy balance
+            energy = n_state == n + 2   # [c, heat, T] with an energy balance; [c, heat] isothermal
 
             def q_of(y):
                 T = y[:, -1] if energy else np.full(y.shape[0], result.T)
