@@ -29,6 +29,7 @@ from .process.experiments import read_experiments
 from .process.estimation import compare_models, fit
 from .process.experiment_design import suggest_experiments
 from .reactors.rate_of_production import rate_of_production
+from .process.sensitivity import sensitivity
 
 __version__ = "0.1.0"
 
@@ -42,4 +43,5 @@ __all__ = [
     "Route", "RouteResult", "load_route",
     "SolverOptions",
     "fit", "compare_models", "read_experiments", "suggest_experiments", "rate_of_production",
+    "sensitivity",
 ]

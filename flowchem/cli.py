@@ -105,6 +105,12 @@ def _parser():
     rtd.add_argument("--model", choices=("tanks", "dispersion", "both"), default="both")
     rtd.add_argument("--plot", metavar="PNG", help="write the data and the fitted E(t) and F(t)")
     rtd.add_argument("--json", metavar="FILE", help="write the fitted parameters as JSON")
+    sens = sub.add_parser("sensitivity", help="normalised sensitivities d ln KPI / d ln p of a route "
+                                              "to kinetics and operating conditions")
+    sens.add_argument("route", help="route file (YAML)")
+    sens.add_argument("--json", metavar="FILE", help="write the coefficients as JSON")
+    sens.add_argument("--top", type=int, default=None, metavar="N",
+                      help="show the N largest coefficients of each KPI (default all)")
     # --debug before or after the subcommand (``flowchem run ROUTE --debug``, as the
     # internal-error message suggests); SUPPRESS keeps a flag given before it
     for command in sub.choices.values():
@@ -144,6 +150,10 @@ def _run(args):
         from .process.fit_command import fit_command
 
         return fit_command(args)
+    if args.command == "sensitivity":
+        from .process.sensitivity import sensitivity_command
+
+        return sensitivity_command(args)
     if args.command == "sweep":
         return _sweep(args)
     if args.command == "compare-batch":

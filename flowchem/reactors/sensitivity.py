@@ -157,7 +157,7 @@ def sensitivity_system(model, rate_params, T, M, n_species):
 
 
 def batch_sensitivities(model, rate_params, T, c0, times, M, *, options=None,
-                        parameter_scale=None, operation="batch sensitivities"):
+                        parameter_scale=None, s0=None, operation="batch sensitivities"):
     """Concentrations and their θ-derivatives of an isothermal batch (or PFR,
     with residence times as ``times``) run.
 
@@ -178,6 +178,9 @@ def batch_sensitivities(model, rate_params, T, c0, times, M, *, options=None,
     parameter_scale : array (p,), optional
         Typical magnitude of each θ_k; the sensitivities' absolute tolerance is
         the concentrations' divided by it (default 1).
+    s0 : array (n, p), optional
+        Initial sensitivities ``dc0/dθ`` (a PFR fed by an upstream unit whose
+        outlet depends on θ); zero by default.
     operation : str
         Name for errors.
 
@@ -212,6 +215,12 @@ def batch_sensitivities(model, rate_params, T, c0, times, M, *, options=None,
     atol = np.concatenate([atol_c] + [-atol_c / s for s in scale])  # negative: may change sign
     y0 = np.zeros(n * (p + 1))
     y0[:n] = c0
+    if s0 is not None:
+        s0 = np.asarray(s0, dtype=np.float64)
+        if s0.shape != (n, p) or not np.all(np.isfinite(s0)):
+            raise InputError(f"expected finite ({n}, {p}) initial sensitivities, got shape "
+                             f"{s0.shape}", _WHERE, "s0")
+        y0[n:] = s0.T.ravel()
     _, y_eval = integrate(system, BATCH_SENS, y0, float(times[-1]), options, t_eval=times,
                           record=False, atol=atol, operation=operation)
     y = y_eval[:, :n].copy()
