@@ -46,6 +46,17 @@ def all_finite(v):
 
 
 @njit
+def max_abs(v):
+    """Largest |v_i| (0 for an empty vector; NaN entries are skipped)."""
+    out = 0.0
+    for i in range(v.shape[0]):
+        a = abs(v[i])
+        if a > out:
+            out = a
+    return out
+
+
+@njit
 def jacobian_finite(jx):
     """True when the first n columns of the (n, n) or (n, n + 1) Jacobian
     ``jx`` are finite (column n of the slot form is scratch). Tells a

@@ -65,6 +65,7 @@ from ._common import (
     initial_step,
     interpolate,
     jacobian_finite,
+    max_abs,
     needs_dense,
     reject_factor,
     start_solve,
@@ -87,6 +88,7 @@ from .status import (
     STAT_REJECTED,
     STAT_RHS_EVALS,
     STAT_STEPS,
+    STEADY_DIVERGED,
     STEADY_NOT_REACHED,
     SUCCESS,
 )
@@ -148,6 +150,10 @@ _C = RODAS5P_C
 _H = RODAS5P_H
 
 VECTOR_MIN_N = 6  # stage sums as whole-vector updates from this size on
+# steady mode of integrate_rodas: a state this many times larger than the
+# initial one (plus 1) is a blow-up, not the way to a steady state; ending
+# there saves the rest of the step budget (a tank scan may try hundreds)
+STEADY_DIVERGENCE_FACTOR = 1e15
 
 
 # ---------------------------------------------------------------------------
@@ -447,8 +453,9 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
 
     Arguments as :func:`solve_rodas`; with ``steady_tol > 0`` the solve also
     ends (status SUCCESS) at the first accepted state whose residual
-    RMS_i(f_i / (atol_i + rtol |y_i|)) is at most ``steady_tol``, and
-    reaching ``t_end`` before that is STEADY_NOT_REACHED.
+    RMS_i(f_i / (atol_i + rtol |y_i|)) is at most ``steady_tol``; reaching
+    ``t_end`` before that is STEADY_NOT_REACHED, and a state beyond
+    STEADY_DIVERGENCE_FACTOR (max |y0| + 1) is STEADY_DIVERGED.
 
     Returns ``(status, t_steps, y_steps, dense, y_eval, stats, min_value,
     y, t)`` with ``(y, t)`` the last accepted state.
@@ -506,6 +513,7 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
             h = initial_step(code, system, t0, y0, f0, t_end, rtol, atol, 5.0, u, fu)
             stats[STAT_RHS_EVALS] += 1
         h_acc = 0.0  # previous accepted step and its error (predictive controller)
+        y_diverged = STEADY_DIVERGENCE_FACTOR * (max_abs(y0) + 1.0)
         err_acc = 1.0
         last_rejected = False
         jac_current = False
@@ -604,8 +612,12 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
                 n_acc += 1
                 stats[STAT_ACCEPTED] += 1
                 jac_current = False
-                if steady_tol > 0.0 and residual_norm(f0, y, rtol, atol) <= steady_tol:
-                    break
+                if steady_tol > 0.0:
+                    if residual_norm(f0, y, rtol, atol) <= steady_tol:
+                        break
+                    if max_abs(y) > y_diverged:
+                        status = STEADY_DIVERGED
+                        break
                 if last:
                     if steady_tol > 0.0:
                         status = STEADY_NOT_REACHED

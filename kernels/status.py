@@ -23,6 +23,7 @@ STIFF_DETECTED = 5
 STEADY_NOT_REACHED = 6
 INVALID_INPUT = 7
 NEWTON_FAILED = 8
+STEADY_DIVERGED = 9
 
 # kernels.steady (tank Newton)
 STEADY_NOT_CONVERGED = 20
@@ -59,8 +60,8 @@ MESSAGES = {
         "not accuracy; use a stiff method ('rodas' or 'bdf') instead"
     ),
     STEADY_NOT_REACHED: (
-        "pseudo-transient continuation reached the time limit without the residual "
-        "falling below the requested tolerance"
+        "pseudo-transient continuation reached its time limit or step budget without "
+        "the residual falling below the requested tolerance"
     ),
     INVALID_INPUT: (
         "invalid solver input: tolerances must be positive, times finite with "
@@ -69,6 +70,10 @@ MESSAGES = {
     NEWTON_FAILED: (
         "the Newton iteration of the implicit (BDF) step did not converge, even with a "
         "fresh Jacobian and repeatedly halved steps; try method 'rodas'"
+    ),
+    STEADY_DIVERGED: (
+        "pseudo-transient continuation diverged: the state grew to more than 1e15 times "
+        "its initial size instead of approaching a steady state"
     ),
     STEADY_NOT_CONVERGED: (
         "Newton iteration did not converge, even after pseudo-transient continuation"

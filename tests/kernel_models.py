@@ -175,3 +175,83 @@ def rober_rhs_numpy(y, k1=0.04, k2=3.0e7, k3=1.0e4):
         k1 * y[0] - k3 * y[1] * y[2] - k2 * y[1] ** 2,
         k2 * y[1] ** 2,
     ])
+
+
+# ---------------------------------------------------------- every problem code
+def problem_system(reactions, n_state, code, T=298.15, tau=1.0, y_in=None, ua_over_rho_cp=0.0,
+                   T_coolant=300.0):
+    """The ``system`` tuple of :mod:`kernels.problems` for any problem code.
+
+    ``n_state`` counts every state entry; with an energy balance
+    (BATCH_ENERGY, CSTR_ENERGY) the last one is the temperature and each
+    reaction's ``net`` carries its temperature rise per unit extent
+    (-dH/(rho cp), K m^3/mol) at that index. ``params`` holds
+    ``[1/tau, y_in..., Ua/(rho cp), T_coolant]`` (kernels.problems), ``work``
+    two entries per reaction (the energy Jacobian needs both).
+    """
+    model, rate_params = make_model(reactions)
+    m = len(reactions)
+    kf = np.zeros(m)
+    kr = np.zeros(m)
+    rate_constants(float(T), rate_params, kf, kr)
+    params = np.zeros(1 + n_state + 2)
+    params[0] = 1.0 / tau
+    if y_in is not None:
+        params[1:1 + n_state] = y_in
+    params[1 + n_state] = ua_over_rho_cp
+    params[2 + n_state] = T_coolant
+    work = np.zeros(max(2 * m, 1))
+    return (model, rate_params, kf, kr, params, work)
+
+
+def random_slot_reactions(rng, n_species, m, temperature_index=None):
+    """``m`` random mass-action reactions among ``n_species`` species with
+    integer orders of total at most 3 per direction (the slot form of
+    kernels.kinetics), a third of them reversible (reverse Arrhenius or van 't
+    Hoff); moderate Arrhenius parameters. With ``temperature_index`` each
+    reaction also changes that state entry (a temperature rise per extent)."""
+    reactions = []
+    for _ in range(m):
+        reactants = {}
+        for _ in range(int(rng.integers(0, 4))):
+            i = int(rng.integers(n_species))
+            reactants[i] = reactants.get(i, 0) + 1
+        products = {}
+        for _ in range(int(rng.integers(1, 4))):
+            i = int(rng.integers(n_species))
+            products[i] = products.get(i, 0) + 1
+        net = {i: -float(o) for i, o in reactants.items()}
+        for i, nu in products.items():
+            net[i] = net.get(i, 0.0) + nu
+        if temperature_index is not None:
+            net[temperature_index] = float(rng.uniform(-0.02, 0.02))
+        rx = {"reactants": {i: float(o) for i, o in reactants.items()}, "net": net,
+              "fwd": (float(rng.uniform(-3.0, 3.0)), float(rng.uniform(-1.0, 1.0)),
+                      float(rng.uniform(0.0, 3000.0)))}
+        kind = int(rng.choice([0, 0, 1, 2]))
+        if kind and sum(products.values()) <= 3:
+            rx["rev_kind"] = kind
+            rx["rev_orders"] = {i: float(o) for i, o in products.items()}
+            if kind == 1:
+                rx["rev"] = (float(rng.uniform(-3.0, 3.0)), float(rng.uniform(-1.0, 1.0)),
+                             float(rng.uniform(0.0, 3000.0)))
+            else:
+                rx["rev"] = (float(rng.uniform(-2.0, 2.0)), 1.0 / 300.0,
+                             float(rng.uniform(-3000.0, 3000.0)))
+        reactions.append(rx)
+    return reactions
+
+
+def general_path_twin(system):
+    """The same equations in a form the integrators' slot-form paths refuse.
+
+    The reverse-order CSR pointer gets one trailing entry more:
+    :func:`kernels.kinetics.slot_plan` checks its length and refuses, while
+    :func:`kernels.problems.rhs` and ``jacobian`` only read its first m + 1
+    entries. A driver then runs its general path (rhs, jacobian, dense LU) on
+    identical equations; rate constants, params and scratch are copied.
+    """
+    model, rate_params, kf, kr, params, work = system
+    p_ptr = np.append(model[3], model[3][-1])
+    twin = model[:3] + (p_ptr,) + model[4:]
+    return (twin, rate_params, kf.copy(), kr.copy(), params.copy(), work.copy())
