@@ -28,7 +28,6 @@ objects, so nothing is left open and no display is needed;
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import html
 import math
@@ -54,7 +53,6 @@ FIGURE_TITLES = {
     "correlation": "Correlation of the estimates",
     "profiles": "Profile likelihood",
 }
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MOL_PER_L = 1000.0          # mol/m^3 in one mol/L
 CURVE_POINTS = 201          # points of a batch or PFR curve
 CSTR_CURVE_POINTS = 41      # steady tanks along a CSTR curve (one solve each)
@@ -602,16 +600,10 @@ def _suggestions_html(suggestions):
 
 
 def _figures_html(figures, slug):
-    parts = []
-    for name, path in figures.items():
-        data = Path(path).read_bytes()
-        if not data.startswith(PNG_SIGNATURE):
-            raise ValueError(f"figure {name!r} ({path}) is not a PNG file")
-        b64 = base64.b64encode(data).decode("ascii")
-        title = FIGURE_TITLES.get(name, name.replace("_", " "))
-        parts.append(f"<figure id='fig-{_e(slug)}-{_e(name)}'><img alt='{_e(title)}' "
-                     f"src='data:image/png;base64,{b64}'><figcaption>{_e(title)}</figcaption>"
-                     "</figure>")
+    from .html import embedded_figure
+
+    parts = [embedded_figure(path, FIGURE_TITLES.get(name, name.replace("_", " ")),
+                             f"fig-{slug}-{name}") for name, path in figures.items()]
     return "".join(parts) or "<p class='muted'>No figures.</p>"
 
 

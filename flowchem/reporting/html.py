@@ -364,20 +364,22 @@ def _operations_section(result):
             + rows + "</tbody></table></div>")
 
 
+def embedded_figure(path, title, element_id):
+    """A ``<figure>`` with the PNG at ``path`` inline as a data URI (the report
+    stays one self-contained file)."""
+    data = Path(path).read_bytes()
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError(f"figure {title!r} ({path}) is not a PNG file")
+    b64 = base64.b64encode(data).decode("ascii")
+    return (f"<figure id='{_e(element_id)}'><img alt='{_e(title)}' "
+            f"src='data:image/png;base64,{b64}'><figcaption>{_e(title)}</figcaption></figure>")
+
+
 def _figure_section(figures):
     if not figures:
         return "<p class='muted'>No figures.</p>"
-    parts = []
-    for name, path in figures.items():
-        data = Path(path).read_bytes()
-        if not data.startswith(PNG_SIGNATURE):
-            raise ValueError(f"figure {name!r} ({path}) is not a PNG file")
-        b64 = base64.b64encode(data).decode("ascii")
-        title = FIGURE_TITLES.get(name, name.replace("_", " "))
-        parts.append(f"<figure id='fig-{_e(name)}'><img alt='{_e(title)}' "
-                     f"src='data:image/png;base64,{b64}'><figcaption>{_e(title)}</figcaption>"
-                     "</figure>")
-    return "".join(parts)
+    return "".join(embedded_figure(path, FIGURE_TITLES.get(name, name.replace("_", " ")),
+                                   f"fig-{name}") for name, path in figures.items())
 
 
 CSS = """
