@@ -99,6 +99,7 @@ from .steady import integrate_to_steady
 
 _MAX_DECREASE = 1.0e-2   # a Newton trial keeps at least this fraction of each concentration
 _MAX_NEWTON = 60
+_MAX_GUESS_STEPS = 100000  # step budget of the plug-flow initial guess
 _PE_START = 1.0e-2       # continuation starts at min(Pe, this)
 
 
@@ -432,8 +433,11 @@ def solve_dispersion(system, c_in, tau, Pe, x, rtol, atol):
     for j in range(M):
         t_eval[j] = tau * x[j]
     t_eval[M - 1] = tau
+    # np.int64 / np.bool_: run-time (not literal) arguments, so this call reuses
+    # the compilation of solve_rodas that flowchem's own calls made (kernels.jit)
     g_status, t_s, y_s, d_s, y_eval, g_stats, g_min = solve_rodas(
-        BATCH, system, c_in.copy(), 0.0, tau, t_eval, rtol, atol, 0.0, 100000, False)
+        np.int64(BATCH), system, c_in.copy(), 0.0, tau, t_eval, rtol, atol, 0.0,
+        np.int64(_MAX_GUESS_STEPS), np.bool_(False))
     stats[DISP_STAT_INTEGRATOR_STEPS] = g_stats[STAT_ACCEPTED]
     good_guess = g_status == 0
     if good_guess:
@@ -456,7 +460,7 @@ def solve_dispersion(system, c_in, tau, Pe, x, rtol, atol):
         for i in range(n):
             params[1 + i] = c_in[i]
         cs_status, c_tank, t_reached, st = integrate_to_steady(
-            CSTR_TRANSIENT, system, c_in.copy(), rtol, atol, 1.0e4 * tau, 1.0e-3)
+            np.int64(CSTR_TRANSIENT), system, c_in.copy(), rtol, atol, 1.0e4 * tau, 1.0e-3)
         stats[DISP_STAT_INTEGRATOR_STEPS] += st[STAT_ACCEPTED]
         for j in range(M):
             for i in range(n):

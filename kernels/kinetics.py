@@ -302,8 +302,10 @@ def slot_rates(c, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e, q, wdot):
         e[i] = c[i]
     e[n] = 1.0
     m = kf.shape[0]
-    # rosenbrock's _stages_fast / _stages_inv carry hand-inlined copies of these
-    # loops: as a shared inline helper they measured ~10 % slower per step (HIRES)
+    # rosenbrock's _stages_fast / _stages_inv and the BDF's Newton loop carry
+    # hand-inlined copies of these loops: as a shared inline helper they measured
+    # ~10 % (Rodas5P, HIRES) to 40 % (BDF, ROBER) slower per step;
+    # tests/test_kernel_inlined_paths.py keeps the copies equal to rhs
     if any_rev:
         for j in range(m):
             b = N_SLOTS * j

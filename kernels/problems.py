@@ -119,7 +119,7 @@ def temperature_column(y, system, J):
     (n = y.shape[0] - 1; the concentration columns, e.g. from
     :func:`kernels.kinetics.production_jacobian`, have a zero T column);
     kf, kr must be at T = y[-1]. Used by :func:`jacobian` and by the
-    slot-form Jacobian of :mod:`kernels.rosenbrock`."""
+    slot-form Jacobians of :mod:`kernels.rosenbrock` and :mod:`kernels.bdf`."""
     model, rate_params, kf, kr, params, work = system
     n_state = y.shape[0]
     n = n_state - 1

@@ -47,6 +47,8 @@ from .status import (
 # settles within 2000 steps; a failing solve (a scan may make hundreds) costs all
 STEADY_MAX_STEPS = 20000
 
+NEWTON_MAX_ITER = 100  # room to close the balances of a species far below atol (see _balance_closed)
+
 # Newton may divide a concentration by at most this factor per iteration.
 _MAX_DECREASE = 1.0e-2
 
@@ -74,8 +76,10 @@ def integrate_to_steady(code, system, y0, rtol, atol, t_max, residual_tol):
     """
     t_eval = np.empty(0)
     tol = residual_tol if residual_tol > 0.0 else 1e-300
+    # np.int64 / np.bool_: run-time (not literal) arguments, so this call reuses
+    # the compilation of integrate_rodas that solve_rodas made (kernels.jit)
     res = integrate_rodas(code, system, y0, 0.0, t_max, t_eval, rtol, atol, 0.0,
-                          STEADY_MAX_STEPS, False, tol)
+                          np.int64(STEADY_MAX_STEPS), np.bool_(False), tol)
     status = STEADY_NOT_REACHED if res[0] == MAX_STEPS else res[0]
     return status, res[7], res[8], res[5]
 
@@ -197,7 +201,7 @@ def solve_cstr(code, system, c_in, inv_tau, c_guess, rtol, atol, stats):
     newton_rtol = min(rtol, 1.0e-10)
     c = c_guess.copy()
     if code != CSTR_ENERGY:
-        status = newton_cstr(code, system, c, newton_rtol, atol, 100, stats)
+        status = newton_cstr(code, system, c, newton_rtol, atol, np.int64(NEWTON_MAX_ITER), stats)
         if status == SUCCESS:
             return status, c
     # With an energy balance a tank may have several steady states; the one
@@ -214,7 +218,7 @@ def solve_cstr(code, system, c_in, inv_tau, c_guess, rtol, atol, stats):
     if pt_status != 0:
         return pt_status, c_pt
     c = c_pt.copy()
-    status = newton_cstr(code, system, c, newton_rtol, atol, 100, stats)
+    status = newton_cstr(code, system, c, newton_rtol, atol, np.int64(NEWTON_MAX_ITER), stats)
     return status, c
 
 

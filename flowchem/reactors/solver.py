@@ -339,17 +339,16 @@ def steady_tank(system, c_in, residence_time, guess, options: SolverOptions, *, 
     return c
 
 
-def newton_steady_state(system, code, y, options: SolverOptions, atol, *, operation="cstr",
-                        max_iter=50):
+def newton_steady_state(system, code, y, options: SolverOptions, atol, *, operation="cstr"):
     """Polish the tank state ``y`` in place by Newton on problem ``code``
     (CSTR_TRANSIENT or CSTR_ENERGY, ``system[4]`` holding 1/tau and the inlet),
-    converged to ``min(options.rtol, 1e-10)``; raises :class:`SolverError`
-    when Newton fails."""
-    from kernels.steady import newton_cstr
+    converged to ``min(options.rtol, 1e-10)`` as the tank solver does; raises
+    :class:`SolverError` when Newton fails."""
+    from kernels.steady import NEWTON_MAX_ITER, newton_cstr
 
     stats = np.zeros(kstatus.N_STEADY_STATS, dtype=np.int64)
     status = newton_cstr(code, system, y, min(options.rtol, 1e-10),
-                         np.ascontiguousarray(atol, dtype=np.float64), max_iter, stats)
+                         np.ascontiguousarray(atol, dtype=np.float64), NEWTON_MAX_ITER, stats)
     if status != kstatus.SUCCESS:
         raise SolverError(operation, f"steady-state Newton failed: {_status_message(status)}")
     return y
