@@ -25,6 +25,7 @@ covariance is scaled by the residual variance s² = S/(n - p).
 
 from __future__ import annotations
 
+import copy
 import math
 import time as _time
 from dataclasses import dataclass, field
@@ -170,6 +171,17 @@ class FitProblem:
         self.n_failed = 0
         self.time_in_model = 0.0
         self._sens = None
+
+    def for_data(self, data):
+        """The same model and parameters on other data (candidate experiments):
+        the per-run arrays derived from the data are rebuilt, ``sigma`` is left
+        for the caller to set."""
+        other = copy.copy(self)
+        other.data = data
+        other.masks = [np.isfinite(r.observed) for r in data.runs]
+        other._times = [np.unique(r.times, return_inverse=True) for r in data.runs]
+        other.n_obs = int(sum(m.sum() for m in other.masks))
+        return other
 
     def counters(self):
         """Snapshot of the evaluation counters and the time spent in solves."""

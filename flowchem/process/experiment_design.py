@@ -83,7 +83,6 @@ def suggest_experiments(result, grid, top=5, focus=None):
     initial concentrations, ``gain`` (ln det ratio), and
     ``std_error_ratio`` (predicted new / current standard error per parameter).
     """
-    from .estimation import FitProblem
 
     problem = result.problem
     data = problem.data
@@ -110,12 +109,7 @@ def suggest_experiments(result, grid, top=5, focus=None):
         obs[obs == 0] = np.nan
         run = Run("candidate", "batch", float(T), c0, times, obs, [0] * times.size)
         cand = ExperimentalData([run], species, "<candidate>", list(data.measured))
-        sub = FitProblem.__new__(FitProblem)
-        sub.__dict__.update(problem.__dict__)
-        sub.data = cand
-        sub.masks = [np.isfinite(obs)]
-        sub._times = [np.unique(times, return_inverse=True)]
-        sub.n_obs = int(sub.masks[0].sum())
+        sub = problem.for_data(cand)
         sub.sigma = _candidate_sigma(problem, cand, sub, result.theta)
         Jc = sub.jacobian(result.theta)          # (times x measured) rows, p columns
         per_time = Jc.reshape(times.size, -1, Jc.shape[1])

@@ -26,8 +26,7 @@ __all__ = ["terminal_streams", "reactor_names", "supplied_species", "product_fac
 
 def terminal_streams(route, streams):
     """Names of the streams no operation takes (the route's outlets), in run order."""
-    used = {inlet for inlets in route.links.values() for inlet in inlets}
-    return [name for name in streams if name not in used]
+    return [name for name in streams if name not in route.graph.consumer]
 
 
 def reactor_names(route, operations, names=None):
