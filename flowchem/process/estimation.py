@@ -34,7 +34,7 @@ import numpy as np
 
 from ..chemistry.parameters import ParameterMap
 from ..core.errors import InputError, SolverError
-from ..core.units import parse_quantity
+from ..core.units import GAS_CONSTANT, parse_quantity
 from ..reactors.solver import SolverOptions
 from . import fit_statistics as fs
 from .experiments import ExperimentalData, read_experiments
@@ -215,7 +215,7 @@ class FitProblem:
                         continue  # no lower bound in logs
                     nat = math.log(value)
                 elif q.key in ("Ea", "dH"):
-                    nat = value / (8.314462618 * p.T_center)
+                    nat = value / (GAS_CONSTANT * p.T_center)
                 else:
                     nat = value
                 arr[i] = (nat - p.natural_offset[i]) / scale
