@@ -264,6 +264,8 @@ def _solvent(spec, feed, where: Location, feed_properties):
 
 
 def _load_route_mechanism(spec, where: Location, base_dir: Path, route_units):
+    if isinstance(spec, Mechanism):
+        return spec           # a mechanism built in Python (studies vary its parameters)
     if isinstance(spec, str):
         path = Path(spec)
         if not path.is_absolute():
