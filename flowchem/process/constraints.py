@@ -1,0 +1,133 @@
+"""Inequalities on study-table columns: the ``subject_to:`` of an optimisation
+file and the ``spec:`` of a sweep (DESIGN.md, "Study files").
+
+A constraint is written ``COLUMN OP VALUE [UNIT]`` with OP one of ``<=``,
+``>=``, ``<``, ``>``::
+
+    product.impurity.ISO <= 0.5          # mol % of product
+    operations.R2.T_max_K <= 70 degC     # a unit is converted to the column's SI unit
+    product.yield >= 85 %
+
+The column must be one of the table's (a KPI column or a factor); a value
+without a unit is in the column's own unit (SI, or mol % for impurities, or
+a fraction for yield, conversion and selectivity). ``<`` and ``<=`` mean the
+same on continuous KPIs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.errors import Location
+from ..core.units import parse_quantity
+
+__all__ = ["Constraint", "parse_constraint", "parse_constraints", "column_kind"]
+
+_CONSTRAINT = re.compile(r"^\s*(?P<column>[^<>=\s]+)\s*(?P<op><=|>=|<|>|=<|=>)\s*(?P<value>\S.*?)\s*$")
+_PERCENT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*%\s*$")
+
+# column suffix -> (unit kind for parse_quantity, factor from its SI unit to the column's unit)
+_SUFFIX_KINDS = (
+    ("_K", ("temperature", 1.0)),
+    ("_Pa", ("pressure", 1.0)),
+    ("_kg_per_h", ("mass_flow", 3600.0)),
+    ("_s", ("time", 1.0)),
+)
+# factor keys -> unit kind (the factor columns hold SI values)
+FACTOR_KEY_KINDS = {
+    "T": "temperature", "coolant_T": "temperature", "flow": "flow", "volume": "volume",
+    "length": "length", "diameter": "length", "coil_diameter": "length", "P": "pressure",
+    "U": "heat_transfer_coefficient", "time": "time",
+}
+_FRACTIONS = ("product.conversion", "product.yield", "product.selectivity")
+
+
+def column_kind(column):
+    """``(unit kind, factor from SI to the column's unit)`` for a value with
+    a unit; ``None`` for columns without a physical unit."""
+    if column in _FRACTIONS:
+        return ("percent", 0.01)
+    if column.startswith("product.impurity."):
+        return ("percent", 1.0)       # mol % of product: "0.5 %" and "0.5" agree
+    for suffix, kind in _SUFFIX_KINDS:
+        if column.endswith(suffix):
+            return kind
+    parts = column.split(".")
+    if len(parts) >= 3 and parts[-2] == "conc":
+        return ("concentration", 1.0)
+    if parts[-1] in FACTOR_KEY_KINDS:
+        return (FACTOR_KEY_KINDS[parts[-1]], 1.0)
+    return None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``column <= bound`` (``upper``) or ``column >= bound``."""
+
+    column: str
+    upper: bool
+    bound: float
+    text: str
+
+    def slack(self, values):
+        """Signed distance to the bound, positive where the constraint holds
+        (NaN where the cell is empty: a point that did not solve)."""
+        values = np.asarray(values, dtype=float)
+        return self.bound - values if self.upper else values - self.bound
+
+    def holds(self, values):
+        """True where the constraint holds; False where it fails or the cell is empty."""
+        slack = self.slack(values)
+        return np.where(np.isnan(slack), False, slack >= 0.0)
+
+    def __str__(self):
+        return self.text
+
+
+def parse_constraint(text, columns, where: Location):
+    """One :class:`Constraint` from ``text``; ``columns`` are the table's
+    columns (KPIs and factors). InputError at ``where`` naming the problem."""
+    if not isinstance(text, str):
+        raise where.error(f"expected a constraint such as 'product.yield >= 0.8', got {text!r}")
+    m = _CONSTRAINT.match(text)
+    if not m:
+        raise where.error(f"cannot read {text!r}: expected COLUMN <= VALUE or COLUMN >= VALUE "
+                          "(for example 'operations.R1.T_max_K <= 350 K')")
+    column, op, value = m.group("column"), m.group("op"), m.group("value")
+    if column not in columns:
+        near = [c for c in columns if c.split(".")[-1] == column.split(".")[-1]]
+        hint = f" (did you mean {', '.join(near)}?)" if near else \
+            f" (columns: {', '.join(columns)})"
+        raise where.error(f"unknown column {column!r}{hint}")
+    kind = column_kind(column)
+    percent = _PERCENT.match(value)
+    if percent:
+        if kind is None or kind[0] != "percent":
+            raise where.error(f"{column} is not a fraction or a percentage; give {value!r} "
+                              "without '%'")
+        bound = float(percent.group(1)) * kind[1]
+    else:
+        try:
+            bound = float(value)
+        except ValueError:
+            if kind is None or kind[0] == "percent":
+                raise where.error(f"expected a number for {column}, got {value!r}") from None
+            bound = parse_quantity(value, kind[0], None, where) * kind[1]
+    if not np.isfinite(bound):
+        raise where.error(f"expected a finite bound, got {value!r}")
+    upper = op in ("<=", "<", "=<")
+    return Constraint(column, upper, float(bound), f"{column} {'<=' if upper else '>='} {value}")
+
+
+def parse_constraints(items, columns, where: Location):
+    """A list of :class:`Constraint` from a YAML list (``subject_to:`` or ``spec:``)."""
+    if items is None:
+        return []
+    if isinstance(items, str):
+        items = [items]
+    if not isinstance(items, list):
+        raise where.error("expected a list of constraints such as 'product.yield >= 0.8'")
+    return [parse_constraint(item, columns, where.item(i)) for i, item in enumerate(items)]
