@@ -312,67 +312,192 @@ def _kpi_values(result, names):
 
 
 # -- forward kinetic sensitivities ------------------------------------------------
-def _forward_supported(route, base, upstream):
+def _forward_supported(route, needed):
+    """True when every operation in ``needed`` has a forward path: mixers,
+    splitters, heat exchangers, quenches, separators and ideal PFRs, CSTRs
+    and cascades, isothermal or with an energy balance (not the dispersion
+    or laminar models)."""
     from ..reactors.ideal import PFR, CSTRCascade
-    from .operations import HeatExchanger, Mixer, Splitter
+    from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 
     for name in route.order:
-        if name not in upstream:
+        if name not in needed:
             continue
         op = route.operations[name]
-        if type(op) in (Mixer, Splitter, HeatExchanger):
-            continue
-        if (type(op) is PFR or isinstance(op, CSTRCascade)) and op.energy.isothermal:
+        if type(op) in (Mixer, Splitter, HeatExchanger, Quench, Separator, PFR) \
+                or isinstance(op, CSTRCascade):
             continue
         return False
     return True
 
 
-def _forward_flows(route, base, kinetic, upstream):
-    """d F / d θ (n x p) of every stream upstream of the product, route order."""
+def _mixed(base, inlets, dF, dT):
+    """d F and d T of the adiabatic mix of ``inlets`` (T = sum m cp T / sum m cp,
+    linear in the inlet temperatures; flows and properties do not move)."""
+    from ..chemistry.properties import LiquidProperties
+
+    default = LiquidProperties.default()
+    weights = []
+    for s in inlets:
+        props = base.streams[s].properties or default
+        weights.append(props.density * base.streams[s].flow * props.cp)
+    total = math.fsum(weights)
+    return sum(dF[s] for s in inlets), sum(w / total * dT[s] for w, s in zip(weights, inlets))
+
+
+def _separator_fractions(op, base, inlets):
+    """Fraction of each species to the organic phase (as Separator.run);
+    it depends on the flows only."""
+    Q = sum(base.streams[s].flow for s in inlets)
+    if op.aqueous is not None:
+        names = op.inlet_names or inlets
+        Q_aq = sum(base.streams[s].flow for s, nm in zip(inlets, names) if nm in op.aqueous)
+        Q_org = Q - Q_aq
+    else:
+        Q_org = Q * op.phase_ratio / (1.0 + op.phase_ratio)
+        Q_aq = Q - Q_org
+    r = Q_org / Q_aq
+    return np.where(np.isnan(op.fraction_organic),
+                    np.where(np.isnan(op.partition), 1.0 if op.default == "organic" else 0.0,
+                             op.partition * r / (1.0 + op.partition * r)),
+                    op.fraction_organic)
+
+
+class _ForwardArrays:
+    """Kernel arrays of the nominal mechanism and d raw/dθ of every column."""
+
+    def __init__(self, route, kinetic, n_columns):
+        from ..chemistry.parameters import ParameterMap
+        from ..reactors.sensitivity import kernel_arrays
+
+        pm = kinetic[0].map if kinetic else ParameterMap(route.mechanism, [], _T_CENTER)
+        self.model, self.rate_params = kernel_arrays(pm, pm.theta0)
+        self.delta_H = np.asarray(pm.arrays(pm.theta0)[2], dtype=np.float64)
+        self.M = np.zeros((pm.M.shape[0], n_columns))
+        for j, q in enumerate(kinetic):
+            self.M[:, j] = q.map.M[:, 0]
+
+
+def _reactor_forward(arrays, op, name, feed, dc_in, dT_in, dT_fixed, thermal_result, label):
+    """(d c_out, d T_out, d T_max) of one ideal reactor (PFR or tank) whose
+    feed moves by ``dc_in`` (n x p) and ``dT_in`` (p); ``dT_fixed`` (p) moves
+    an isothermal reactor's fixed temperature."""
     from ..reactors.ideal import PFR
-    from ..reactors.sensitivity import batch_sensitivities, cstr_sensitivities, kernel_arrays
-    from .operations import HeatExchanger, Mixer, Splitter
+    from ..reactors.sensitivity import (batch_energy_sensitivities, batch_sensitivities,
+                                        cstr_energy_sensitivities, cstr_sensitivities)
+
+    n = dc_in.shape[0]
+    p = dc_in.shape[1]
+    Q = feed.flow
+    tau = op.volume / Q
+    thermal = op._thermal(feed)
+    pfr = type(op) is PFR
+    if thermal.mode == "isothermal":
+        T = op._temperature(feed)
+        dT = dT_in if op.T is None else dT_fixed
+        if not np.any(dT):
+            # constant temperature: the isothermal kernels
+            if pfr:
+                _, dy = batch_sensitivities(arrays.model, arrays.rate_params, T, feed.conc,
+                                            np.array([tau]), arrays.M, options=op.options,
+                                            s0=dc_in, operation=label)
+                return dy[-1], dT, None
+            _, ds = cstr_sensitivities(arrays.model, arrays.rate_params, T, feed.conc, tau,
+                                       arrays.M, n_tanks=op.n, dc_in=dc_in, options=op.options,
+                                       operation=label)
+            return ds[-1], dT, None
+        rho_cp, ua, Tc = None, 0.0, 0.0            # a constant T that moves with θ
+    else:
+        T = feed.T
+        dT = dT_in
+        rho_cp, ua, Tc = thermal.rho_cp, thermal.ua_per_volume / thermal.rho_cp, \
+            thermal.coolant_T or 0.0
+    s0 = np.zeros((n + 2, p))
+    s0[:n] = dc_in
+    s0[n + 1] = dT
+    if pfr:
+        t_hot = thermal_result.get("T_max_residence_time_s", tau)
+        t_hot = min(max(float(t_hot), 0.0), tau)
+        times = np.array([t_hot, tau]) if t_hot < tau else np.array([tau])
+        _, dy = batch_energy_sensitivities(arrays.model, arrays.rate_params, arrays.delta_H,
+                                           feed.conc, T, times, arrays.M, rho_cp=rho_cp,
+                                           ua_over_rho_cp=ua, coolant_T=Tc, s0=s0,
+                                           options=op.options, operation=label)
+        # at an interior hot spot dT/dt = 0: d T_max/dθ = d T/dθ there
+        return dy[-1, :n], dy[-1, n + 1], dy[0, n + 1]
+    states, ds = cstr_energy_sensitivities(arrays.model, arrays.rate_params, arrays.delta_H,
+                                           feed.conc, T, tau, arrays.M, rho_cp=rho_cp,
+                                           ua_over_rho_cp=ua, coolant_T=Tc, n_tanks=op.n,
+                                           dy_in=s0, options=op.options, operation=label)
+    hottest = int(np.argmax(states[:, n + 1]))
+    return ds[-1, :n], ds[-1, n + 1], ds[hottest, n + 1]
+
+
+def _forward_flows(route, base, arrays, needed, seeds):
+    """d F / d θ (n x p) and d T / d θ (p) of every stream the operations in
+    ``needed`` make, in route order, and d T_max / d θ of each reactor.
+
+    ``seeds`` holds the operating-condition columns: ``dF`` and ``dT`` of
+    the feeds and ``dT_reactor`` of isothermal reactors' fixed temperatures."""
+    from ..reactors.ideal import PFR, CSTRCascade
+    from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 
     n = route.mechanism.n_species
-    p = len(kinetic)
-    M = np.column_stack([k.map.M[:, 0] for k in kinetic])
-    model, rate_params = kernel_arrays(kinetic[0].map, kinetic[0].map.theta0)
-    dF = {f: np.zeros((n, p)) for f in route.feeds}
+    p = arrays.M.shape[1]
+    dF = {f: seeds["dF"].get(f, np.zeros((n, p))) for f in route.feeds}
+    dT = {f: seeds["dT"].get(f, np.zeros(p)) for f in route.feeds}
+    dT_max = {}
     for name in route.order:
-        if name not in upstream:
+        if name not in needed:
             continue
         op = route.operations[name]
         inlets = route.links[name]
+        label = f"{name} (sensitivities)"
         if isinstance(op, Mixer):
-            dF[name] = sum(dF[s] for s in inlets)
+            dF[name], dT[name] = _mixed(base, inlets, dF, dT)
         elif isinstance(op, Splitter):
             for key, frac in op.fractions.items():
                 dF[f"{name}.{key}"] = frac * dF[inlets[0]]
+                dT[f"{name}.{key}"] = dT[inlets[0]].copy()
         elif isinstance(op, HeatExchanger):
             dF[name] = dF[inlets[0]].copy()
-        else:
+            dT[name] = np.zeros(p)
+        elif isinstance(op, Separator):
+            dF_mix, dT_mix = _mixed(base, inlets, dF, dT)
+            f = _separator_fractions(op, base, inlets)
+            dF[f"{name}.organic"] = f[:, None] * dF_mix
+            dF[f"{name}.aqueous"] = (1.0 - f)[:, None] * dF_mix
+            dT[f"{name}.organic"] = dT_mix
+            dT[f"{name}.aqueous"] = dT_mix.copy()
+        elif isinstance(op, Quench):
+            # an isothermal hold of op.time at op.T or the mixed temperature
+            dF_mix, dT_mix = _mixed(base, inlets, dF, dT)
+            hold = base.operations[name].hold
+            mixed = hold.inlet
+            Q = mixed.flow
+            holder = PFR(op.time * Q, T=op.T, name=name, options=op.options, source=op.source,
+                         where=op.where)
+            dc, dT_out, _ = _reactor_forward(arrays, holder, name, mixed, dF_mix / Q, dT_mix,
+                                             np.zeros(p), hold.thermal, label)
+            dF[name], dT[name] = dc * Q, dT_out
+        elif type(op) is PFR or isinstance(op, CSTRCascade):
             feed = base.streams[inlets[0]]
             Q = feed.flow
-            T = op._temperature(feed)
-            tau = op.volume / Q
-            label = f"{name} (sensitivities)"
-            if type(op) is PFR:
-                _, dy = batch_sensitivities(model, rate_params, T, feed.conc, np.array([tau]), M,
-                                            options=op.options, s0=dF[inlets[0]] / Q,
-                                            operation=label)
-                dF[name] = dy[-1] * Q
-            else:
-                _, ds = cstr_sensitivities(model, rate_params, T, feed.conc, tau, M,
-                                           n_tanks=op.n, dc_in=dF[inlets[0]] / Q,
-                                           options=op.options, operation=label)
-                dF[name] = ds[-1] * Q
-    return dF
+            dc, dT_out, dT_hot = _reactor_forward(
+                arrays, op, name, feed, dF[inlets[0]] / Q, dT[inlets[0]],
+                seeds["dT_reactor"].get(name, np.zeros(p)), base.operations[name].thermal, label)
+            dF[name], dT[name] = dc * Q, dT_out
+            if dT_hot is not None:
+                dT_max[name] = dT_hot
+        else:                       # _forward_supported excludes this
+            raise AssertionError(name)
+    return dF, dT, dT_max
 
 
-def _forward_kpi_derivatives(route, base, dF_out, kpi_names):
-    """d KPI / d θ of the product KPIs from the product stream's d F / d θ
-    (feeds do not depend on the kinetics)."""
+def _forward_kpi_derivatives(route, base, dF_out, dT_max, d_fed, kpi_names):
+    """d KPI / d θ of the KPIs from the product stream's d F / d θ, the
+    reactors' d T_max / d θ and d F / d θ of what the feeds upstream of the
+    product bring (n x p)."""
     spec = route.product
     p = base.product
     names = route.mechanism.species_names
@@ -381,8 +506,10 @@ def _forward_kpi_derivatives(route, base, dF_out, kpi_names):
     basis_in = sum(route.feeds[f].molar_flows for f in route.feeds if f in up)[ib]
     F = base.streams[spec["from"]].molar_flows
     factor = p["stoichiometric_factor"]
-    dY = dF_out[ip] * factor / basis_in
-    dX = -dF_out[ib] / basis_in
+    # Y = factor (F_p - F_p,in) / B, X = 1 - F_b / B with B the basis fed (kpis.py)
+    d_basis_in = d_fed[ib]
+    dY = ((dF_out[ip] - d_fed[ip]) * factor - p["yield"] * d_basis_in) / basis_in
+    dX = (-dF_out[ib] + F[ib] / basis_in * d_basis_in) / basis_in
     out = {}
     for k in kpi_names:
         if k == "yield":
@@ -395,7 +522,50 @@ def _forward_kpi_derivatives(route, base, dF_out, kpi_names):
         elif k.startswith("impurity "):
             i = names.index(k[len("impurity "):-len(" mol %")])
             out[k] = 100.0 * (dF_out[i] * F[ip] - F[i] * dF_out[ip]) / F[ip] ** 2
+        elif k.startswith("T_max "):
+            out[k] = dT_max[k[len("T_max "):]]
     return out
+
+
+def _forward_columns(route, params):
+    """The parameters with a forward path: every kinetic one, each feed
+    concentration and each isothermal reactor's fixed T (as d/d ln p seeds);
+    feed flows and volumes move residence times and stay differences."""
+    return [q for q in params if isinstance(q, _Kinetic)
+            or (isinstance(q, _Operating) and (q.species is not None
+                                               or (q.op is not None and q.attr == "T")))]
+
+
+def _forward(route, base, columns, kpi_names):
+    """d KPI / d ln p of ``columns`` through the route, or None when an
+    operation on the way has no forward path."""
+    kinetic = [q for q in columns if isinstance(q, _Kinetic)]
+    needed = set(route.upstream(route.product["from"]))
+    for k in kpi_names:
+        if k.startswith("T_max "):
+            needed |= set(route.upstream(k[len("T_max "):]))
+    if not _forward_supported(route, needed):
+        return None
+    n = route.mechanism.n_species
+    p = len(columns)
+    arrays = _ForwardArrays(route, kinetic, p)
+    for j, q in enumerate(columns):
+        if isinstance(q, _Kinetic):
+            arrays.M[:, j] = q.map.M[:, 0] * q.dtheta_dlnp
+    seeds = {"dF": {}, "dT": {}, "dT_reactor": {}}
+    d_fed = np.zeros((n, p))
+    for j, q in enumerate(columns):
+        if isinstance(q, _Operating) and q.species is not None:
+            feed = route.feeds[q.feed]
+            dF = seeds["dF"].setdefault(q.feed, np.zeros((n, p)))
+            dF[q.species, j] = feed.flow * q.value         # d F / d ln c
+            if q.feed in route.upstream(route.product["from"]):
+                d_fed[q.species, j] = feed.flow * q.value
+        elif isinstance(q, _Operating):
+            seeds["dT_reactor"].setdefault(q.op, np.zeros(p))[j] = q.value   # d T / d ln T
+    dF, _, dT_max = _forward_flows(route, base, arrays, needed, seeds)
+    return _forward_kpi_derivatives(route, base, dF[route.product["from"]], dT_max,
+                                    d_fed, kpi_names)
 
 
 # -- driver ------------------------------------------------------------------------
@@ -466,22 +636,19 @@ def sensitivity(route, parameters=None, kpis=None, relative_step=None, method="a
     K0 = _kpi_values(base, kpi_names)
     entries = []
 
-    kinetic = [q for q in params if isinstance(q, _Kinetic)]
-    up = route.upstream(route.product["from"])
-    # T_max exists only for energy-balance reactors, whose kinetic
-    # derivatives the forward path does not carry: differences for all then
-    forward = (method == "auto" and bool(kinetic) and _forward_supported(route, base, up)
-               and not any(k.startswith("T_max ") for k in kpi_names))
-    if forward:
-        dF = _forward_flows(route, base, kinetic, up)
-        dK = _forward_kpi_derivatives(route, base, dF[route.product["from"]], kpi_names)
-        for j, q in enumerate(kinetic):
+    columns = _forward_columns(route, params) if method == "auto" else []
+    dK = _forward(route, base, columns, kpi_names) if columns else None
+    forward = set()
+    if dK is not None:
+        for j, q in enumerate(columns):
+            kind = "kinetic" if isinstance(q, _Kinetic) else "operating"
+            forward.add(q.name)
             for k in kpi_names:
-                entries.append(SensitivityEntry(k, q.name, "kinetic",
-                                                float(dK[k][j] * q.dtheta_dlnp / K0[k]), "forward"))
+                entries.append(SensitivityEntry(k, q.name, kind, float(dK[k][j] / K0[k]),
+                                                "forward"))
     dlnp = math.log1p(h) - math.log1p(-h)
     for q in params:
-        if forward and isinstance(q, _Kinetic):
+        if q.name in forward:
             continue
         plus = _kpi_values(q.variant(route, 1.0 + h).run(), kpi_names)
         minus = _kpi_values(q.variant(route, 1.0 - h).run(), kpi_names)
