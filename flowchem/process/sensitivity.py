@@ -18,26 +18,36 @@ Method
 Each coefficient carries the method that produced it:
 
 ``forward``
-    Kinetic parameters, when every operation upstream of the product stream
-    is a mixer, splitter, heat exchanger or an *isothermal* PFR, CSTR or
-    cascade, and no reactor of the route has an energy balance (whose T_max
-    would be a KPI). The molar flows of every stream and their derivatives with
-    respect to all kinetic parameters are carried operation by operation in
-    route order: mixers add, splitters scale, heat exchangers pass them on
-    (flows and temperatures do not depend on the kinetics there); a PFR
-    integrates the augmented system ``[c, dc/dθ]`` from the inlet's
-    sensitivities (:func:`~flowchem.reactors.sensitivity.batch_sensitivities`
-    with ``s0``), a CSTR or cascade solves the linear sensitivity system of
-    its steady states with the inlet's sensitivities as the feed term
-    (:func:`~flowchem.reactors.sensitivity.cstr_sensitivities`). Exact up to
-    the integrator's tolerance.
+    Kinetic parameters, feed concentrations and isothermal reactors'
+    temperatures, when every operation upstream of the product (and of each
+    reactor whose T_max is a KPI) is a mixer, splitter, heat exchanger,
+    quench, separator or an ideal PFR, CSTR or cascade, isothermal or with an
+    energy balance (adiabatic or cooled). The molar flows and the
+    temperature of every stream and their derivatives with respect to all
+    these parameters are carried operation by operation in route order:
+    mixers add flows and mix temperatures by m cp (linear in the inlet
+    temperatures), splitters scale, heat exchangers pass the flows on and
+    fix T, separators split by fractions that depend on flows only. An
+    isothermal PFR at a fixed temperature integrates ``[c, dc/dθ]`` from the
+    inlet's sensitivities (:func:`~flowchem.reactors.sensitivity.batch_sensitivities`
+    with ``s0``), a tank or cascade solves the linear sensitivity system of
+    its steady states (:func:`~flowchem.reactors.sensitivity.cstr_sensitivities`).
+    A reactor with an energy balance, or an isothermal one (or a quench's
+    hold) whose temperature moves with θ (its inlet's, or its own ``T`` as a
+    parameter), carries ``[c, heat, T]`` and their derivatives
+    (:func:`~flowchem.reactors.sensitivity.batch_energy_sensitivities`,
+    :func:`~flowchem.reactors.sensitivity.cstr_energy_sensitivities`). The
+    T_max of a PFR is differentiated at its hot spot, where dT/dt = 0 (or at
+    the tube's end), so ``d T_max/dθ = dT/dθ`` there; a cascade's is its
+    hottest tank's. Exact up to the integrator's tolerance.
 ``finite-difference``
-    Everything else: operating conditions, routes with other operations
-    (separators, quenches, non-ideal reactors) or energy balances upstream
-    of the product. Central differences of :meth:`Route.run` with the
-    parameter multiplied by ``1 +- relative_step`` (default 1e-4), two route
-    runs per parameter; the error is the solver tolerance divided by the step
-    (about 1e-4 relative with the default rtol of 1e-8) plus O(step^2).
+    Feed flows and reactor volumes (they move residence times, mixing
+    temperatures and heat-transfer estimates), and every parameter of routes
+    with an operation that has no forward path (the dispersion and laminar
+    models). Central differences of :meth:`Route.run` with the parameter
+    multiplied by ``1 +- relative_step`` (default 1e-4), two route runs per
+    parameter; the error is the solver tolerance divided by the step (about
+    1e-4 relative with the default rtol of 1e-8) plus O(step^2).
 """
 
 from __future__ import annotations
@@ -587,9 +597,9 @@ def sensitivity(route, parameters=None, kpis=None, relative_step=None, method="a
     relative_step : float, optional
         Relative step of the central finite differences (default 1e-4).
     method : {"auto", "finite-difference"}
-        ``auto``: forward sensitivities for the kinetic parameters where the
-        route allows them; ``finite-difference``: differences for every
-        parameter (a check of the forward path).
+        ``auto``: forward sensitivities where the route allows them;
+        ``finite-difference``: differences for every parameter (a check of
+        the forward path).
 
     Returns
     -------
@@ -604,11 +614,11 @@ def sensitivity(route, parameters=None, kpis=None, relative_step=None, method="a
 
     Notes
     -----
-    Kinetic coefficients are ``forward`` (exact) when every operation
-    upstream of the product is a mixer, splitter, heat exchanger or an
-    isothermal PFR/CSTR/cascade and no reactor has an energy balance, else
-    ``finite-difference``; operating
-    conditions are always ``finite-difference`` (see the module docstring).
+    Kinetic coefficients, feed concentrations and isothermal reactor
+    temperatures are ``forward`` (exact) when every operation on the way has
+    a forward path (everything but the dispersion and laminar reactor
+    models), else ``finite-difference``; feed flows and volumes are always
+    ``finite-difference`` (see the module docstring).
     """
     from .route import Route
 
