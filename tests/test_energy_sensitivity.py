@@ -298,8 +298,8 @@ def test_bad_input_is_refused():
 # ------------------------------------------------------------------ route
 def test_lomustine_route_is_forward_and_matches_route_differences():
     """The lomustine route (its R2 a cooled PFR, then a quench and a
-    separator): every kinetic coefficient, the feed concentrations and R1.T
-    are forward, and match central differences of Route.run() (relative
+    separator): every kinetic coefficient, the feed concentrations, R1.T
+    and the volumes are forward, and match central differences of Route.run() (relative
     step 1e-4) to 1e-4 relative or 1e-6 absolute; d T_max(R2)/d ln p to
     1e-3 relative or 1e-5 K (the route runs at rtol 1e-8, and the hot spot
     is refined on the dense output: the differences are that good)."""
@@ -313,7 +313,7 @@ def test_lomustine_route_is_forward_and_matches_route_differences():
     kinetic = {e.parameter for e in res.entries if e.kind == "kinetic"}
     assert kinetic and kinetic <= {e.parameter for e in forward}
     assert {e.parameter for e in res.entries if e.method == "finite-difference"} == \
-        {q for q in res.parameters if q.endswith(".flow") or q.endswith(".volume")}
+        {q for q in res.parameters if q.endswith(".flow")}
     assert "T_max R2" in res.kpis
     checked = 0
     for e in forward:
@@ -326,3 +326,56 @@ def test_lomustine_route_is_forward_and_matches_route_differences():
             assert e.coefficient == pytest.approx(ref, rel=1e-4, abs=1e-6), (e.kpi, e.parameter)
         checked += abs(ref) > 1e-3
     assert checked > 30
+
+
+ENERGY_ROUTE = """
+name: energy
+mechanism:
+  species: [{name: A}, {name: B}, {name: C}, {name: D}]
+  reactions:
+    - {equation: A + B => C, rate: {A: 1.0e5, Ea: 58 kJ/mol}, dH: -90 kJ/mol}
+    - {equation: C => D, rate: {k_ref: 2.0e-4, T_ref: 330 K, Ea: 85 kJ/mol}, dH: -40 kJ/mol}
+properties: {density: 900 kg/m^3, cp: 2.0 kJ/kg/K, viscosity: 0.6 mPa*s}
+solver: {rtol: 1.0e-10}
+feeds:
+  - {name: a, flow: 1 mL/min, T: 35 degC, conc: {A: 0.8 mol/L}}
+  - {name: b, flow: 1 mL/min, T: 25 degC, conc: {B: 1.0 mol/L}}
+operations:
+  - {name: M1, type: mixer, from: [a, b]}
+  - {name: C1, type: cstr_cascade, n: 2, from: M1, volume: 20 mL,
+     energy: {U: 300 W/m^2/K, coolant_T: 40 degC, area: 0.002 m^2}}
+  - {name: P1, type: pfr, from: C1, volume: 10 mL, energy: adiabatic}
+product: {species: C, basis: A, from: P1}
+"""
+
+
+def test_energy_route_cascade_and_tube_against_route_differences():
+    """Mixer -> cooled two-tank cascade (jacket of fixed area) -> adiabatic
+    tube: every coefficient but the feed flows forward (the volumes move
+    the residence times and, in the cascade, Ua per volume), all of them
+    against central differences of Route.run() (relative step h = 1e-4, rtol
+    1e-10): 3e-5 relative or 1e-7 absolute, the same for T_max in K per unit
+    ln p (the differences' truncation error, about (Ea/RT)^2 h^2 / 6 ~ 1e-6
+    relative for an activation energy, and their rounding, set the margin)."""
+    from flowchem.core.yamlio import load_yaml_text
+    from flowchem.process.route import Route
+
+    route = Route.from_dict(load_yaml_text(ENERGY_ROUTE))
+    res = fc.sensitivity(route)
+    assert {"T_max C1", "T_max P1"} <= set(res.kpis)
+    assert res.kpis["T_max C1"] > 313.15 + 0.5            # above the coolant: heat released
+    fd = fc.sensitivity(route, method="finite-difference")
+    checked = 0
+    for e in res.entries:
+        assert e.method == ("finite-difference" if e.parameter.endswith(".flow") else "forward")
+        if e.method != "forward":
+            continue
+        ref = fd.coefficient(e.kpi, e.parameter)
+        if e.kpi.startswith("T_max "):
+            T = res.kpis[e.kpi]
+            assert e.coefficient * T == pytest.approx(ref * T, rel=3e-5, abs=1e-7), \
+                (e.kpi, e.parameter)
+        else:
+            assert e.coefficient == pytest.approx(ref, rel=3e-5, abs=1e-7), (e.kpi, e.parameter)
+        checked += abs(ref) > 1e-3
+    assert checked > 20

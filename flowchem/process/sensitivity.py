@@ -18,11 +18,11 @@ Method
 Each coefficient carries the method that produced it:
 
 ``forward``
-    Kinetic parameters, feed concentrations and isothermal reactors'
-    temperatures, when every operation upstream of the product (and of each
-    reactor whose T_max is a KPI) is a mixer, splitter, heat exchanger,
-    quench, separator or an ideal PFR, CSTR or cascade, isothermal or with an
-    energy balance (adiabatic or cooled). The molar flows and the
+    Kinetic parameters, feed concentrations, isothermal reactors'
+    temperatures and reactor volumes, when every operation upstream of the
+    product (and of each reactor whose T_max is a KPI) is a mixer, splitter,
+    heat exchanger, quench, separator or an ideal PFR, CSTR or cascade,
+    isothermal or with an energy balance (adiabatic or cooled). The molar flows and the
     temperature of every stream and their derivatives with respect to all
     these parameters are carried operation by operation in route order:
     mixers add flows and mix temperatures by m cp (linear in the inlet
@@ -39,12 +39,15 @@ Each coefficient carries the method that produced it:
     :func:`~flowchem.reactors.sensitivity.cstr_energy_sensitivities`). The
     T_max of a PFR is differentiated at its hot spot, where dT/dt = 0 (or at
     the tube's end), so ``d T_max/dθ = dT/dθ`` there; a cascade's is its
-    hottest tank's. Exact up to the integrator's tolerance.
+    hottest tank's. A volume moves the residence time: a tube's outlet by
+    ``tau f(y(tau))`` on top of the integrated sensitivities, a tank's
+    balance by ``-(x_in - x)/tau`` and, with a jacket of fixed area, Ua per
+    volume by ``-Ua/V``. Exact up to the integrator's tolerance.
 ``finite-difference``
-    Feed flows and reactor volumes (they move residence times, mixing
-    temperatures and heat-transfer estimates), and every parameter of routes
-    with an operation that has no forward path (the dispersion and laminar
-    models). Central differences of :meth:`Route.run` with the parameter
+    Feed flows (they move every residence time downstream, mixing
+    temperatures, phase ratios and heat-transfer estimates), and every
+    parameter of routes with an operation that has no forward path (the
+    dispersion and laminar models). Central differences of :meth:`Route.run` with the parameter
     multiplied by ``1 +- relative_step`` (default 1e-4), two route runs per
     parameter; the error is the solver tolerance divided by the step (about
     1e-4 relative with the default rtol of 1e-8) plus O(step^2).
@@ -388,10 +391,13 @@ class _ForwardArrays:
             self.M[:, j] = q.map.M[:, 0]
 
 
-def _reactor_forward(arrays, op, name, feed, dc_in, dT_in, dT_fixed, thermal_result, label):
+def _reactor_forward(arrays, op, name, feed, dc_in, dT_in, dT_fixed, d_ln_V, thermal_result,
+                     label):
     """(d c_out, d T_out, d T_max) of one ideal reactor (PFR or tank) whose
     feed moves by ``dc_in`` (n x p) and ``dT_in`` (p); ``dT_fixed`` (p) moves
-    an isothermal reactor's fixed temperature."""
+    an isothermal reactor's fixed temperature, ``d_ln_V`` (p) its volume (the
+    residence time; a tank's jacket keeps its area, so Ua per volume falls
+    as 1/V; a tube's wall area grows with it)."""
     from ..reactors.ideal import PFR
     from ..reactors.sensitivity import (batch_energy_sensitivities, batch_sensitivities,
                                         cstr_energy_sensitivities, cstr_sensitivities)
@@ -405,8 +411,8 @@ def _reactor_forward(arrays, op, name, feed, dc_in, dT_in, dT_fixed, thermal_res
     if thermal.mode == "isothermal":
         T = op._temperature(feed)
         dT = dT_in if op.T is None else dT_fixed
-        if not np.any(dT):
-            # constant temperature: the isothermal kernels
+        if not np.any(dT) and not np.any(d_ln_V):
+            # constant temperature and volume: the isothermal kernels
             if pfr:
                 _, dy = batch_sensitivities(arrays.model, arrays.rate_params, T, feed.conc,
                                             np.array([tau]), arrays.M, options=op.options,
@@ -425,6 +431,7 @@ def _reactor_forward(arrays, op, name, feed, dc_in, dT_in, dT_fixed, thermal_res
     s0 = np.zeros((n + 2, p))
     s0[:n] = dc_in
     s0[n + 1] = dT
+    moves = d_ln_V if np.any(d_ln_V) else None
     if pfr:
         t_hot = thermal_result.get("T_max_residence_time_s", tau)
         t_hot = min(max(float(t_hot), 0.0), tau)
@@ -432,13 +439,16 @@ def _reactor_forward(arrays, op, name, feed, dc_in, dT_in, dT_fixed, thermal_res
         _, dy = batch_energy_sensitivities(arrays.model, arrays.rate_params, arrays.delta_H,
                                            feed.conc, T, times, arrays.M, rho_cp=rho_cp,
                                            ua_over_rho_cp=ua, coolant_T=Tc, s0=s0,
-                                           options=op.options, operation=label)
-        # at an interior hot spot dT/dt = 0: d T_max/dθ = d T/dθ there
+                                           d_ln_time=moves, options=op.options, operation=label)
+        # at an interior hot spot dT/dt = 0: d T_max/dθ = d T/dθ there (its
+        # position moves with the volume, the temperature there does not)
         return dy[-1, :n], dy[-1, n + 1], dy[0, n + 1]
     states, ds = cstr_energy_sensitivities(arrays.model, arrays.rate_params, arrays.delta_H,
                                            feed.conc, T, tau, arrays.M, rho_cp=rho_cp,
                                            ua_over_rho_cp=ua, coolant_T=Tc, n_tanks=op.n,
-                                           dy_in=s0, options=op.options, operation=label)
+                                           dy_in=s0, d_ln_residence_time=moves,
+                                           d_ua_over_rho_cp=None if moves is None else -ua * moves,
+                                           options=op.options, operation=label)
     hottest = int(np.argmax(states[:, n + 1]))
     return ds[-1, :n], ds[-1, n + 1], ds[hottest, n + 1]
 
@@ -448,7 +458,8 @@ def _forward_flows(route, base, arrays, needed, seeds):
     ``needed`` make, in route order, and d T_max / d θ of each reactor.
 
     ``seeds`` holds the operating-condition columns: ``dF`` and ``dT`` of
-    the feeds and ``dT_reactor`` of isothermal reactors' fixed temperatures."""
+    the feeds, ``dT_reactor`` of isothermal reactors' fixed temperatures and
+    ``dlnV`` of reactor volumes."""
     from ..reactors.ideal import PFR, CSTRCascade
     from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 
@@ -488,14 +499,15 @@ def _forward_flows(route, base, arrays, needed, seeds):
             holder = PFR(op.time * Q, T=op.T, name=name, options=op.options, source=op.source,
                          where=op.where)
             dc, dT_out, _ = _reactor_forward(arrays, holder, name, mixed, dF_mix / Q, dT_mix,
-                                             np.zeros(p), hold.thermal, label)
+                                             np.zeros(p), np.zeros(p), hold.thermal, label)
             dF[name], dT[name] = dc * Q, dT_out
         elif type(op) is PFR or isinstance(op, CSTRCascade):
             feed = base.streams[inlets[0]]
             Q = feed.flow
             dc, dT_out, dT_hot = _reactor_forward(
                 arrays, op, name, feed, dF[inlets[0]] / Q, dT[inlets[0]],
-                seeds["dT_reactor"].get(name, np.zeros(p)), base.operations[name].thermal, label)
+                seeds["dT_reactor"].get(name, np.zeros(p)),
+                seeds["dlnV"].get(name, np.zeros(p)), base.operations[name].thermal, label)
             dF[name], dT[name] = dc * Q, dT_out
             if dT_hot is not None:
                 dT_max[name] = dT_hot
@@ -539,11 +551,12 @@ def _forward_kpi_derivatives(route, base, dF_out, dT_max, d_fed, kpi_names):
 
 def _forward_columns(route, params):
     """The parameters with a forward path: every kinetic one, each feed
-    concentration and each isothermal reactor's fixed T (as d/d ln p seeds);
-    feed flows and volumes move residence times and stay differences."""
+    concentration, each isothermal reactor's fixed T and each reactor's
+    volume (as d/d ln p seeds); feed flows (residence times, mixing
+    temperatures, phase ratios and heat-transfer estimates all move) stay
+    differences."""
     return [q for q in params if isinstance(q, _Kinetic)
-            or (isinstance(q, _Operating) and (q.species is not None
-                                               or (q.op is not None and q.attr == "T")))]
+            or (isinstance(q, _Operating) and (q.species is not None or q.op is not None))]
 
 
 def _forward(route, base, columns, kpi_names):
@@ -562,7 +575,7 @@ def _forward(route, base, columns, kpi_names):
     for j, q in enumerate(columns):
         if isinstance(q, _Kinetic):
             arrays.M[:, j] = q.map.M[:, 0] * q.dtheta_dlnp
-    seeds = {"dF": {}, "dT": {}, "dT_reactor": {}}
+    seeds = {"dF": {}, "dT": {}, "dT_reactor": {}, "dlnV": {}}
     d_fed = np.zeros((n, p))
     for j, q in enumerate(columns):
         if isinstance(q, _Operating) and q.species is not None:
@@ -571,8 +584,10 @@ def _forward(route, base, columns, kpi_names):
             dF[q.species, j] = feed.flow * q.value         # d F / d ln c
             if q.feed in route.upstream(route.product["from"]):
                 d_fed[q.species, j] = feed.flow * q.value
-        elif isinstance(q, _Operating):
+        elif isinstance(q, _Operating) and q.attr == "T":
             seeds["dT_reactor"].setdefault(q.op, np.zeros(p))[j] = q.value   # d T / d ln T
+        elif isinstance(q, _Operating):
+            seeds["dlnV"].setdefault(q.op, np.zeros(p))[j] = 1.0
     dF, _, dT_max = _forward_flows(route, base, arrays, needed, seeds)
     return _forward_kpi_derivatives(route, base, dF[route.product["from"]], dT_max,
                                     d_fed, kpi_names)
@@ -614,11 +629,11 @@ def sensitivity(route, parameters=None, kpis=None, relative_step=None, method="a
 
     Notes
     -----
-    Kinetic coefficients, feed concentrations and isothermal reactor
-    temperatures are ``forward`` (exact) when every operation on the way has
-    a forward path (everything but the dispersion and laminar reactor
-    models), else ``finite-difference``; feed flows and volumes are always
-    ``finite-difference`` (see the module docstring).
+    Kinetic coefficients, feed concentrations, isothermal reactor
+    temperatures and reactor volumes are ``forward`` (exact) when every
+    operation on the way has a forward path (everything but the dispersion
+    and laminar reactor models), else ``finite-difference``; feed flows are
+    always ``finite-difference`` (see the module docstring).
     """
     from .route import Route
 

@@ -446,8 +446,8 @@ def _initial_sensitivity(s0, N, p, name):
 
 def batch_energy_sensitivities(model, rate_params, delta_H, c0, T0, times, M, *, rho_cp,
                                ua_over_rho_cp=0.0, coolant_T=0.0, s0=None, d_coolant_T=None,
-                               d_ua_over_rho_cp=None, options=None, parameter_scale=None,
-                               operation="batch sensitivities"):
+                               d_ua_over_rho_cp=None, d_ln_time=None, options=None,
+                               parameter_scale=None, operation="batch sensitivities"):
     """States ``[c, heat, T]`` and their θ-derivatives of a batch (or PFR, in
     residence time) run with an energy balance: adiabatic
     (``ua_over_rho_cp=0``), cooled, or at constant T (``rho_cp=None``).
@@ -465,6 +465,10 @@ def batch_energy_sensitivities(model, rate_params, delta_H, c0, T0, times, M, *,
     s0 : array (n + 2, p), optional
         Initial sensitivities of [c, heat, T] (an upstream unit's, or the
         inlet temperature's unit column); zero by default.
+    d_ln_time : array (p,), optional
+        d ln t / dθ of the output times (a PFR whose residence time moves
+        with θ, e.g. its volume: every position keeps its fraction of the
+        tube): adds ``f(y(t_i)) t_i d ln t/dθ``; zero by default.
     options, parameter_scale, operation
         As :func:`batch_sensitivities`.
 
@@ -475,6 +479,7 @@ def batch_energy_sensitivities(model, rate_params, delta_H, c0, T0, times, M, *,
         ``dy[i, :, k] = d[c, heat, T]/dθ_k`` at ``times[i]``.
     """
     from kernels.problems import BATCH_ENERGY_SENS
+    from kernels.sensitivity import energy_sensitivity_rhs
 
     options = SolverOptions() if options is None else options
     n = _species_count(model, c0)
@@ -502,13 +507,20 @@ def batch_energy_sensitivities(model, rate_params, delta_H, c0, T0, times, M, *,
                           t_eval=times, record=False, atol=atol, operation=operation)
     y = y_eval[:, :N].copy()
     dy = np.ascontiguousarray(y_eval[:, N:].reshape(times.size, p, N).transpose(0, 2, 1))
+    if d_ln_time is not None:
+        d_ln_time = _check_vector(d_ln_time, p, "d_ln_time")
+        aug, f = np.zeros(N * (p + 1)), np.zeros(N * (p + 1))
+        for i, t in enumerate(times):
+            aug[:N] = y[i]
+            energy_sensitivity_rhs(aug, system, f)
+            dy[i] += np.outer(f[:N], t * d_ln_time)
     return y, dy
 
 
 def cstr_energy_sensitivities(model, rate_params, delta_H, c_in, T_in, residence_time, M, *,
                               rho_cp, ua_over_rho_cp=0.0, coolant_T=0.0, n_tanks=1, dy_in=None,
-                              d_coolant_T=None, d_ua_over_rho_cp=None, options=None,
-                              operation="CSTR sensitivities"):
+                              d_coolant_T=None, d_ua_over_rho_cp=None, d_ln_residence_time=None,
+                              options=None, operation="CSTR sensitivities"):
     """Steady states ``[c, heat, T]`` of a CSTR (or cascade of equal tanks,
     ``ua_over_rho_cp`` per volume as each tank's) with an energy balance, and
     their θ-derivatives.
@@ -526,6 +538,11 @@ def cstr_energy_sensitivities(model, rate_params, delta_H, c_in, T_in, residence
         Residence time of the whole cascade, s.
     dy_in : array (n + 2, p), optional
         Sensitivity of the feed [c, heat (ignored), T]; zero by default.
+    d_ln_residence_time : array (p,), optional
+        d ln tau / dθ (the volume as a parameter): adds ``-(x_in - x)/tau
+        d ln tau/dθ`` to each tank's dF/dθ; zero by default. (A jacket of
+        fixed area then has Ua per volume falling as 1/V: give that in
+        ``d_ua_over_rho_cp``.)
     others
         As :func:`batch_energy_sensitivities` and :func:`cstr_sensitivities`.
 
@@ -574,5 +591,22 @@ def cstr_energy_sensitivities(model, rate_params, delta_H, c_in, T_in, residence
         states[k] = st[0]
         inlet = st[0].copy()
         inlet[n] = 0.0
-    out = steady_energy_sensitivities(system, states, tau_each, dy_in, operation=operation)
+    if d_ln_residence_time is None:
+        out = steady_energy_sensitivities(system, states, tau_each, dy_in, operation=operation)
+        return states, out
+    # ∂F/∂θ gains -(x_in - x)/tau d ln tau/dθ: folded into each tank's inlet
+    # term (1/tau) dx_in/dθ, so the tanks are chained here
+    d_ln_tau = _check_vector(d_ln_residence_time, p, "d_ln_residence_time")
+    out = np.zeros((int(n_tanks), N, p))
+    upstream = dy_in
+    x_in = np.concatenate([c_in, [0.0, T_in]])
+    for k in range(int(n_tanks)):
+        label = operation if n_tanks == 1 else f"{operation} (tank {k + 1})"
+        effective = upstream - np.outer(x_in - states[k], d_ln_tau)
+        out[k] = steady_energy_sensitivities(system, states[k:k + 1], tau_each,
+                                             np.ascontiguousarray(effective), operation=label)[0]
+        upstream = out[k].copy()
+        upstream[n] = 0.0
+        x_in = states[k].copy()
+        x_in[n] = 0.0
     return states, out
