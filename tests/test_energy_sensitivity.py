@@ -379,3 +379,21 @@ def test_energy_route_cascade_and_tube_against_route_differences():
             assert e.coefficient == pytest.approx(ref, rel=3e-5, abs=1e-7), (e.kpi, e.parameter)
         checked += abs(ref) > 1e-3
     assert checked > 20
+
+
+def test_dispersion_model_falls_back_to_labelled_differences():
+    """A route through an axial-dispersion tube has no forward path: every
+    coefficient is labelled finite-difference and equals the differences."""
+    from flowchem.core.yamlio import load_yaml_text
+    from flowchem.process.route import Route
+
+    text = ENERGY_ROUTE.replace(
+        "  - {name: P1, type: pfr, from: C1, volume: 10 mL, energy: adiabatic}",
+        "  - {name: P1, type: pfr, from: C1, volume: 10 mL, flow_model: dispersion, Pe: 50}")
+    route = Route.from_dict(load_yaml_text(text))
+    params = ["r1.A", "C1.volume"]
+    res = fc.sensitivity(route, parameters=params)
+    assert {e.method for e in res.entries} == {"finite-difference"}
+    fd = fc.sensitivity(route, parameters=params, method="finite-difference")
+    for e in res.entries:
+        assert e.coefficient == fd.coefficient(e.kpi, e.parameter)
