@@ -379,6 +379,12 @@ def test_energy_route_cascade_and_tube_against_route_differences():
             assert e.coefficient == pytest.approx(ref, rel=3e-5, abs=1e-7), (e.kpi, e.parameter)
         checked += abs(ref) > 1e-3
     assert checked > 20
+    # operating conditions alone (no kinetic column) take the same path
+    alone = fc.sensitivity(route, parameters=["C1.volume", "b.conc.B"])
+    for e in alone.entries:
+        assert e.method == "forward"
+        assert e.coefficient == pytest.approx(res.coefficient(e.kpi, e.parameter), rel=1e-9,
+                                              abs=1e-12)
 
 
 def test_dispersion_model_falls_back_to_labelled_differences():

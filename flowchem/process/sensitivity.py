@@ -380,10 +380,13 @@ class _ForwardArrays:
     """Kernel arrays of the nominal mechanism and d raw/dθ of every column."""
 
     def __init__(self, route, kinetic, n_columns):
-        from ..chemistry.parameters import ParameterMap
+        from ..chemistry.parameters import ParameterMap, parameter_names
         from ..reactors.sensitivity import kernel_arrays
 
-        pm = kinetic[0].map if kinetic else ParameterMap(route.mechanism, [], _T_CENTER)
+        # the nominal arrays are those of any map at its θ0 (operating columns only:
+        # a map of the mechanism's first parameter name, its column unused)
+        pm = kinetic[0].map if kinetic else ParameterMap(
+            route.mechanism, parameter_names(route.mechanism)[:1], _T_CENTER)
         self.model, self.rate_params = kernel_arrays(pm, pm.theta0)
         self.delta_H = np.asarray(pm.arrays(pm.theta0)[2], dtype=np.float64)
         self.M = np.zeros((pm.M.shape[0], n_columns))
