@@ -34,19 +34,25 @@ BATCH_ENERGY (2), CSTR_ENERGY (3)
 BATCH_SENS (4)
     BATCH with forward sensitivities: y = [c, dc/dθ_1, ..., dc/dθ_p],
     ``params`` and ``work`` as laid out in :mod:`kernels.sensitivity`.
+BATCH_ENERGY_SENS (5)
+    BATCH_ENERGY with forward sensitivities: y = [x, dx/dθ_1, ..., dx/dθ_p],
+    x = [c, heat, T] as in BATCH_ENERGY; ``params`` and ``work`` as laid out
+    in :mod:`kernels.sensitivity` (its own layout, not BATCH_ENERGY's).
 """
 
 from .jit import njit
 
 from .kinetics import (production_jacobian, production_rates, rate_constants,
                        rate_temperature_derivative, slot_rates)
-from .sensitivity import sensitivity_jacobian, sensitivity_rhs
+from .sensitivity import (energy_sensitivity_jacobian, energy_sensitivity_rhs,
+                          sensitivity_jacobian, sensitivity_rhs)
 
 BATCH = 0
 CSTR_TRANSIENT = 1
 BATCH_ENERGY = 2
 CSTR_ENERGY = 3
 BATCH_SENS = 4
+BATCH_ENERGY_SENS = 5
 
 
 @njit
@@ -54,6 +60,9 @@ def rhs(code, t, y, system, out):
     """Fill ``out`` with dy/dt of problem ``code`` at (t, y)."""
     if code == BATCH_SENS:
         sensitivity_rhs(y, system, out)
+        return
+    if code == BATCH_ENERGY_SENS:
+        energy_sensitivity_rhs(y, system, out)
         return
     model, rate_params, kf, kr, params, work = system
     n_state = y.shape[0]
@@ -80,6 +89,9 @@ def jacobian(code, t, y, system, J):
     """Fill ``J`` with d(dy/dt)/dy of problem ``code`` at (t, y)."""
     if code == BATCH_SENS:
         sensitivity_jacobian(y, system, J)
+        return
+    if code == BATCH_ENERGY_SENS:
+        energy_sensitivity_jacobian(y, system, J)
         return
     model, rate_params, kf, kr, params, work = system
     n_state = y.shape[0]

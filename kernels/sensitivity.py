@@ -59,7 +59,8 @@ return a status.
 
 import numpy as np
 
-from .kinetics import JACOBIAN_FLOOR, _power, _power_derivative
+from .kinetics import (JACOBIAN_FLOOR, _power, _power_derivative, production_jacobian,
+                       rate_constants, rate_temperature_derivative)
 
 from .jit import njit
 
@@ -390,3 +391,322 @@ def sensitivity_jacobian(y, system, J):
                     e *= sign
                     for s in range(s_ptr[j], s_ptr[j + 1]):
                         J[base + s_sp[s], col] += s_nu[s] * e
+
+
+# ---------------------------------------------------------------------------
+# BATCH_ENERGY_SENS: forward sensitivities with an energy balance
+# ---------------------------------------------------------------------------
+# The state of BATCH_ENERGY (kernels.problems) is x = [c_0 .. c_{N-2}, T]
+# (flowchem puts the heat released at N-2: an ordinary "species" here), with
+# the heat release in the model's stoichiometry rows (heat: -dH_j, T:
+# -dH_j/(rho cp)) and the wall term -(Ua/(rho cp)) (T - T_c) on the T row.
+# Problem code BATCH_ENERGY_SENS integrates
+#
+#     y = [x (N), s_1 (N), ..., s_p (N)],     s_k = dx/dθ_k
+#     ds_k/dt = J(x) s_k + g_k(x)
+#
+# with J including the temperature column, and, per reaction j and direction
+# (rate constant k(T) = exp(L(T)), mass-action product P(c)):
+#
+#     tangent dq_jk = k [P (l_jk(T) + L'(T) s_k[T]) + sum_a dP/dc_a s_k[a]
+#                        + sum_a (d o_a/dθ_k) c_a^o_a ln c_a prod_{b != a} P_b]
+#
+# where l_jk = d ln k_j / dθ_k at fixed T: for Arrhenius raw (ln A, b, Ea/R)
+# l = M0 + M1 ln T - M2 / T; for a van 't Hoff reverse rate k_r = k_f / K,
+# l_r = l_f - d ln K/dθ. The reaction enthalpies may be parameters too (raw dH
+# in J/mol): they add -d dH_j/dθ_k q_j to the heat row and that over rho cp to
+# the T row; the coolant temperature and Ua/(rho cp) may depend on θ (an
+# operating condition), adding Ua/(rho cp) dT_c/dθ - (T - T_c) d(Ua/(rho cp))/dθ
+# to the T row. Initial conditions (inlet T, concentrations) enter through s(0).
+#
+# The augmented Jacobian is exact (Rodas5P needs it): the diagonal blocks are
+# J(x); block (k, 0) holds d(J s_k + g_k)/dx, whose T column is
+#     d dq_jk/dT = L' dq_jk + k P (l'_jk + L'' s_k[T])
+# plus the enthalpy-parameter and wall terms. Checked against differences
+# of energy_sensitivity_rhs in tests/test_energy_sensitivity.py.
+#
+# params = [p, N, F, heat_row (-1: none), 1/(rho cp) (0: no T row), Ua/(rho cp), T_c,
+#           Mf (m x 3 x p),     d fwd raw (ln A, b, Ea/R) / dθ
+#           Mr (m x 3 x p),     d rev raw / dθ (Arrhenius or (ln K_ref, 1/T_ref, dH/R))
+#           dord (nnz x p),     d forward order / dθ
+#           ddH (m x p),        d dH_j (J/mol) / dθ
+#           dTc (p), dua (p)]   d T_c / dθ, d (Ua/(rho cp)) / dθ
+# work = scratch of at least 2 m + 6 F entries (work_size). kf and kr are
+# refilled at T = x[N-1] on every call.
+
+ESENS_HEADER = 7
+
+
+def energy_params_size(m, nnz, p):
+    """Length of the ``params`` array of a BATCH_ENERGY_SENS system."""
+    return ESENS_HEADER + 7 * m * p + nnz * p + 2 * p
+
+
+@njit(inline="always")
+def _energy_offsets(m, nnz, p):
+    o_mf = ESENS_HEADER
+    o_mr = o_mf + 3 * m * p
+    o_ord = o_mr + 3 * m * p
+    o_dh = o_ord + nnz * p
+    o_tc = o_dh + m * p
+    o_ua = o_tc + p
+    return o_mf, o_mr, o_ord, o_dh, o_tc, o_ua
+
+
+@njit(inline="always")
+def _log_k_slopes(rev_kind, fwd, rev, j, forward, invT):
+    """(d ln k/dT, d^2 ln k/dT^2) of reaction j, forward or reverse."""
+    invT2 = invT * invT
+    invT3 = invT2 * invT
+    a1 = fwd[j, 1] * invT + fwd[j, 2] * invT2
+    a2 = -fwd[j, 1] * invT2 - 2.0 * fwd[j, 2] * invT3
+    if forward:
+        return a1, a2
+    if rev_kind[j] == 1:
+        return (rev[j, 1] * invT + rev[j, 2] * invT2,
+                -rev[j, 1] * invT2 - 2.0 * rev[j, 2] * invT3)
+    return a1 - rev[j, 2] * invT2, a2 + 2.0 * rev[j, 2] * invT3
+
+
+@njit(inline="always")
+def _log_k_parameter(params, o_mf, o_mr, rev_kind, rev, j, kk, p, forward, lnT, invT):
+    """(d ln k_j/dθ_k at fixed T, its T-derivative), forward or reverse."""
+    b = o_mf + 3 * j * p + kk
+    m0 = params[b]
+    m1 = params[b + p]
+    m2 = params[b + 2 * p]
+    lf = m0 + m1 * lnT - m2 * invT
+    lf1 = m1 * invT + m2 * invT * invT
+    if forward:
+        return lf, lf1
+    b = o_mr + 3 * j * p + kk
+    r0 = params[b]
+    r1 = params[b + p]
+    r2 = params[b + 2 * p]
+    if rev_kind[j] == 1:
+        return r0 + r1 * lnT - r2 * invT, r1 * invT + r2 * invT * invT
+    # ln K = rev0 - rev2 (1/T - rev1): d ln K/dθ = r0 - r2 (1/T - rev1) + rev2 r1
+    dlnK = r0 - r2 * (invT - rev[j, 1]) + rev[j, 2] * r1
+    return lf - dlnK, lf1 - r2 * invT * invT
+
+
+@njit
+def energy_sensitivity_rhs(y, system, out):
+    """dy/dt of BATCH_ENERGY_SENS: [f(x), J s_1 + g_1, ..., J s_p + g_p]."""
+    model, rate_params, kf, kr, params, work = system
+    p = int(params[0])
+    N = int(params[1])
+    F = int(params[2])
+    heat = int(params[3])
+    inv_rcp = params[4]
+    ua = params[5]
+    Tc = params[6]
+    m = kf.shape[0]
+    nnz = model[2].shape[0]
+    o_mf, o_mr, o_ord, o_dh, o_tc, o_ua = _energy_offsets(m, nnz, p)
+    nT = N - 1
+    T = y[nT]
+    rate_constants(T, rate_params, kf, kr)
+    rev_kind, fwd, rev = rate_params
+    lnT = np.log(T)
+    invT = 1.0 / T
+    c = y[:N]
+    for i in range(y.shape[0]):
+        out[i] = 0.0
+    P, D1, O1, D2, H, H1 = _scratch(work, m, F)
+    s_ptr, s_sp, s_nu = model[6], model[7], model[8]
+    for d in range(2):
+        forward = d == 0
+        if forward:
+            k_row = kf
+            ptr, sp, order = model[0], model[1], model[2]
+            sign = 1.0
+        else:
+            k_row = kr
+            ptr, sp, order = model[3], model[4], model[5]
+            sign = -1.0
+        for j in range(m):
+            k = k_row[j]
+            if k == 0.0:
+                continue
+            L1, _ = _log_k_slopes(rev_kind, fwd, rev, j, forward, invT)
+            f = _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, False, forward,
+                            params, o_ord, p)
+            start = ptr[j]
+            full = sign * k
+            fitted_order = False
+            for t in range(f):
+                full *= P[t]
+                D2[t] = sign * k * D1[t] * O1[t]
+                if forward and H[t] != 0.0:
+                    H[t] *= sign * k * O1[t]
+                    fitted_order = True
+            if full != 0.0:
+                for s in range(s_ptr[j], s_ptr[j + 1]):
+                    out[s_sp[s]] += s_nu[s] * full
+            for kk in range(p):
+                base = N * (1 + kk)
+                l0, _ = _log_k_parameter(params, o_mf, o_mr, rev_kind, rev, j, kk, p, forward,
+                                         lnT, invT)
+                dq = full * (l0 + L1 * y[base + nT])
+                for t in range(f):
+                    dq += D2[t] * y[base + sp[start + t]]
+                if fitted_order:
+                    for t in range(f):
+                        dq += params[o_ord + (start + t) * p + kk] * H[t]
+                if dq != 0.0:
+                    for s in range(s_ptr[j], s_ptr[j + 1]):
+                        out[base + s_sp[s]] += s_nu[s] * dq
+                w = params[o_dh + j * p + kk]
+                if w != 0.0 and full != 0.0:
+                    if heat >= 0:
+                        out[base + heat] -= w * full
+                    out[base + nT] -= w * full * inv_rcp
+    out[nT] -= ua * (T - Tc)
+    for kk in range(p):
+        base = N * (1 + kk)
+        out[base + nT] += (-ua * y[base + nT] + ua * params[o_tc + kk]
+                           - (T - Tc) * params[o_ua + kk])
+
+
+@njit
+def energy_state_jacobian(x, system, J):
+    """d f/dx (N x N) of the energy-balance state x = [c, (heat), T] with the
+    coefficient tables of a BATCH_ENERGY_SENS system (the Jacobian of
+    BATCH_ENERGY; used for steady tanks)."""
+    model, rate_params, kf, kr, params, work = system
+    N = x.shape[0]
+    nT = N - 1
+    T = x[nT]
+    m = kf.shape[0]
+    rate_constants(T, rate_params, kf, kr)
+    production_jacobian(x, model, kf, kr, J)
+    dqdT = work[m:2 * m]
+    rate_temperature_derivative(x, model, rate_params, kf, kr, T, dqdT)
+    s_ptr, s_sp, s_nu = model[6], model[7], model[8]
+    for i in range(N):
+        J[i, nT] = 0.0
+    for j in range(m):
+        for a in range(s_ptr[j], s_ptr[j + 1]):
+            J[s_sp[a], nT] += s_nu[a] * dqdT[j]
+    J[nT, nT] -= params[5]
+
+
+@njit
+def energy_sensitivity_jacobian(y, system, J):
+    """Exact d(dy/dt)/dy of BATCH_ENERGY_SENS (N (p + 1) square); see the
+    notes above :data:`ESENS_HEADER`."""
+    model, rate_params, kf, kr, params, work = system
+    p = int(params[0])
+    N = int(params[1])
+    F = int(params[2])
+    heat = int(params[3])
+    inv_rcp = params[4]
+    ua = params[5]
+    m = kf.shape[0]
+    nnz = model[2].shape[0]
+    o_mf, o_mr, o_ord, o_dh, o_tc, o_ua = _energy_offsets(m, nnz, p)
+    nT = N - 1
+    T = y[nT]
+    rate_constants(T, rate_params, kf, kr)
+    rev_kind, fwd, rev = rate_params
+    lnT = np.log(T)
+    invT = 1.0 / T
+    c = y[:N]
+    J[:, :] = 0.0
+    P, D1, O1, D2, H, H1 = _scratch(work, m, F)
+    s_ptr, s_sp, s_nu = model[6], model[7], model[8]
+    for d in range(2):
+        forward = d == 0
+        if forward:
+            k_row = kf
+            ptr, sp, order = model[0], model[1], model[2]
+            sign = 1.0
+        else:
+            k_row = kr
+            ptr, sp, order = model[3], model[4], model[5]
+            sign = -1.0
+        for j in range(m):
+            k = k_row[j]
+            if k == 0.0:
+                continue
+            L1, L2 = _log_k_slopes(rev_kind, fwd, rev, j, forward, invT)
+            f = _row_tables(c, ptr, sp, order, j, P, D1, O1, D2, H, H1, True, forward,
+                            params, o_ord, p)
+            start = ptr[j]
+            prod = 1.0
+            for t in range(f):
+                prod *= P[t]
+            full = sign * k * prod
+            # state block: concentration columns and the temperature column
+            for t in range(f):
+                first = sign * k * D1[t] * O1[t]
+                if first != 0.0:
+                    col = sp[start + t]
+                    for s in range(s_ptr[j], s_ptr[j + 1]):
+                        J[s_sp[s], col] += s_nu[s] * first
+            if full != 0.0:
+                for s in range(s_ptr[j], s_ptr[j + 1]):
+                    J[s_sp[s], nT] += s_nu[s] * full * L1
+            for kk in range(p):
+                base = N * (1 + kk)
+                sT = y[base + nT]
+                l0, l1 = _log_k_parameter(params, o_mf, o_mr, rev_kind, rev, j, kk, p, forward,
+                                          lnT, invT)
+                lt = l0 + L1 * sT
+                w_dh = params[o_dh + j * p + kk]
+                # the tangent rate dq_jk (unsigned), for its T derivative
+                dq = k * prod * lt
+                for t in range(f):
+                    dq += k * D1[t] * O1[t] * y[base + sp[start + t]]
+                if forward:
+                    for t in range(f):
+                        w = params[o_ord + (start + t) * p + kk]
+                        if w != 0.0:
+                            dq += w * k * H[t] * O1[t]
+                # concentration columns of block (kk, 0)
+                for t in range(f):
+                    col = sp[start + t]
+                    e = k * D1[t] * O1[t] * lt
+                    for a in range(f):
+                        sa = y[base + sp[start + a]]
+                        if sa == 0.0:
+                            continue
+                        if a == t:
+                            e += k * D2[t] * O1[t] * sa
+                        else:
+                            e += k * D1[a] * D1[t] * _others2(P, f, a, t) * sa
+                    if forward:
+                        for a in range(f):
+                            w = params[o_ord + (start + a) * p + kk]
+                            if w == 0.0:
+                                continue
+                            if a == t:
+                                e += w * k * H1[t] * O1[t]
+                            else:
+                                e += w * k * H[a] * D1[t] * _others2(P, f, a, t)
+                    e *= sign
+                    if e != 0.0:
+                        for s in range(s_ptr[j], s_ptr[j + 1]):
+                            J[base + s_sp[s], col] += s_nu[s] * e
+                    if w_dh != 0.0:
+                        first = sign * k * D1[t] * O1[t]
+                        if heat >= 0:
+                            J[base + heat, col] -= w_dh * first
+                        J[base + nT, col] -= w_dh * first * inv_rcp
+                # temperature column of block (kk, 0)
+                eT = sign * (L1 * dq + k * prod * (l1 + L2 * sT))
+                if eT != 0.0:
+                    for s in range(s_ptr[j], s_ptr[j + 1]):
+                        J[base + s_sp[s], nT] += s_nu[s] * eT
+                if w_dh != 0.0:
+                    if heat >= 0:
+                        J[base + heat, nT] -= w_dh * full * L1
+                    J[base + nT, nT] -= w_dh * full * L1 * inv_rcp
+    J[nT, nT] -= ua
+    for kk in range(p):
+        base = N * (1 + kk)
+        J[base + nT, nT] -= params[o_ua + kk]
+        for i in range(N):
+            for l in range(N):
+                J[base + i, base + l] = J[i, l]

@@ -22,7 +22,7 @@ import numpy as np
 from .kinetics import production_jacobian
 from .jit import njit
 from .linalg import lu_factor, lu_solve
-from .sensitivity import parameter_jacobian
+from .sensitivity import energy_sensitivity_rhs, energy_state_jacobian, parameter_jacobian
 from .status import NON_FINITE, SINGULAR_MATRIX, SUCCESS
 
 
@@ -74,6 +74,71 @@ def cascade_sensitivity(system, states, inv_tau_each, dc_in, out):
                 b[i] = -(G[i, kk] + inv_tau_each * upstream)
             lu_solve(A, piv, b)
             for i in range(n):
+                if not np.isfinite(b[i]):
+                    return NON_FINITE, tank
+                out[tank, i, kk] = b[i]
+    return SUCCESS, n_tanks
+
+
+@njit
+def energy_cascade_sensitivity(system, states, inv_tau_each, dy_in, out):
+    """dx*/dθ of every tank of an equal-tank cascade with an energy balance
+    (CSTR_ENERGY states x = [c, heat, T]) into ``out`` (n_tanks x N x p).
+
+    At each steady state ``(x_in - x)/tau + f(x; θ) = 0``, so
+    ``(J(x) - I/tau) dx/dθ = -(g(x) + (1/tau) dx_in/dθ)`` with J including the
+    temperature column and g = df/dθ (the right-hand side of
+    BATCH_ENERGY_SENS at zero sensitivities). Tank k's inlet sensitivity is
+    tank k-1's, with the heat row (``system[4][3]``; each tank's inlet carries
+    zero heat released, as flowchem chains the tanks) reset to zero.
+
+    Parameters
+    ----------
+    system : tuple
+        A BATCH_ENERGY_SENS system (:mod:`kernels.sensitivity`).
+    states : ndarray (n_tanks, N)
+    inv_tau_each : float
+        1 / residence time of one tank, 1/s.
+    dy_in : ndarray (N, p)
+        Sensitivity of the first tank's feed (inlet concentrations and T).
+    out : ndarray (n_tanks, N, p)
+
+    Returns
+    -------
+    (status, tank) : (int, int)
+        As :func:`cascade_sensitivity`.
+    """
+    params = system[4]
+    heat = int(params[3])
+    n_tanks = states.shape[0]
+    N = states.shape[1]
+    p = dy_in.shape[1]
+    A = np.empty((N, N))
+    b = np.empty(N)
+    piv = np.zeros(N, dtype=np.int64)
+    yaug = np.zeros(N * (p + 1))
+    g = np.empty(N * (p + 1))
+    for tank in range(n_tanks):
+        x = states[tank]
+        for i in range(N):
+            yaug[i] = x[i]
+        energy_sensitivity_rhs(yaug, system, g)
+        energy_state_jacobian(x, system, A)
+        for i in range(N):
+            A[i, i] -= inv_tau_each
+        if not (np.all(np.isfinite(A)) and np.all(np.isfinite(g))):
+            return NON_FINITE, tank
+        if not lu_factor(A, piv):
+            return SINGULAR_MATRIX, tank
+        for kk in range(p):
+            for i in range(N):
+                if tank == 0:
+                    upstream = dy_in[i, kk]
+                else:
+                    upstream = 0.0 if i == heat else out[tank - 1, i, kk]
+                b[i] = -(g[N * (1 + kk) + i] + inv_tau_each * upstream)
+            lu_solve(A, piv, b)
+            for i in range(N):
                 if not np.isfinite(b[i]):
                     return NON_FINITE, tank
                 out[tank, i, kk] = b[i]

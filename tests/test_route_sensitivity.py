@@ -111,9 +111,17 @@ def test_forward_coefficients_match_finite_differences(text, expected):
     assert sorted(names) == expected
     fd = fc.sensitivity(route, parameters=names, method="finite-difference")
     checked = 0
+    fd_operating = fc.sensitivity(route, parameters=[e.parameter for e in fwd.entries
+                                                     if e.kind == "operating"],
+                                  method="finite-difference")
     for e in fwd.entries:
         if e.kind != "kinetic":
-            assert e.method == "finite-difference"
+            # feed concentrations, reactor T and volumes forward, feed flows differences
+            forward = not e.parameter.endswith(".flow")
+            assert e.method == ("forward" if forward else "finite-difference")
+            if forward:
+                ref = fd_operating.coefficient(e.kpi, e.parameter)
+                assert e.coefficient == pytest.approx(ref, rel=1e-4, abs=1e-7), (e.kpi, e.parameter)
             continue
         assert e.method == "forward"
         ref = fd.coefficient(e.kpi, e.parameter)
@@ -132,16 +140,16 @@ def test_first_order_pfr_closed_form():
     assert res.kpis["yield"] == pytest.approx(X, rel=1e-8)
     assert res.coefficient("yield", "r1.k") == pytest.approx(s, rel=1e-9)
     assert res.coefficient("conversion", "r1.k") == pytest.approx(s, rel=1e-9)
-    # operating conditions by finite differences (step 1e-4): tau = V/Q
+    # volume forward, flow by finite differences (step 1e-4): tau = V/Q
     assert res.coefficient("yield", "R1.volume") == pytest.approx(s, rel=1e-6)
     assert res.coefficient("yield", "f.flow") == pytest.approx(-s, rel=1e-6)
     # first order: yield independent of the feed concentration; k has no T dependence
     assert res.coefficient("yield", "f.conc.A") == pytest.approx(0.0, abs=1e-6)
     assert res.coefficient("yield", "R1.T") == pytest.approx(0.0, abs=1e-6)
     labels = {(e.parameter, e.method) for e in res.entries if e.kpi == "yield"}
-    assert labels == {("r1.k", "forward"), ("R1.volume", "finite-difference"),
-                      ("f.flow", "finite-difference"), ("f.conc.A", "finite-difference"),
-                      ("R1.T", "finite-difference")}
+    assert labels == {("r1.k", "forward"), ("R1.volume", "forward"),
+                      ("f.flow", "finite-difference"), ("f.conc.A", "forward"),
+                      ("R1.T", "forward")}
     ranked = res.ranked("yield")
     assert [abs(e.coefficient) for e in ranked] == sorted((abs(e.coefficient) for e in ranked),
                                                           reverse=True)
@@ -161,7 +169,7 @@ product: {species: B, basis: A, from: R1}
 """
 
 
-def test_adiabatic_reactor_is_finite_differences_with_closed_form_t_max():
+def test_adiabatic_reactor_is_forward_with_closed_form_t_max():
     route = route_of(ADIABATIC)
     res = fc.sensitivity(route, parameters=["r1.k", "f.conc.A"])
     # k tau = 120: complete conversion, T_max = T0 + dT_ad, dT_ad = -dH c0 / (rho cp)
@@ -169,7 +177,7 @@ def test_adiabatic_reactor_is_finite_differences_with_closed_form_t_max():
     assert res.kpis["T_max R1"] == pytest.approx(300.0 + dT_ad, rel=1e-7)
     assert res.coefficient("T_max R1", "f.conc.A") == pytest.approx(dT_ad / (300.0 + dT_ad), rel=1e-5)
     assert res.coefficient("T_max R1", "r1.k") == pytest.approx(0.0, abs=1e-6)
-    assert {e.method for e in res.entries} == {"finite-difference"}
+    assert {e.method for e in res.entries} == {"forward"}
 
 
 def test_bad_input_is_refused():

@@ -18,26 +18,39 @@ Method
 Each coefficient carries the method that produced it:
 
 ``forward``
-    Kinetic parameters, when every operation upstream of the product stream
-    is a mixer, splitter, heat exchanger or an *isothermal* PFR, CSTR or
-    cascade, and no reactor of the route has an energy balance (whose T_max
-    would be a KPI). The molar flows of every stream and their derivatives with
-    respect to all kinetic parameters are carried operation by operation in
-    route order: mixers add, splitters scale, heat exchangers pass them on
-    (flows and temperatures do not depend on the kinetics there); a PFR
-    integrates the augmented system ``[c, dc/dθ]`` from the inlet's
-    sensitivities (:func:`~flowchem.reactors.sensitivity.batch_sensitivities`
-    with ``s0``), a CSTR or cascade solves the linear sensitivity system of
-    its steady states with the inlet's sensitivities as the feed term
-    (:func:`~flowchem.reactors.sensitivity.cstr_sensitivities`). Exact up to
-    the integrator's tolerance.
+    Kinetic parameters, feed concentrations, isothermal reactors'
+    temperatures and reactor volumes, when every operation upstream of the
+    product (and of each reactor whose T_max is a KPI) is a mixer, splitter,
+    heat exchanger, quench, separator or an ideal PFR, CSTR or cascade,
+    isothermal or with an energy balance (adiabatic or cooled). The molar flows and the
+    temperature of every stream and their derivatives with respect to all
+    these parameters are carried operation by operation in route order:
+    mixers add flows and mix temperatures by m cp (linear in the inlet
+    temperatures), splitters scale, heat exchangers pass the flows on and
+    fix T, separators split by fractions that depend on flows only. An
+    isothermal PFR at a fixed temperature integrates ``[c, dc/dθ]`` from the
+    inlet's sensitivities (:func:`~flowchem.reactors.sensitivity.batch_sensitivities`
+    with ``s0``), a tank or cascade solves the linear sensitivity system of
+    its steady states (:func:`~flowchem.reactors.sensitivity.cstr_sensitivities`).
+    A reactor with an energy balance, or an isothermal one (or a quench's
+    hold) whose temperature moves with θ (its inlet's, or its own ``T`` as a
+    parameter), carries ``[c, heat, T]`` and their derivatives
+    (:func:`~flowchem.reactors.sensitivity.batch_energy_sensitivities`,
+    :func:`~flowchem.reactors.sensitivity.cstr_energy_sensitivities`). The
+    T_max of a PFR is differentiated at its hot spot, where dT/dt = 0 (or at
+    the tube's end), so ``d T_max/dθ = dT/dθ`` there; a cascade's is its
+    hottest tank's. A volume moves the residence time: a tube's outlet by
+    ``tau f(y(tau))`` on top of the integrated sensitivities, a tank's
+    balance by ``-(x_in - x)/tau`` and, with a jacket of fixed area, Ua per
+    volume by ``-Ua/V``. Exact up to the integrator's tolerance.
 ``finite-difference``
-    Everything else: operating conditions, routes with other operations
-    (separators, quenches, non-ideal reactors) or energy balances upstream
-    of the product. Central differences of :meth:`Route.run` with the
-    parameter multiplied by ``1 +- relative_step`` (default 1e-4), two route
-    runs per parameter; the error is the solver tolerance divided by the step
-    (about 1e-4 relative with the default rtol of 1e-8) plus O(step^2).
+    Feed flows (they move every residence time downstream, mixing
+    temperatures, phase ratios and heat-transfer estimates), and every
+    parameter of routes with an operation that has no forward path (the
+    dispersion and laminar models). Central differences of :meth:`Route.run` with the parameter
+    multiplied by ``1 +- relative_step`` (default 1e-4), two route runs per
+    parameter; the error is the solver tolerance divided by the step (about
+    1e-4 relative with the default rtol of 1e-8) plus O(step^2).
 """
 
 from __future__ import annotations
@@ -312,67 +325,204 @@ def _kpi_values(result, names):
 
 
 # -- forward kinetic sensitivities ------------------------------------------------
-def _forward_supported(route, base, upstream):
+def _forward_supported(route, needed):
+    """True when every operation in ``needed`` has a forward path: mixers,
+    splitters, heat exchangers, quenches, separators and ideal PFRs, CSTRs
+    and cascades, isothermal or with an energy balance (not the dispersion
+    or laminar models)."""
     from ..reactors.ideal import PFR, CSTRCascade
-    from .operations import HeatExchanger, Mixer, Splitter
+    from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 
     for name in route.order:
-        if name not in upstream:
+        if name not in needed:
             continue
         op = route.operations[name]
-        if type(op) in (Mixer, Splitter, HeatExchanger):
-            continue
-        if (type(op) is PFR or isinstance(op, CSTRCascade)) and op.energy.isothermal:
+        if type(op) in (Mixer, Splitter, HeatExchanger, Quench, Separator, PFR) \
+                or isinstance(op, CSTRCascade):
             continue
         return False
     return True
 
 
-def _forward_flows(route, base, kinetic, upstream):
-    """d F / d θ (n x p) of every stream upstream of the product, route order."""
+def _mixed(base, inlets, dF, dT):
+    """d F and d T of the adiabatic mix of ``inlets`` (T = sum m cp T / sum m cp,
+    linear in the inlet temperatures; flows and properties do not move)."""
+    from ..chemistry.properties import LiquidProperties
+
+    default = LiquidProperties.default()
+    weights = []
+    for s in inlets:
+        props = base.streams[s].properties or default
+        weights.append(props.density * base.streams[s].flow * props.cp)
+    total = math.fsum(weights)
+    return sum(dF[s] for s in inlets), sum(w / total * dT[s] for w, s in zip(weights, inlets))
+
+
+def _separator_fractions(op, base, inlets):
+    """Fraction of each species to the organic phase (as Separator.run);
+    it depends on the flows only."""
+    Q = sum(base.streams[s].flow for s in inlets)
+    if op.aqueous is not None:
+        names = op.inlet_names or inlets
+        Q_aq = sum(base.streams[s].flow for s, nm in zip(inlets, names) if nm in op.aqueous)
+        Q_org = Q - Q_aq
+    else:
+        Q_org = Q * op.phase_ratio / (1.0 + op.phase_ratio)
+        Q_aq = Q - Q_org
+    r = Q_org / Q_aq
+    return np.where(np.isnan(op.fraction_organic),
+                    np.where(np.isnan(op.partition), 1.0 if op.default == "organic" else 0.0,
+                             op.partition * r / (1.0 + op.partition * r)),
+                    op.fraction_organic)
+
+
+class _ForwardArrays:
+    """Kernel arrays of the nominal mechanism and d raw/dθ of every column."""
+
+    def __init__(self, route, kinetic, n_columns):
+        from ..chemistry.parameters import ParameterMap, parameter_names
+        from ..reactors.sensitivity import kernel_arrays
+
+        # the nominal arrays are those of any map at its θ0 (operating columns only:
+        # a map of the mechanism's first parameter name, its column unused)
+        pm = kinetic[0].map if kinetic else ParameterMap(
+            route.mechanism, parameter_names(route.mechanism)[:1], _T_CENTER)
+        self.model, self.rate_params = kernel_arrays(pm, pm.theta0)
+        self.delta_H = np.asarray(pm.arrays(pm.theta0)[2], dtype=np.float64)
+        self.M = np.zeros((pm.M.shape[0], n_columns))
+        for j, q in enumerate(kinetic):
+            self.M[:, j] = q.map.M[:, 0]
+
+
+def _reactor_forward(arrays, op, name, feed, dc_in, dT_in, dT_fixed, d_ln_V, thermal_result,
+                     label):
+    """(d c_out, d T_out, d T_max) of one ideal reactor (PFR or tank) whose
+    feed moves by ``dc_in`` (n x p) and ``dT_in`` (p); ``dT_fixed`` (p) moves
+    an isothermal reactor's fixed temperature, ``d_ln_V`` (p) its volume (the
+    residence time; a tank's jacket keeps its area, so Ua per volume falls
+    as 1/V; a tube's wall area grows with it)."""
     from ..reactors.ideal import PFR
-    from ..reactors.sensitivity import batch_sensitivities, cstr_sensitivities, kernel_arrays
-    from .operations import HeatExchanger, Mixer, Splitter
+    from ..reactors.sensitivity import (batch_energy_sensitivities, batch_sensitivities,
+                                        cstr_energy_sensitivities, cstr_sensitivities)
+
+    n = dc_in.shape[0]
+    p = dc_in.shape[1]
+    Q = feed.flow
+    tau = op.volume / Q
+    thermal = op._thermal(feed)
+    pfr = type(op) is PFR
+    if thermal.mode == "isothermal":
+        T = op._temperature(feed)
+        dT = dT_in if op.T is None else dT_fixed
+        if not np.any(dT) and not np.any(d_ln_V):
+            # constant temperature and volume: the isothermal kernels
+            if pfr:
+                _, dy = batch_sensitivities(arrays.model, arrays.rate_params, T, feed.conc,
+                                            np.array([tau]), arrays.M, options=op.options,
+                                            s0=dc_in, operation=label)
+                return dy[-1], dT, None
+            _, ds = cstr_sensitivities(arrays.model, arrays.rate_params, T, feed.conc, tau,
+                                       arrays.M, n_tanks=op.n, dc_in=dc_in, options=op.options,
+                                       operation=label)
+            return ds[-1], dT, None
+        rho_cp, ua, Tc = None, 0.0, 0.0            # a constant T that moves with θ
+    else:
+        T = feed.T
+        dT = dT_in
+        rho_cp, ua, Tc = thermal.rho_cp, thermal.ua_per_volume / thermal.rho_cp, \
+            thermal.coolant_T or 0.0
+    s0 = np.zeros((n + 2, p))
+    s0[:n] = dc_in
+    s0[n + 1] = dT
+    moves = d_ln_V if np.any(d_ln_V) else None
+    if pfr:
+        t_hot = thermal_result.get("T_max_residence_time_s", tau)
+        t_hot = min(max(float(t_hot), 0.0), tau)
+        times = np.array([t_hot, tau]) if t_hot < tau else np.array([tau])
+        _, dy = batch_energy_sensitivities(arrays.model, arrays.rate_params, arrays.delta_H,
+                                           feed.conc, T, times, arrays.M, rho_cp=rho_cp,
+                                           ua_over_rho_cp=ua, coolant_T=Tc, s0=s0,
+                                           d_ln_time=moves, options=op.options, operation=label)
+        # at an interior hot spot dT/dt = 0: d T_max/dθ = d T/dθ there (its
+        # position moves with the volume, the temperature there does not)
+        return dy[-1, :n], dy[-1, n + 1], dy[0, n + 1]
+    states, ds = cstr_energy_sensitivities(arrays.model, arrays.rate_params, arrays.delta_H,
+                                           feed.conc, T, tau, arrays.M, rho_cp=rho_cp,
+                                           ua_over_rho_cp=ua, coolant_T=Tc, n_tanks=op.n,
+                                           dy_in=s0, d_ln_residence_time=moves,
+                                           d_ua_over_rho_cp=None if moves is None else -ua * moves,
+                                           options=op.options, operation=label)
+    hottest = int(np.argmax(states[:, n + 1]))
+    return ds[-1, :n], ds[-1, n + 1], ds[hottest, n + 1]
+
+
+def _forward_flows(route, base, arrays, needed, seeds):
+    """d F / d θ (n x p) and d T / d θ (p) of every stream the operations in
+    ``needed`` make, in route order, and d T_max / d θ of each reactor.
+
+    ``seeds`` holds the operating-condition columns: ``dF`` and ``dT`` of
+    the feeds, ``dT_reactor`` of isothermal reactors' fixed temperatures and
+    ``dlnV`` of reactor volumes."""
+    from ..reactors.ideal import PFR, CSTRCascade
+    from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 
     n = route.mechanism.n_species
-    p = len(kinetic)
-    M = np.column_stack([k.map.M[:, 0] for k in kinetic])
-    model, rate_params = kernel_arrays(kinetic[0].map, kinetic[0].map.theta0)
-    dF = {f: np.zeros((n, p)) for f in route.feeds}
+    p = arrays.M.shape[1]
+    dF = {f: seeds["dF"].get(f, np.zeros((n, p))) for f in route.feeds}
+    dT = {f: seeds["dT"].get(f, np.zeros(p)) for f in route.feeds}
+    dT_max = {}
     for name in route.order:
-        if name not in upstream:
+        if name not in needed:
             continue
         op = route.operations[name]
         inlets = route.links[name]
+        label = f"{name} (sensitivities)"
         if isinstance(op, Mixer):
-            dF[name] = sum(dF[s] for s in inlets)
+            dF[name], dT[name] = _mixed(base, inlets, dF, dT)
         elif isinstance(op, Splitter):
             for key, frac in op.fractions.items():
                 dF[f"{name}.{key}"] = frac * dF[inlets[0]]
+                dT[f"{name}.{key}"] = dT[inlets[0]].copy()
         elif isinstance(op, HeatExchanger):
             dF[name] = dF[inlets[0]].copy()
-        else:
+            dT[name] = np.zeros(p)
+        elif isinstance(op, Separator):
+            dF_mix, dT_mix = _mixed(base, inlets, dF, dT)
+            f = _separator_fractions(op, base, inlets)
+            dF[f"{name}.organic"] = f[:, None] * dF_mix
+            dF[f"{name}.aqueous"] = (1.0 - f)[:, None] * dF_mix
+            dT[f"{name}.organic"] = dT_mix
+            dT[f"{name}.aqueous"] = dT_mix.copy()
+        elif isinstance(op, Quench):
+            # an isothermal hold of op.time at op.T or the mixed temperature
+            dF_mix, dT_mix = _mixed(base, inlets, dF, dT)
+            hold = base.operations[name].hold
+            mixed = hold.inlet
+            Q = mixed.flow
+            holder = PFR(op.time * Q, T=op.T, name=name, options=op.options, source=op.source,
+                         where=op.where)
+            dc, dT_out, _ = _reactor_forward(arrays, holder, name, mixed, dF_mix / Q, dT_mix,
+                                             np.zeros(p), np.zeros(p), hold.thermal, label)
+            dF[name], dT[name] = dc * Q, dT_out
+        elif type(op) is PFR or isinstance(op, CSTRCascade):
             feed = base.streams[inlets[0]]
             Q = feed.flow
-            T = op._temperature(feed)
-            tau = op.volume / Q
-            label = f"{name} (sensitivities)"
-            if type(op) is PFR:
-                _, dy = batch_sensitivities(model, rate_params, T, feed.conc, np.array([tau]), M,
-                                            options=op.options, s0=dF[inlets[0]] / Q,
-                                            operation=label)
-                dF[name] = dy[-1] * Q
-            else:
-                _, ds = cstr_sensitivities(model, rate_params, T, feed.conc, tau, M,
-                                           n_tanks=op.n, dc_in=dF[inlets[0]] / Q,
-                                           options=op.options, operation=label)
-                dF[name] = ds[-1] * Q
-    return dF
+            dc, dT_out, dT_hot = _reactor_forward(
+                arrays, op, name, feed, dF[inlets[0]] / Q, dT[inlets[0]],
+                seeds["dT_reactor"].get(name, np.zeros(p)),
+                seeds["dlnV"].get(name, np.zeros(p)), base.operations[name].thermal, label)
+            dF[name], dT[name] = dc * Q, dT_out
+            if dT_hot is not None:
+                dT_max[name] = dT_hot
+        else:                       # _forward_supported excludes this
+            raise AssertionError(name)
+    return dF, dT, dT_max
 
 
-def _forward_kpi_derivatives(route, base, dF_out, kpi_names):
-    """d KPI / d θ of the product KPIs from the product stream's d F / d θ
-    (feeds do not depend on the kinetics)."""
+def _forward_kpi_derivatives(route, base, dF_out, dT_max, d_fed, kpi_names):
+    """d KPI / d θ of the KPIs from the product stream's d F / d θ, the
+    reactors' d T_max / d θ and d F / d θ of what the feeds upstream of the
+    product bring (n x p)."""
     spec = route.product
     p = base.product
     names = route.mechanism.species_names
@@ -381,8 +531,10 @@ def _forward_kpi_derivatives(route, base, dF_out, kpi_names):
     basis_in = sum(route.feeds[f].molar_flows for f in route.feeds if f in up)[ib]
     F = base.streams[spec["from"]].molar_flows
     factor = p["stoichiometric_factor"]
-    dY = dF_out[ip] * factor / basis_in
-    dX = -dF_out[ib] / basis_in
+    # Y = factor (F_p - F_p,in) / B, X = 1 - F_b / B with B the basis fed (kpis.py)
+    d_basis_in = d_fed[ib]
+    dY = ((dF_out[ip] - d_fed[ip]) * factor - p["yield"] * d_basis_in) / basis_in
+    dX = (-dF_out[ib] + F[ib] / basis_in * d_basis_in) / basis_in
     out = {}
     for k in kpi_names:
         if k == "yield":
@@ -395,7 +547,53 @@ def _forward_kpi_derivatives(route, base, dF_out, kpi_names):
         elif k.startswith("impurity "):
             i = names.index(k[len("impurity "):-len(" mol %")])
             out[k] = 100.0 * (dF_out[i] * F[ip] - F[i] * dF_out[ip]) / F[ip] ** 2
+        elif k.startswith("T_max "):
+            out[k] = dT_max[k[len("T_max "):]]
     return out
+
+
+def _forward_columns(route, params):
+    """The parameters with a forward path: every kinetic one, each feed
+    concentration, each isothermal reactor's fixed T and each reactor's
+    volume (as d/d ln p seeds); feed flows (residence times, mixing
+    temperatures, phase ratios and heat-transfer estimates all move) stay
+    differences."""
+    return [q for q in params if isinstance(q, _Kinetic)
+            or (isinstance(q, _Operating) and (q.species is not None or q.op is not None))]
+
+
+def _forward(route, base, columns, kpi_names):
+    """d KPI / d ln p of ``columns`` through the route, or None when an
+    operation on the way has no forward path."""
+    kinetic = [q for q in columns if isinstance(q, _Kinetic)]
+    needed = set(route.upstream(route.product["from"]))
+    for k in kpi_names:
+        if k.startswith("T_max "):
+            needed |= set(route.upstream(k[len("T_max "):]))
+    if not _forward_supported(route, needed):
+        return None
+    n = route.mechanism.n_species
+    p = len(columns)
+    arrays = _ForwardArrays(route, kinetic, p)
+    for j, q in enumerate(columns):
+        if isinstance(q, _Kinetic):
+            arrays.M[:, j] = q.map.M[:, 0] * q.dtheta_dlnp
+    seeds = {"dF": {}, "dT": {}, "dT_reactor": {}, "dlnV": {}}
+    d_fed = np.zeros((n, p))
+    for j, q in enumerate(columns):
+        if isinstance(q, _Operating) and q.species is not None:
+            feed = route.feeds[q.feed]
+            dF = seeds["dF"].setdefault(q.feed, np.zeros((n, p)))
+            dF[q.species, j] = feed.flow * q.value         # d F / d ln c
+            if q.feed in route.upstream(route.product["from"]):
+                d_fed[q.species, j] = feed.flow * q.value
+        elif isinstance(q, _Operating) and q.attr == "T":
+            seeds["dT_reactor"].setdefault(q.op, np.zeros(p))[j] = q.value   # d T / d ln T
+        elif isinstance(q, _Operating):
+            seeds["dlnV"].setdefault(q.op, np.zeros(p))[j] = 1.0
+    dF, _, dT_max = _forward_flows(route, base, arrays, needed, seeds)
+    return _forward_kpi_derivatives(route, base, dF[route.product["from"]], dT_max,
+                                    d_fed, kpi_names)
 
 
 # -- driver ------------------------------------------------------------------------
@@ -417,9 +615,9 @@ def sensitivity(route, parameters=None, kpis=None, relative_step=None, method="a
     relative_step : float, optional
         Relative step of the central finite differences (default 1e-4).
     method : {"auto", "finite-difference"}
-        ``auto``: forward sensitivities for the kinetic parameters where the
-        route allows them; ``finite-difference``: differences for every
-        parameter (a check of the forward path).
+        ``auto``: forward sensitivities where the route allows them;
+        ``finite-difference``: differences for every parameter (a check of
+        the forward path).
 
     Returns
     -------
@@ -434,11 +632,11 @@ def sensitivity(route, parameters=None, kpis=None, relative_step=None, method="a
 
     Notes
     -----
-    Kinetic coefficients are ``forward`` (exact) when every operation
-    upstream of the product is a mixer, splitter, heat exchanger or an
-    isothermal PFR/CSTR/cascade and no reactor has an energy balance, else
-    ``finite-difference``; operating
-    conditions are always ``finite-difference`` (see the module docstring).
+    Kinetic coefficients, feed concentrations, isothermal reactor
+    temperatures and reactor volumes are ``forward`` (exact) when every
+    operation on the way has a forward path (everything but the dispersion
+    and laminar reactor models), else ``finite-difference``; feed flows are
+    always ``finite-difference`` (see the module docstring).
     """
     from .route import Route
 
@@ -466,22 +664,19 @@ def sensitivity(route, parameters=None, kpis=None, relative_step=None, method="a
     K0 = _kpi_values(base, kpi_names)
     entries = []
 
-    kinetic = [q for q in params if isinstance(q, _Kinetic)]
-    up = route.upstream(route.product["from"])
-    # T_max exists only for energy-balance reactors, whose kinetic
-    # derivatives the forward path does not carry: differences for all then
-    forward = (method == "auto" and bool(kinetic) and _forward_supported(route, base, up)
-               and not any(k.startswith("T_max ") for k in kpi_names))
-    if forward:
-        dF = _forward_flows(route, base, kinetic, up)
-        dK = _forward_kpi_derivatives(route, base, dF[route.product["from"]], kpi_names)
-        for j, q in enumerate(kinetic):
+    columns = _forward_columns(route, params) if method == "auto" else []
+    dK = _forward(route, base, columns, kpi_names) if columns else None
+    forward = set()
+    if dK is not None:
+        for j, q in enumerate(columns):
+            kind = "kinetic" if isinstance(q, _Kinetic) else "operating"
+            forward.add(q.name)
             for k in kpi_names:
-                entries.append(SensitivityEntry(k, q.name, "kinetic",
-                                                float(dK[k][j] * q.dtheta_dlnp / K0[k]), "forward"))
+                entries.append(SensitivityEntry(k, q.name, kind, float(dK[k][j] / K0[k]),
+                                                "forward"))
     dlnp = math.log1p(h) - math.log1p(-h)
     for q in params:
-        if forward and isinstance(q, _Kinetic):
+        if q.name in forward:
             continue
         plus = _kpi_values(q.variant(route, 1.0 + h).run(), kpi_names)
         minus = _kpi_values(q.variant(route, 1.0 - h).run(), kpi_names)

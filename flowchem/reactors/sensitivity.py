@@ -32,6 +32,24 @@ The sensitivities take part in the integrator's error control with the same
 θ_k moves the concentrations by about ``s_k``, and ``s_k`` has the unit and
 magnitude of a concentration. Sensitivities may be negative, so they are
 exempt from the integrators' non-negativity rule.
+
+With an energy balance
+----------------------
+The state is that of the energy-balance reactors, ``x = [c, heat released
+(J/m^3), T]``, and the temperature moves the rate constants, so ``d ln k/dθ``
+is no longer constant: :func:`batch_energy_sensitivities` integrates
+``[x, dx/dθ_1, ..., dx/dθ_p]`` (problem code BATCH_ENERGY_SENS,
+:mod:`kernels.sensitivity`, exact augmented Jacobian, Rodas5P by default) and
+:func:`cstr_energy_sensitivities` solves ``(J - I/tau) dx*/dθ = -(g + (1/tau)
+dx_in/dθ)`` tank by tank at the CSTR_ENERGY steady states. Besides the raw
+kinetic parameters (rows ``[fwd, rev, orders, dH]`` of ``M``; the enthalpies
+move the heat and temperature rows), θ may move the coolant temperature
+(``d_coolant_T``) and Ua/(rho cp) (``d_ua_over_rho_cp``), and the initial or
+inlet state (``s0`` / ``dy_in``: inlet concentrations and temperature). With
+``rho_cp=None`` the temperature is constant (no heat-release or wall term in
+its row): an isothermal reactor whose temperature depends on θ through its
+inlet (``s0[T]``). The sensitivity of T is controlled with the absolute
+tolerance 1e-9 K / scale.
 """
 
 from __future__ import annotations
@@ -41,10 +59,13 @@ import math
 import numpy as np
 
 from ..core.errors import InputError
-from .solver import SolverOptions, integrate, steady_cstr_cascade, steady_sensitivities
+from .solver import (SolverOptions, integrate, steady_cstr_cascade, steady_energy_sensitivities,
+                     steady_sensitivities)
 
 __all__ = ["kernel_arrays", "log_rate_derivatives", "guard_model", "sensitivity_system",
-           "batch_sensitivities", "cstr_sensitivities"]
+           "batch_sensitivities", "cstr_sensitivities", "energy_kernel_model",
+           "energy_sensitivity_system", "batch_energy_sensitivities",
+           "cstr_energy_sensitivities"]
 
 _WHERE = "<python>"
 
@@ -296,4 +317,296 @@ def cstr_sensitivities(model, rate_params, T, c_in, residence_time, M, *, n_tank
     states, _ = steady_cstr_cascade(plain, c_in, tau_each, int(n_tanks), options,
                                     operation=operation)
     out = steady_sensitivities(system, states, tau_each, dc_in, operation=operation)
+    return states, out
+
+
+# -- with an energy balance ---------------------------------------------------------
+_T_ATOL = 1e-9          # K, as the reactors of flowchem.reactors.ideal
+
+
+def energy_kernel_model(model, delta_H, n_species, rho_cp):
+    """The model tuple with the heat row ``n`` (coefficient -dH_j, J/m^3) and
+    the temperature row ``n + 1`` (-dH_j/(rho cp), K) in its net
+    stoichiometry, as :func:`flowchem.reactors.solver.energy_model` builds it;
+    ``rho_cp=None`` leaves the temperature row empty (constant T)."""
+    r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu = model
+    m = r_ptr.shape[0] - 1
+    n = int(n_species)
+    dH = np.asarray(delta_H, dtype=np.float64)
+    if dH.shape != (m,) or not np.all(np.isfinite(dH)):
+        raise InputError(f"expected {m} finite reaction enthalpies", _WHERE, "delta_H")
+    ptr, sp, nu = [0], [], []
+    for j in range(m):
+        sp.extend(s_sp[s_ptr[j]:s_ptr[j + 1]].tolist())
+        nu.extend(s_nu[s_ptr[j]:s_ptr[j + 1]].tolist())
+        if dH[j] != 0.0:
+            sp.append(n)
+            nu.append(-dH[j])
+            if rho_cp is not None:
+                sp.append(n + 1)
+                nu.append(-dH[j] / rho_cp)
+        ptr.append(len(sp))
+    return (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, np.asarray(ptr, dtype=np.int64),
+            np.asarray(sp, dtype=np.int64), np.asarray(nu, dtype=np.float64))
+
+
+def _check_positive(value, name, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not (math.isfinite(value) and value > 0.0):
+        raise InputError(f"expected a positive number, got {value!r}", _WHERE, name)
+    return float(value)
+
+
+def _check_vector(v, p, name):
+    if v is None:
+        return np.zeros(p)
+    v = np.asarray(v, dtype=np.float64).reshape(-1)
+    if v.shape != (p,) or not np.all(np.isfinite(v)):
+        raise InputError(f"expected {p} finite values, got shape {v.shape}", _WHERE, name)
+    return v
+
+
+def energy_sensitivity_system(model, rate_params, delta_H, n_species, M, *, rho_cp,
+                              ua_over_rho_cp=0.0, coolant_T=0.0, d_coolant_T=None,
+                              d_ua_over_rho_cp=None):
+    """The BATCH_ENERGY_SENS system tuple of :mod:`kernels.sensitivity` for the
+    state ``[c (n_species), heat, T]`` with ``p = M.shape[1]`` parameters.
+
+    Parameters
+    ----------
+    model, rate_params : tuple
+        Kernel arrays of the mechanism at θ (:func:`kernel_arrays`).
+    delta_H : array (m,)
+        Reaction enthalpies at θ, J/mol.
+    n_species : int
+    M : array (raw size, p)
+        d raw / d θ; the enthalpy rows ``[6 m + nnz, 7 m + nnz)`` are optional.
+    rho_cp : float or None
+        Volumetric heat capacity, J/m^3/K; None: constant temperature.
+    ua_over_rho_cp, coolant_T : float
+        Wall term Ua/(rho cp) (1/s; 0 adiabatic) and coolant temperature (K).
+    d_coolant_T, d_ua_over_rho_cp : array (p,), optional
+        Their derivatives with respect to θ (operating conditions); zero by default.
+    """
+    from kernels.sensitivity import ESENS_HEADER, energy_params_size, work_size
+
+    m, nnz, M = _check_model(model, rate_params, M)
+    p = M.shape[1]
+    n = int(n_species)
+    rho_cp = _check_positive(rho_cp, "rho_cp", allow_none=True)
+    ua = float(ua_over_rho_cp) if rho_cp is not None else 0.0
+    if not (math.isfinite(ua) and ua >= 0.0):
+        raise InputError(f"expected a non-negative Ua/(rho cp), got {ua_over_rho_cp!r}", _WHERE,
+                         "ua_over_rho_cp")
+    Tc = float(coolant_T or 0.0)
+    if not math.isfinite(Tc) or (ua > 0.0 and Tc <= 0.0):
+        raise InputError(f"expected a positive coolant temperature in K, got {coolant_T!r}",
+                         _WHERE, "coolant_T")
+    emodel = energy_kernel_model(model, delta_H, n, rho_cp)
+    params = np.zeros(energy_params_size(m, nnz, p))
+    rows = np.concatenate([np.diff(model[0]), np.diff(model[3])]) if m else np.zeros(1, np.int64)
+    max_factors = int(rows.max()) if rows.size else 0
+    params[:ESENS_HEADER] = [p, n + 2, max_factors, n, 0.0 if rho_cp is None else 1.0 / rho_cp,
+                             ua, Tc]
+    o = ESENS_HEADER
+    params[o:o + 6 * m * p] = M[:6 * m].ravel()
+    o += 6 * m * p
+    params[o:o + nnz * p] = M[6 * m:6 * m + nnz].ravel()
+    o += nnz * p
+    if M.shape[0] >= 7 * m + nnz:
+        params[o:o + m * p] = M[6 * m + nnz:7 * m + nnz].ravel()
+    o += m * p
+    params[o:o + p] = _check_vector(d_coolant_T, p, "d_coolant_T")
+    params[o + p:o + 2 * p] = _check_vector(d_ua_over_rho_cp, p, "d_ua_over_rho_cp") \
+        if rho_cp is not None else 0.0
+    work = np.zeros(work_size(m, max_factors))
+    return (guard_model(emodel), rate_params, np.zeros(m), np.zeros(m), params, work)
+
+
+def _energy_atol(options, c, delta_H, T_scale=1.0):
+    """Absolute tolerances of [c, heat, T]: the concentrations', the heat
+    row's (negative: may change sign; as flowchem.reactors.ideal) and 1e-9 K."""
+    dH = np.abs(np.asarray(delta_H, dtype=np.float64))
+    heat_scale = min(max(float(dH.max(initial=0.0)) * float(np.max(np.abs(c), initial=0.0)), 1.0),
+                     1e290)
+    return np.concatenate([options.atol_vector(c), [-1e-10 * heat_scale, _T_ATOL * T_scale]])
+
+
+def _initial_sensitivity(s0, N, p, name):
+    if s0 is None:
+        return np.zeros((N, p))
+    s0 = np.asarray(s0, dtype=np.float64)
+    if s0.shape != (N, p) or not np.all(np.isfinite(s0)):
+        raise InputError(f"expected finite ({N}, {p}) initial sensitivities "
+                         f"([c, heat, T] by parameter), got shape {s0.shape}", _WHERE, name)
+    return s0
+
+
+def batch_energy_sensitivities(model, rate_params, delta_H, c0, T0, times, M, *, rho_cp,
+                               ua_over_rho_cp=0.0, coolant_T=0.0, s0=None, d_coolant_T=None,
+                               d_ua_over_rho_cp=None, d_ln_time=None, options=None,
+                               parameter_scale=None, operation="batch sensitivities"):
+    """States ``[c, heat, T]`` and their θ-derivatives of a batch (or PFR, in
+    residence time) run with an energy balance: adiabatic
+    (``ua_over_rho_cp=0``), cooled, or at constant T (``rho_cp=None``).
+
+    Parameters
+    ----------
+    model, rate_params, delta_H, M, rho_cp, ua_over_rho_cp, coolant_T, d_coolant_T, d_ua_over_rho_cp
+        As :func:`energy_sensitivity_system`.
+    c0 : array (n,)
+        Initial (PFR: inlet) concentrations, mol/m^3.
+    T0 : float
+        Initial (inlet) temperature, K.
+    times : array
+        Output times, s, sorted, non-negative.
+    s0 : array (n + 2, p), optional
+        Initial sensitivities of [c, heat, T] (an upstream unit's, or the
+        inlet temperature's unit column); zero by default.
+    d_ln_time : array (p,), optional
+        d ln t / dθ of the output times (a PFR whose residence time moves
+        with θ, e.g. its volume: every position keeps its fraction of the
+        tube): adds ``f(y(t_i)) t_i d ln t/dθ``; zero by default.
+    options, parameter_scale, operation
+        As :func:`batch_sensitivities`.
+
+    Returns
+    -------
+    y : ndarray (n_times, n + 2)
+    dy : ndarray (n_times, n + 2, p)
+        ``dy[i, :, k] = d[c, heat, T]/dθ_k`` at ``times[i]``.
+    """
+    from kernels.problems import BATCH_ENERGY_SENS
+    from kernels.sensitivity import energy_sensitivity_rhs
+
+    options = SolverOptions() if options is None else options
+    n = _species_count(model, c0)
+    c0 = _check_concentrations(c0, n, "c0")
+    T0 = _check_temperature(T0)
+    system = energy_sensitivity_system(model, rate_params, delta_H, n, M, rho_cp=rho_cp,
+                                       ua_over_rho_cp=ua_over_rho_cp, coolant_T=coolant_T,
+                                       d_coolant_T=d_coolant_T, d_ua_over_rho_cp=d_ua_over_rho_cp)
+    p = int(system[4][0])
+    N = n + 2
+    times = np.ascontiguousarray(times, dtype=np.float64)
+    if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)) \
+            or np.any(times < 0.0) or np.any(np.diff(times) < 0.0):
+        raise InputError("expected sorted, finite, non-negative output times", _WHERE, "times")
+    scale = np.ones(p) if parameter_scale is None else np.asarray(parameter_scale, float)
+    if scale.shape != (p,) or not np.all(np.isfinite(scale)) or np.any(scale <= 0.0):
+        raise InputError(f"expected {p} positive parameter scales", _WHERE, "parameter_scale")
+    atol_x = _energy_atol(options, c0, delta_H)
+    atol = np.concatenate([atol_x] + [-np.abs(atol_x) / s for s in scale])
+    y0 = np.zeros(N * (p + 1))
+    y0[:n] = c0
+    y0[n + 1] = T0
+    y0[N:] = _initial_sensitivity(s0, N, p, "s0").T.ravel()
+    _, y_eval = integrate(system, BATCH_ENERGY_SENS, y0, float(times[-1]), options,
+                          t_eval=times, record=False, atol=atol, operation=operation)
+    y = y_eval[:, :N].copy()
+    dy = np.ascontiguousarray(y_eval[:, N:].reshape(times.size, p, N).transpose(0, 2, 1))
+    if d_ln_time is not None:
+        d_ln_time = _check_vector(d_ln_time, p, "d_ln_time")
+        aug, f = np.zeros(N * (p + 1)), np.zeros(N * (p + 1))
+        for i, t in enumerate(times):
+            aug[:N] = y[i]
+            energy_sensitivity_rhs(aug, system, f)
+            dy[i] += np.outer(f[:N], t * d_ln_time)
+    return y, dy
+
+
+def cstr_energy_sensitivities(model, rate_params, delta_H, c_in, T_in, residence_time, M, *,
+                              rho_cp, ua_over_rho_cp=0.0, coolant_T=0.0, n_tanks=1, dy_in=None,
+                              d_coolant_T=None, d_ua_over_rho_cp=None, d_ln_residence_time=None,
+                              options=None, operation="CSTR sensitivities"):
+    """Steady states ``[c, heat, T]`` of a CSTR (or cascade of equal tanks,
+    ``ua_over_rho_cp`` per volume as each tank's) with an energy balance, and
+    their θ-derivatives.
+
+    The tanks are solved as :class:`~flowchem.reactors.ideal.CSTRCascade`
+    does (CSTR_ENERGY, start-up from the feed, each tank's inlet carrying zero
+    heat released), then ``(J - I/tau) dx*/dθ = -(g + (1/tau) dx_in/dθ)``
+    tank by tank.
+
+    Parameters
+    ----------
+    c_in, T_in : array (n,), float
+        Feed concentrations (mol/m^3) and temperature (K).
+    residence_time : float
+        Residence time of the whole cascade, s.
+    dy_in : array (n + 2, p), optional
+        Sensitivity of the feed [c, heat (ignored), T]; zero by default.
+    d_ln_residence_time : array (p,), optional
+        d ln tau / dθ (the volume as a parameter): adds ``-(x_in - x)/tau
+        d ln tau/dθ`` to each tank's dF/dθ; zero by default. (A jacket of
+        fixed area then has Ua per volume falling as 1/V: give that in
+        ``d_ua_over_rho_cp``.)
+    others
+        As :func:`batch_energy_sensitivities` and :func:`cstr_sensitivities`.
+
+    Returns
+    -------
+    states : ndarray (n_tanks, n + 2)
+    dstates : ndarray (n_tanks, n + 2, p)
+
+    Raises
+    ------
+    InputError, SolverError
+        As :func:`cstr_sensitivities` (SolverError also at a turning point of
+        the steady-state branch, where J - I/tau is singular).
+    """
+    from kernels.problems import CSTR_ENERGY
+
+    options = SolverOptions() if options is None else options
+    n = _species_count(model, c_in, "c_in")
+    c_in = _check_concentrations(c_in, n, "c_in")
+    T_in = _check_temperature(T_in)
+    if isinstance(n_tanks, bool) or not isinstance(n_tanks, (int, np.integer)) or n_tanks < 1:
+        raise InputError(f"expected a positive number of tanks, got {n_tanks!r}", _WHERE, "n_tanks")
+    residence_time = _check_positive(residence_time, "residence_time")
+    system = energy_sensitivity_system(model, rate_params, delta_H, n, M, rho_cp=rho_cp,
+                                       ua_over_rho_cp=ua_over_rho_cp, coolant_T=coolant_T,
+                                       d_coolant_T=d_coolant_T, d_ua_over_rho_cp=d_ua_over_rho_cp)
+    p = int(system[4][0])
+    N = n + 2
+    dy_in = np.ascontiguousarray(_initial_sensitivity(dy_in, N, p, "dy_in"))
+    dy_in[n] = 0.0
+    tau_each = residence_time / int(n_tanks)
+    m = system[2].shape[0]
+    # the plain CSTR_ENERGY system: unguarded model, params [1/tau, y_in, Ua/(rho cp), T_c]
+    plain_params = np.zeros(1 + N + 2)
+    plain_params[N + 1] = system[4][5]
+    plain_params[N + 2] = system[4][6]
+    plain = (energy_kernel_model(model, delta_H, n, None if system[4][4] == 0.0 else rho_cp),
+             rate_params, np.zeros(m), np.zeros(m), plain_params, np.zeros(max(2 * m, 1)))
+    atol = _energy_atol(options, c_in, delta_H)
+    states = np.zeros((int(n_tanks), N))
+    inlet = np.concatenate([c_in, [0.0, T_in]])
+    for k in range(int(n_tanks)):
+        label = operation if n_tanks == 1 else f"{operation} (tank {k + 1})"
+        st, _ = steady_cstr_cascade(plain, inlet, tau_each, 1, options, operation=label,
+                                    code=CSTR_ENERGY, atol=atol)
+        states[k] = st[0]
+        inlet = st[0].copy()
+        inlet[n] = 0.0
+    if d_ln_residence_time is None:
+        out = steady_energy_sensitivities(system, states, tau_each, dy_in, operation=operation)
+        return states, out
+    # ∂F/∂θ gains -(x_in - x)/tau d ln tau/dθ: folded into each tank's inlet
+    # term (1/tau) dx_in/dθ, so the tanks are chained here
+    d_ln_tau = _check_vector(d_ln_residence_time, p, "d_ln_residence_time")
+    out = np.zeros((int(n_tanks), N, p))
+    upstream = dy_in
+    x_in = np.concatenate([c_in, [0.0, T_in]])
+    for k in range(int(n_tanks)):
+        label = operation if n_tanks == 1 else f"{operation} (tank {k + 1})"
+        effective = upstream - np.outer(x_in - states[k], d_ln_tau)
+        out[k] = steady_energy_sensitivities(system, states[k:k + 1], tau_each,
+                                             np.ascontiguousarray(effective), operation=label)[0]
+        upstream = out[k].copy()
+        upstream[n] = 0.0
+        x_in = states[k].copy()
+        x_in[n] = 0.0
     return states, out

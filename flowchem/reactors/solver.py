@@ -319,6 +319,26 @@ def steady_sensitivities(system, states, residence_time_each, dc_in, *, operatio
     return out
 
 
+def steady_energy_sensitivities(system, states, residence_time_each, dy_in, *, operation="cstr"):
+    """dx*/dθ of each tank of a cascade with an energy balance at its steady
+    state (BATCH_ENERGY_SENS ``system``, CSTR_ENERGY ``states`` [c, heat, T]);
+    raises SolverError where J - I/tau is singular or the result is not finite."""
+    from kernels.steady_sensitivity import energy_cascade_sensitivity
+
+    n_tanks, N = states.shape
+    out = np.zeros((n_tanks, N, dy_in.shape[1]))
+    status, tank = energy_cascade_sensitivity(system, np.ascontiguousarray(states),
+                                              1.0 / residence_time_each,
+                                              np.ascontiguousarray(dy_in), out)
+    if status != kstatus.SUCCESS:
+        where = f" of tank {tank + 1}" if n_tanks > 1 else ""
+        reason = ("J - I/tau is singular at the steady state (a turning point: the steady "
+                  "state does not depend smoothly on the parameters)"
+                  if status == kstatus.SINGULAR_MATRIX else _status_message(status))
+        raise SolverError(operation, f"steady-state sensitivities{where}: {reason}")
+    return out
+
+
 def steady_tank(system, c_in, residence_time, guess, options: SolverOptions, *, atol=None,
                 operation="cstr"):
     """Steady concentrations of one isothermal tank (CSTR_TRANSIENT): Newton
