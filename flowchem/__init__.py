@@ -30,6 +30,9 @@ from .process.estimation import compare_models, fit
 from .process.experiment_design import suggest_experiments
 from .reactors.rate_of_production import rate_of_production
 from .process.sensitivity import sensitivity
+from .process.study import Study, StudyResult, load_sweep, sweep
+from .process.optimize import OptimizationResult, ParetoFront, load_optimize, optimize
+from .process.uncertainty import monte_carlo_columns
 
 __version__ = "0.1.0"
 
@@ -44,4 +47,6 @@ __all__ = [
     "SolverOptions",
     "fit", "compare_models", "read_experiments", "suggest_experiments", "rate_of_production",
     "sensitivity",
+    "sweep", "load_sweep", "Study", "StudyResult",
+    "optimize", "load_optimize", "OptimizationResult", "ParetoFront", "monte_carlo_columns",
 ]

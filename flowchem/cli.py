@@ -73,12 +73,32 @@ def _parser():
                       help="species whose inventory to compare (default: the route's 'hazardous' list)")
     cmp_.add_argument("--out", metavar="DIR", help="write batch_vs_flow.png to DIR")
     cmp_.add_argument("--json", metavar="FILE", help="write the comparison as JSON")
-    sw = sub.add_parser("sweep", help="run a route over a grid of one or two parameters (design space)")
-    sw.add_argument("route", help="route file (YAML)")
-    sw.add_argument("--vary", action="append", required=True, metavar="ENTRY.KEY=START..STOP UNIT:N",
-                    help='e.g. "R2.T=40..70 degC:7" or "nitrite.flow=0.1..0.2 mL/min:5" (once or twice)')
-    sw.add_argument("--kpi", default="yield", help="KPI to plot (default yield)")
-    sw.add_argument("--out", metavar="DIR", help="write sweep.csv and a plot of the KPI to DIR")
+    sw = sub.add_parser("sweep", help="design-space study: a sweep file (SWEEP.yaml), or a route "
+                                      "over one or two --vary parameters")
+    sw.add_argument("route", metavar="FILE",
+                    help="sweep file (DESIGN.md 'Study files'), or a route file with --vary")
+    sw.add_argument("--vary", action="append", metavar="ENTRY.KEY=START..STOP UNIT:N",
+                    help='with a route file: e.g. "R2.T=40..70 degC:7" or '
+                         '"nitrite.flow=0.1..0.2 mL/min:5" (once or twice)')
+    sw.add_argument("--kpi", default="yield", help="with --vary: KPI to plot (default yield)")
+    sw.add_argument("--out", metavar="DIR", help="write sweep.csv and the figures to DIR")
+    sw.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="sweep file: numba threads (compiled route) or processes (per-point route)")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="sweep file: run the points on a Dask cluster (tcp://HOST:PORT)")
+    sw.add_argument("--samples", type=int, metavar="N",
+                    help="sweep file with 'uncertainty:': Monte Carlo samples per point")
+    opt = sub.add_parser("optimize", help="maximize or minimize a study-table column over bounded "
+                                          "factors under constraints (OPTIMIZE.yaml)")
+    opt.add_argument("file", metavar="OPTIMIZE.yaml", help="optimisation file (DESIGN.md 'Study files')")
+    opt.add_argument("--json", metavar="FILE", help="write the optimum (and front) as JSON")
+    opt.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="numba threads (compiled route) or processes (per-point route)")
+    opt.add_argument("--scheduler", metavar="ADDRESS",
+                     help="evaluate on a Dask cluster (tcp://HOST:PORT)")
+    opt.add_argument("--pareto", metavar="COL1,COL2",
+                     help="also trace the Pareto front of two columns under the same constraints")
+    opt.add_argument("--out", metavar="DIR", help="write the figures (pareto.png) to DIR")
     fit = sub.add_parser("fit", help="fit kinetic parameters to concentration data (CSV); "
                                      "several mechanisms: rank them by AICc")
     fit.add_argument("files", nargs="+", metavar="FILE",
@@ -156,6 +176,10 @@ def _run(args):
         return sensitivity_command(args)
     if args.command == "sweep":
         return _sweep(args)
+    if args.command == "optimize":
+        from .process.optimize import optimize_command
+
+        return optimize_command(args)
     if args.command == "compare-batch":
         from .process.batchflow import compare_batch_command
 
@@ -257,6 +281,14 @@ def _size(route, args):
 def _sweep(args):
     from pathlib import Path
 
+    if not args.vary:
+        from .process.study_cli import sweep_file_command
+
+        return sweep_file_command(args)
+    for flag in ("workers", "scheduler", "samples"):
+        if getattr(args, flag) not in (None, 1):
+            raise InputError(f"--{flag} applies to a sweep file, not to --vary",
+                             "command line", f"--{flag}")
     from .process.sweep import COLUMNS, Parameter, sweep
 
     params = [Parameter.parse(v) for v in args.vary]

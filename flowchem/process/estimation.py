@@ -518,6 +518,13 @@ class FitResult:
             "degrees_of_freedom": int(self.dof),
             "weights": prob.weights.mode,
             "T_center_K": prob.pmap.T_center,
+            # linearised covariance in the scaled fitting coordinates θ at T_center_K
+            # (ln k(T_c), Ea/(R T_c), ...: flowchem.chemistry.parameters); Monte Carlo
+            # studies draw θ from it (uncertainty: {fit_report: ...})
+            "covariance_scaled": {"names": self.names,
+                                  "theta": [_num(x) for x in self.theta],
+                                  "matrix": [[_num(x) for x in row]
+                                             for row in self.covariance_theta]},
             "lack_of_fit": self.lack_of_fit(),
             "warnings": list(self.warnings),
             "converged": bool(self.success),
