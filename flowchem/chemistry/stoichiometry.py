@@ -158,11 +158,7 @@ def stoichiometric_factor(mechanism, basis, product, *, supplied=(), where=None)
     first = {names.index(n) for n in reagents(mechanism)}
     second = ({names.index(n) for n in reagents(mechanism, strict=True)}
               | {names.index(n) for n in supplied if n in names})
-    res = _cheapest_path(S, bounds, ib, ip, first)
-    if (res.status == 2 or (res.status == 0 and res.fun <= _ZERO_FACTOR)) and second != first:
-        retry = _cheapest_path(S, bounds, ib, ip, second)
-        if retry.status == 0 or res.status == 2:
-            res = retry
+    res = _path_with_fallback(S, bounds, ib, ip, first, second)
     if res.status == 2:
         raise _no_path(where, basis, product)
     if res.status != 0:
@@ -178,6 +174,30 @@ def stoichiometric_factor(mechanism, basis, product, *, supplied=(), where=None)
             f"so a yield on {basis!r} has no meaning; choose a basis every path to "
             f"{product!r} consumes")
     return factor
+
+
+# Studies rebuild a route per point from the same mechanism; the programme's
+# answer depends only on the network and the species sets, so it is kept.
+_PATH_CACHE = {}
+_PATH_CACHE_SIZE = 256
+
+
+def _path_with_fallback(S, bounds, ib, ip, first, second):
+    """The cheapest path with the reactions' own reagents, else (no path, or
+    one that needs no basis) with the fed species too; memoised."""
+    key = (S.shape, S.tobytes(), tuple(bounds), ib, ip, frozenset(first), frozenset(second))
+    res = _PATH_CACHE.get(key)
+    if res is not None:
+        return res
+    res = _cheapest_path(S, bounds, ib, ip, first)
+    if (res.status == 2 or (res.status == 0 and res.fun <= _ZERO_FACTOR)) and second != first:
+        retry = _cheapest_path(S, bounds, ib, ip, second)
+        if retry.status == 0 or res.status == 2:
+            res = retry
+    if len(_PATH_CACHE) >= _PATH_CACHE_SIZE:
+        _PATH_CACHE.clear()
+    _PATH_CACHE[key] = res
+    return res
 
 
 def _check_coefficients(mechanism, S, where):

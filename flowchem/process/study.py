@@ -405,6 +405,14 @@ def load_sweep(path):
             raise root.key("seed").error(f"expected a whole number >= 0, got {seed!r}")
         study.settings = {"uncertainty": data["uncertainty"], "samples": samples, "seed": seed,
                           "where": root.key("uncertainty"), "base_dir": study.study_dir}
+        try:
+            from .uncertainty import parse_uncertainty
+        except ImportError:   # checked again, with its own message, when the study runs
+            parse_uncertainty = None
+        if parse_uncertainty is not None:
+            # a bad uncertainty section fails before any point is solved
+            parse_uncertainty(data["uncertainty"], study.route.mechanism, root.key("uncertainty"),
+                              study.study_dir)
     else:
         for key in ("samples", "seed"):
             if key in data:
