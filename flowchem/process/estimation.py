@@ -50,6 +50,10 @@ FAILED_RESIDUAL = 1.0e6
 # that differ from the optimum in round-off (measured on examples/fitting: from
 # 9 to 13-19 evaluations, S equal to 1e-13).
 OPTIMIZER_TOL = 1e-10
+# A parameter takes part in an unidentified direction when that null vector
+# moves it by more than this fraction of its largest component (the null vectors
+# of a rank-deficient J are exact to round-off).
+NULL_MEMBER_TOL = 1e-6
 
 
 # ----------------------------------------------------------------------------- weights
@@ -571,7 +575,9 @@ class FitResult:
         for v in Vt[self.rank:]:
             w = self.problem.pmap.N @ v
             w = w / np.max(np.abs(w))
-            members = [i for i in range(w.size) if abs(w[i]) > 0.05]
+            # every parameter the unseen direction moves above round-off: along
+            # k1 + k2 = const with k1 << k2, ln k2 moves only by k1/k2 of ln k1
+            members = [i for i in range(w.size) if abs(w[i]) > NULL_MEMBER_TOL]
             groups.append([self.names[i] for i in members])
             for a in members:
                 for b in members:
@@ -894,6 +900,7 @@ def profile_parameter(result, name, level=0.95, max_steps=40):
                             max_nfev=100 * (len(rest0) + 1))
         return float(2.0 * sol.cost), sol.x
 
+    failed_cost = problem.n_obs * FAILED_RESIDUAL ** 2
     values, costs = [nat_hat[i]], [result.cost]
     ends = []
     for direction in (-1.0, 1.0):
@@ -909,7 +916,9 @@ def profile_parameter(result, name, level=0.95, max_steps=40):
             s, rest_new = refit(v, rest)
             values.append(v)
             costs.append(s)
-            if s >= threshold and s < FAILED_RESIDUAL:
+            # (a failed solve has every residual at FAILED_RESIDUAL: S = n FAILED_RESIDUAL^2;
+            # a large S is not a failure)
+            if s >= threshold and s < failed_cost:
                 # bisect between the last point inside and this one
                 a, b, sa, sb = v_prev, v, s_prev, s
                 for _ in range(12):
