@@ -65,7 +65,7 @@ from .kinetics import N_SLOTS, slot_jacobian, slot_plan
 from .linalg import factor_w_dense, solve_w_dense
 from .problems import BATCH_SENS, jacobian, rhs
 from .sensitivity import SENS_HEADER
-from .rosenbrock import (GAMMA, N_STAGES, _dense_coeffs, _stage_input, _stage_rhs,
+from .rosenbrock import (_A, _C, GAMMA, N_STAGES, _dense_coeffs, _stage_input, _stage_rhs,
                          predictive_factor)
 from .status import (
     INVALID_INPUT,
@@ -215,6 +215,44 @@ def block_solve_slot(B, n, p, w, piv, dinv, b):
         solve_w_dense(w, piv, dinv, b[base:base + n])
 
 
+@njit(inline="always")
+def _invert_w(w, piv, dinv, n, winv, x):
+    """Explicit W^-1 (n x n, row-major) from the LU of :func:`factor_w_dense`:
+    each block solve of a step is then a product with it."""
+    for c in range(n):
+        for i in range(n):
+            x[i] = 0.0
+        x[c] = 1.0
+        solve_w_dense(w, piv, dinv, x)
+        for i in range(n):
+            winv[i, c] = x[i]
+
+
+@njit(inline="always")
+def _block_solve_inverse(B, winv, n, p, b, x):
+    """:func:`block_solve_slot` with the explicit inverse of W: z_0 = W^-1 b_0,
+    z_k = W^-1 (b_k + B_k z_0)."""
+    for i in range(n):
+        acc = 0.0
+        for j in range(n):
+            acc += winv[i, j] * b[j]
+        x[i] = acc
+    for i in range(n):
+        b[i] = x[i]
+    for kk in range(1, p + 1):
+        base = kk * n
+        for i in range(n):
+            acc = b[base + i]
+            for j in range(n):
+                acc += B[kk - 1, i, j] * b[j]
+            x[i] = acc
+        for i in range(n):
+            acc = 0.0
+            for j in range(n):
+                acc += winv[i, j] * x[j]
+            b[base + i] = acc
+
+
 @njit
 def _initial_step(code, system, t0, y0, f0, t_end, rtol, atol, n_err, y1, f1):
     """Hairer's starting step (Solving ODEs I, II.4) with the norms over the
@@ -327,6 +365,9 @@ def integrate_rodas_sens(code, system, y0, n, t0, t_end, t_eval, rtol, atol, h0,
     # augmented matrix, whose leading n x n block is J
     jx = np.empty((n, n + 1)) if fast else np.empty((N, N))
     B = np.empty((p if fast else 0, n, n + 1))
+    winv = np.empty((n, n))
+    xs = np.empty(n)
+    xN = np.empty(N)
     q = np.empty(2 * kf.shape[0])
     dq = np.empty(kf.shape[0])
 
@@ -378,20 +419,37 @@ def integrate_rodas_sens(code, system, y0, n, t0, t_end, t_eval, rtol, atol, h0,
             for i in range(N):
                 k[0, i] = f0[i]
             if fast:
-                block_solve_slot(B, n, p, w, piv, dinv, k[0])
-            else:
-                block_solve(jx, n, p, w, piv, dinv, k[0])
-            for s in range(1, N_STAGES):
-                _stage_input(s, y, k, u)
-                if fast:
+                # slot form: W^-1 once per step, stage sums in one pass per stage
+                _invert_w(w, piv, dinv, n, winv, xs)
+                _block_solve_inverse(B, winv, n, p, k[0], xs)
+                for s in range(1, N_STAGES):
+                    if s <= 5:
+                        for i in range(N):
+                            ua = y[i]
+                            xa = 0.0
+                            for j in range(s):
+                                ua += _A[s, j] * k[j, i]
+                                xa += (_C[s, j] * inv_h) * k[j, i]
+                            u[i] = ua
+                            xN[i] = xa
+                    else:  # stiffly accurate tail: u_6 = u_5 + k_5, u_7 = u_6 + k_6
+                        for i in range(N):
+                            u[i] += k[s - 1, i]
+                            xa = 0.0
+                            for j in range(s):
+                                xa += (_C[s, j] * inv_h) * k[j, i]
+                            xN[i] = xa
                     slot_sensitivity_rhs(u, n, p, kf, kr, params, any_rev, fslot, rslot, g_ptr,
                                          g_rx, g_nu, e, v, q, dq, fu)
-                else:
+                    for i in range(N):
+                        k[s, i] = fu[i] + xN[i]
+                    _block_solve_inverse(B, winv, n, p, k[s], xs)
+            else:
+                block_solve(jx, n, p, w, piv, dinv, k[0])
+                for s in range(1, N_STAGES):
+                    _stage_input(s, y, k, u)
                     rhs(code, t, u, system, fu)
-                _stage_rhs(s, inv_h, fu, k)
-                if fast:
-                    block_solve_slot(B, n, p, w, piv, dinv, k[s])
-                else:
+                    _stage_rhs(s, inv_h, fu, k)
                     block_solve(jx, n, p, w, piv, dinv, k[s])
             for i in range(N):
                 ynew[i] = u[i] + k[7, i]

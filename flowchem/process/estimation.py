@@ -551,8 +551,11 @@ class FitResult:
         self.std_errors = np.sqrt(np.clip(np.diag(self.covariance), 0, None))
         se_nat = np.sqrt(np.clip(np.diag(Nc), 0, None))
         self.ci95 = []
+        # the t quantile once (fs.t_interval of a unit interval): scipy's ppf costs
+        # a quarter of a millisecond per call, a tenth of a small fit
+        _, t_quantile = fs.t_interval(0.0, 1.0, dof)
         for q, x, se, v in zip(p.params, nat, se_nat, self.values):
-            lo, hi = fs.t_interval(x, se, dof)
+            lo, hi = x - t_quantile * se, x + t_quantile * se
             if q.positive:
                 self.ci95.append((_exp(lo), _exp(hi)))
             else:
