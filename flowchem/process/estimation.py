@@ -6,8 +6,14 @@ solve per run: an isothermal batch or plug-flow integration, or a steady
 stirred tank, at the run's temperature. Parameters are estimated in the
 well-scaled coordinates θ of :class:`~flowchem.chemistry.parameters.ParameterMap`
 with scipy's trust-region-reflective ``least_squares``; the residual Jacobian
-comes from forward sensitivities integrated in the kernel where available
-(:mod:`flowchem.reactors.sensitivity`), else from finite differences.
+comes from forward sensitivities integrated in the kernel where available,
+else from finite differences. With Rodas5P (the default) every run of the data
+set is solved in one compiled call per evaluation
+(:mod:`kernels.fit_ensemble`: the runs packed once, the raw parameters in,
+predictions and their θ-sensitivities out), and each evaluation integrates the
+sensitivities with the states (block Rodas5P, :mod:`kernels.rosenbrock_sens`),
+so the optimiser's Jacobian costs no further solve; other integrators go run
+by run through :mod:`flowchem.reactors.sensitivity`.
 
 Weights
 -------
@@ -893,13 +899,18 @@ def profile_parameter(result, name, level=0.95, max_steps=40):
         nat[others] = rest
         return Ninv @ (nat - pmap.natural_offset)
 
+    dtheta_drest = Ninv[:, others]
+
     def refit(v, rest0):
         if not others:
             th = theta_of(v, np.zeros(0))
             r = problem.residuals(th)
             return float(r @ r), np.zeros(0)
         fun = lambda rest: problem.residuals(theta_of(v, rest))  # noqa: E731
-        sol = least_squares(fun, rest0, method="trf", xtol=1e-10, ftol=1e-10,
+        # the sensitivity Jacobian in the profiled coordinates (each evaluation
+        # already integrates it, JOINT_EVALUATION), not differences of solves
+        jac = lambda rest: problem.jacobian(theta_of(v, rest)) @ dtheta_drest  # noqa: E731
+        sol = least_squares(fun, rest0, jac=jac, method="trf", xtol=1e-10, ftol=1e-10,
                             max_nfev=100 * (len(rest0) + 1))
         return float(2.0 * sol.cost), sol.x
 
