@@ -397,9 +397,16 @@ class FitProblem:
                 self.n_failed += 1
                 return np.full(self.n_obs, FAILED_RESIDUAL)
             return self._stack(pred)
+        joint = self.JOINT_EVALUATION and self.jacobian_method != "fd"
         try:
-            pred, _ = self._solve_runs(theta, sensitivities=self.JOINT_EVALUATION and
-                                       self.jacobian_method != "fd")
+            try:
+                pred, _ = self._solve_runs(theta, sensitivities=joint)
+            except SolverError:
+                if not joint:
+                    raise
+                # the states alone may still solve where their sensitivities do not
+                # (the Jacobian then falls back to differences)
+                pred, _ = self._solve_runs(theta)
         except SolverError:
             self.n_failed += 1
             return np.full(self.n_obs, FAILED_RESIDUAL)
