@@ -6,8 +6,14 @@ solve per run: an isothermal batch or plug-flow integration, or a steady
 stirred tank, at the run's temperature. Parameters are estimated in the
 well-scaled coordinates θ of :class:`~flowchem.chemistry.parameters.ParameterMap`
 with scipy's trust-region-reflective ``least_squares``; the residual Jacobian
-comes from forward sensitivities integrated in the kernel where available
-(:mod:`flowchem.reactors.sensitivity`), else from finite differences.
+comes from forward sensitivities integrated in the kernel where available,
+else from finite differences. With Rodas5P (the default) every run of the data
+set is solved in one compiled call per evaluation
+(:mod:`kernels.fit_ensemble`: the runs packed once, the raw parameters in,
+predictions and their θ-sensitivities out), and each evaluation integrates the
+sensitivities with the states (block Rodas5P, :mod:`kernels.rosenbrock_sens`),
+so the optimiser's Jacobian costs no further solve; other integrators go run
+by run through :mod:`flowchem.reactors.sensitivity`.
 
 Weights
 -------
@@ -44,6 +50,16 @@ __all__ = ["FitProblem", "FitResult", "fit", "compare_models", "rank_candidates"
 # Residual given to the optimiser for a parameter set whose solve fails: large,
 # finite, so the trust region shrinks back instead of the fit stopping.
 FAILED_RESIDUAL = 1.0e6
+# Relative tolerance of the optimiser on S and on θ (least_squares ftol, xtol).
+# The solves are accurate to about rtol = 1e-8, which leaves S resolved to about
+# 1e-10 relative near the optimum; a tighter stop only adds trial evaluations
+# that differ from the optimum in round-off (measured on examples/fitting: from
+# 9 to 13-19 evaluations, S equal to 1e-13).
+OPTIMIZER_TOL = 1e-10
+# A parameter takes part in an unidentified direction when that null vector
+# moves it by more than this fraction of its largest component (the null vectors
+# of a rank-deficient J are exact to round-off).
+NULL_MEMBER_TOL = 1e-6
 
 
 # ----------------------------------------------------------------------------- weights
@@ -136,6 +152,20 @@ class FitProblem:
     failed) are kept.
     """
 
+    # Error control of the sensitivity solves (kernels.rosenbrock_sens): the states
+    # only. The states then take the steps of the plain solve, the sensitivities
+    # of (ln k, Ea) pairs can be integrated as one direction per reaction and
+    # combined exactly, and the measured Jacobian error against finite
+    # differences is that of the BDF path with the sensitivities under control
+    # (tests/test_fit_kernel.py).
+    SENS_ERROR_CONTROL = False
+    # Residual evaluations also integrate the sensitivities, so that the
+    # optimiser's Jacobian (requested at accepted, hence already evaluated, θ) is
+    # free: a sensitivity solve costs about two plain ones (slot form, one
+    # direction per reaction), against a plain solve plus a sensitivity solve
+    # per accepted step when they are apart.
+    JOINT_EVALUATION = True
+
     def __init__(self, mechanism, data, names, weights="absolute", options=None, bounds=None,
                  jacobian="auto"):
         self.mechanism = mechanism
@@ -171,6 +201,11 @@ class FitProblem:
         self.n_failed = 0
         self.time_in_model = 0.0
         self._sens = None
+        # every run in one compiled call per evaluation (kernels.fit_ensemble) when
+        # the integrator is Rodas5P; other methods keep the per-run bridge calls
+        self.ensemble = self.options.integrator(len(data.species)) == "rodas"
+        self._M = np.ascontiguousarray(self.pmap.M, dtype=np.float64)
+        self._pack_runs()
 
     def for_data(self, data):
         """The same model and parameters on other data (candidate experiments):
@@ -181,7 +216,82 @@ class FitProblem:
         other.masks = [np.isfinite(r.observed) for r in data.runs]
         other._times = [np.unique(r.times, return_inverse=True) for r in data.runs]
         other.n_obs = int(sum(m.sum() for m in other.masks))
+        other._pack_runs()
         return other
+
+    def _pack_runs(self):
+        """The runs as the flat arrays of :mod:`kernels.fit_ensemble`, once per
+        data set, and where each observation sits in the kernel's output rows
+        (``_obs_index`` into ``pred.ravel()``, in the residuals' order: run by
+        run, sample, species)."""
+        data = self.data
+        n = len(data.species)
+        times, index, row_run = [], [], []
+        lo = 0
+        for k, r in enumerate(data.runs):
+            if r.kind == "cstr":
+                t, inverse = r.times[:1], np.zeros(len(r.times), dtype=np.int64)
+            else:
+                t, inverse = self._times[k]
+            rows = lo + np.asarray(inverse, dtype=np.int64)
+            flat = rows[:, None] * n + np.arange(n)[None, :]
+            index.append(flat[self.masks[k]])
+            times.append(np.asarray(t, dtype=np.float64))
+            row_run.append(np.full(t.size, k, dtype=np.int64))
+            lo += t.size
+        kinds = np.array([1 if r.kind == "cstr" else 0 for r in data.runs], dtype=np.int64)
+        row_run = np.concatenate(row_run) if row_run else np.zeros(0, dtype=np.int64)
+        compiled = self.pmap.compiled
+        self._runs = {
+            "model": compiled.model,
+            "rev_kind": np.ascontiguousarray(compiled.rate_params[0], dtype=np.int64),
+            "kinds": kinds,
+            "temps": np.array([r.T for r in data.runs], dtype=np.float64),
+            "inlets": np.array([r.initial for r in data.runs], dtype=np.float64).reshape(-1, n),
+            "t_ptr": np.concatenate([[0], np.cumsum([t.size for t in times])]).astype(np.int64),
+            "times": np.concatenate(times) if times else np.zeros(0),
+            # the uniform per-run absolute tolerance of SolverOptions.atol_vector
+            "atols": np.array([self.options.atol_vector(r.initial)[0] for r in data.runs],
+                              dtype=np.float64),
+            "cstr_rows": np.flatnonzero(kinds[row_run] == 1),
+            "row_run": row_run,
+        }
+        self._obs_index = np.concatenate(index) if index else np.zeros(0, dtype=np.int64)
+        self._obs_value = (np.concatenate([r.observed[m] for r, m in zip(data.runs, self.masks)])
+                           if data.runs else np.zeros(0))
+        self._sigma_of = None          # the sigma list _sigma_flat was made from
+        self._sigma_flat = None
+        self._last_sens = None         # (θ, pred, sens) of the last sensitivity solve
+
+    def _observation_sigma(self):
+        """σ of every observation in residual order (rebuilt when ``sigma`` is
+        replaced, as experiment_design does for candidate experiments)."""
+        if self._sigma_of is not self.sigma:
+            self._sigma_flat = (np.concatenate([s[m] for s, m in zip(self.sigma, self.masks)])
+                                if self.masks else np.zeros(0))
+            self._sigma_of = self.sigma
+        return self._sigma_flat
+
+    def _solve_runs(self, theta, sensitivities=False):
+        """Kernel output rows of every run at θ (and d/dθ): one compiled call;
+        SolverError naming the first run that failed."""
+        from ..reactors.solver import solve_runs
+
+        theta = np.asarray(theta, dtype=np.float64)
+        t0 = _time.perf_counter()
+        try:
+            pred, sens, failures = solve_runs(self._runs, self.pmap.raw(theta), self._M,
+                                              self.options, sensitivities=sensitivities,
+                                              sens_error=self.SENS_ERROR_CONTROL)
+        finally:
+            self.time_in_model += _time.perf_counter() - t0
+        self.n_solves += len(self.data.runs)
+        if failures:
+            k, why = failures[0]
+            raise SolverError(_run_name(self.data.runs[k]), why)
+        if sensitivities:
+            self._last_sens = (theta.copy(), pred, sens)
+        return pred, sens
 
     def counters(self):
         """Snapshot of the evaluation counters and the time spent in solves."""
@@ -228,6 +338,23 @@ class FitProblem:
     def predict(self, theta):
         """Predicted concentrations per run (arrays like ``observed``);
         raises SolverError naming the run when a solve fails."""
+        if self.ensemble:
+            pred, _ = self._solve_runs(theta)
+            out, lo = [], 0
+            for k, r in enumerate(self.data.runs):
+                if r.kind == "cstr":
+                    out.append(pred[lo:lo + 1].copy())
+                    lo += 1
+                    continue
+                times, inverse = self._times[k]
+                out.append(pred[lo:lo + times.size][inverse])
+                lo += times.size
+            return out
+        return self.predict_per_run(theta)
+
+    def predict_per_run(self, theta):
+        """:meth:`predict` through one bridge call per run (the path of other
+        integrators than Rodas5P, and the reference of the compiled ensemble)."""
         from ..reactors.solver import integrate, steady_cstr_cascade
         from kernels.kinetics import rate_constants
         from kernels.problems import BATCH
@@ -263,12 +390,31 @@ class FitProblem:
     def residuals(self, theta):
         """Weighted residuals (prediction - observation)/σ over every measured value."""
         self.n_evaluations += 1
+        if not self.ensemble:
+            try:
+                pred = self.predict(theta)
+            except SolverError:
+                self.n_failed += 1
+                return np.full(self.n_obs, FAILED_RESIDUAL)
+            return self._stack(pred)
+        joint = self.JOINT_EVALUATION and self.jacobian_method != "fd"
         try:
-            pred = self.predict(theta)
+            try:
+                pred, _ = self._solve_runs(theta, sensitivities=joint)
+            except SolverError:
+                if not joint:
+                    raise
+                # the states alone may still solve where their sensitivities do not
+                # (the Jacobian then falls back to differences)
+                pred, _ = self._solve_runs(theta)
         except SolverError:
             self.n_failed += 1
             return np.full(self.n_obs, FAILED_RESIDUAL)
-        return self._stack(pred)
+        res = (pred.ravel()[self._obs_index] - self._obs_value) / self._observation_sigma()
+        if not np.all(np.isfinite(res)):
+            self.n_failed += 1
+            return np.full(self.n_obs, FAILED_RESIDUAL)
+        return res
 
     def _stack(self, pred):
         parts = [((p - r.observed) / s)[mask]
@@ -298,8 +444,12 @@ class FitProblem:
             tp[k] += h
             tm[k] -= h
             try:
-                rp = self._stack(self.predict(tp))
-                rm = self._stack(self.predict(tm))
+                if self.ensemble:
+                    rp = self._flat_residuals(tp)
+                    rm = self._flat_residuals(tm)
+                else:
+                    rp = self._stack(self.predict(tp))
+                    rm = self._stack(self.predict(tm))
             except SolverError:
                 self.n_failed += 1
                 J[:, k] = 0.0
@@ -307,11 +457,41 @@ class FitProblem:
             J[:, k] = (rp - rm) / (2 * h)
         return J
 
+    def _flat_residuals(self, theta):
+        pred, _ = self._solve_runs(theta)
+        res = (pred.ravel()[self._obs_index] - self._obs_value) / self._observation_sigma()
+        if not np.all(np.isfinite(res)):
+            self.n_failed += 1
+            return np.full(self.n_obs, FAILED_RESIDUAL)
+        return res
+
     def _sensitivity_jacobian(self, theta):
-        """Residual Jacobian from forward sensitivities integrated in the kernel
-        (:mod:`flowchem.reactors.sensitivity`): one augmented solve per run."""
+        """Residual Jacobian from forward sensitivities integrated in the kernel:
+        every run in one compiled call (:mod:`kernels.fit_ensemble`, block
+        Rodas5P of :mod:`kernels.rosenbrock_sens`), reusing the sensitivities of
+        the last residual evaluation when it was at the same θ."""
         if self.jacobian_method == "fd":
             return None
+        if not self.ensemble:
+            return self._sensitivity_jacobian_per_run(theta)
+        theta = np.asarray(theta, dtype=np.float64)
+        last = self._last_sens
+        if last is not None and np.array_equal(last[0], theta):
+            sens = last[2]
+        else:
+            try:
+                _, sens = self._solve_runs(theta, sensitivities=True)
+            except (SolverError, InputError):
+                self.n_failed += 1
+                return None
+        p = sens.shape[2]
+        J = sens.reshape(-1, p)[self._obs_index] / self._observation_sigma()[:, None]
+        return J if np.all(np.isfinite(J)) else None
+
+    def _sensitivity_jacobian_per_run(self, theta):
+        """The residual Jacobian through :mod:`flowchem.reactors.sensitivity`:
+        one augmented solve (BDF) per run (other integrators than Rodas5P, and
+        the reference of the compiled ensemble)."""
         from ..reactors.sensitivity import batch_sensitivities, cstr_sensitivities, kernel_arrays
 
         model, rate_params = kernel_arrays(self.pmap, theta)
@@ -384,8 +564,11 @@ class FitResult:
         self.std_errors = np.sqrt(np.clip(np.diag(self.covariance), 0, None))
         se_nat = np.sqrt(np.clip(np.diag(Nc), 0, None))
         self.ci95 = []
+        # the t quantile once (fs.t_interval of a unit interval): scipy's ppf costs
+        # a quarter of a millisecond per call, a tenth of a small fit
+        _, t_quantile = fs.t_interval(0.0, 1.0, dof)
         for q, x, se, v in zip(p.params, nat, se_nat, self.values):
-            lo, hi = fs.t_interval(x, se, dof)
+            lo, hi = x - t_quantile * se, x + t_quantile * se
             if q.positive:
                 self.ci95.append((_exp(lo), _exp(hi)))
             else:
@@ -408,7 +591,9 @@ class FitResult:
         for v in Vt[self.rank:]:
             w = self.problem.pmap.N @ v
             w = w / np.max(np.abs(w))
-            members = [i for i in range(w.size) if abs(w[i]) > 0.05]
+            # every parameter the unseen direction moves above round-off: along
+            # k1 + k2 = const with k1 << k2, ln k2 moves only by k1/k2 of ln k1
+            members = [i for i in range(w.size) if abs(w[i]) > NULL_MEMBER_TOL]
             groups.append([self.names[i] for i in members])
             for a in members:
                 for b in members:
@@ -606,7 +791,7 @@ def _solve(problem, theta_start, max_nfev=None):
     x0 = np.clip(theta_start, lo, hi)
     res = least_squares(problem.residuals, x0, jac=problem.jacobian,
                         bounds=(problem.lower, problem.upper), method="trf",
-                        x_scale=1.0, xtol=1e-12, ftol=1e-12, gtol=1e-12,
+                        x_scale=1.0, xtol=OPTIMIZER_TOL, ftol=OPTIMIZER_TOL, gtol=1e-12,
                         max_nfev=max_nfev or 200 * (len(x0) + 1))
     return res
 
@@ -728,16 +913,22 @@ def profile_parameter(result, name, level=0.95, max_steps=40):
         nat[others] = rest
         return Ninv @ (nat - pmap.natural_offset)
 
+    dtheta_drest = Ninv[:, others]
+
     def refit(v, rest0):
         if not others:
             th = theta_of(v, np.zeros(0))
             r = problem.residuals(th)
             return float(r @ r), np.zeros(0)
         fun = lambda rest: problem.residuals(theta_of(v, rest))  # noqa: E731
-        sol = least_squares(fun, rest0, method="trf", xtol=1e-10, ftol=1e-10,
+        # the sensitivity Jacobian in the profiled coordinates (each evaluation
+        # already integrates it, JOINT_EVALUATION), not differences of solves
+        jac = lambda rest: problem.jacobian(theta_of(v, rest)) @ dtheta_drest  # noqa: E731
+        sol = least_squares(fun, rest0, jac=jac, method="trf", xtol=1e-10, ftol=1e-10,
                             max_nfev=100 * (len(rest0) + 1))
         return float(2.0 * sol.cost), sol.x
 
+    failed_cost = problem.n_obs * FAILED_RESIDUAL ** 2
     values, costs = [nat_hat[i]], [result.cost]
     ends = []
     for direction in (-1.0, 1.0):
@@ -753,7 +944,9 @@ def profile_parameter(result, name, level=0.95, max_steps=40):
             s, rest_new = refit(v, rest)
             values.append(v)
             costs.append(s)
-            if s >= threshold and s < FAILED_RESIDUAL:
+            # (a failed solve has every residual at FAILED_RESIDUAL: S = n FAILED_RESIDUAL^2;
+            # a large S is not a failure)
+            if s >= threshold and s < failed_cost:
                 # bisect between the last point inside and this one
                 a, b, sa, sb = v_prev, v, s_prev, s
                 for _ in range(12):

@@ -396,3 +396,54 @@ def axial_dispersion(system, c_in, residence_time, Pe, x, options: SolverOptions
     if not np.all(np.isfinite(profile)):
         raise SolverError(operation, "dispersion solver returned non-finite concentrations")
     return x, profile, outlet, stats
+
+
+def solve_runs(runs, raw, M, options: SolverOptions, *, sensitivities=False, sens_error=False,
+               reduce_directions=True, allow_slot=True):
+    """Every run of a kinetic fit at one raw parameter vector, in one compiled
+    call (:func:`kernels.fit_ensemble.evaluate_runs`).
+
+    Parameters
+    ----------
+    runs : dict
+        The packed runs: ``model``, ``rev_kind``, ``kinds``, ``temps``,
+        ``inlets``, ``t_ptr``, ``times``, ``atols`` as the kernel takes them,
+        and ``cstr_rows`` (output rows of stirred-tank runs) with
+        ``row_run`` (the run of every output row).
+    raw : ndarray
+        Raw parameter vector (:meth:`ParameterMap.raw`).
+    M : ndarray (raw size, p)
+        d raw / d θ.
+    options : SolverOptions
+        ``rtol`` and ``max_steps`` (the runs carry their own absolute tolerances).
+    sensitivities : bool
+        Also return d pred/d θ.
+    sens_error, reduce_directions, allow_slot : bool
+        See :func:`kernels.fit_ensemble.evaluate_runs`.
+
+    Returns
+    -------
+    pred : ndarray (n_rows, n)
+    sens : ndarray (n_rows, n, p), or (0, n, p) without sensitivities
+    failures : list of (int, str)
+        ``(run index, reason)`` of every run that could not be solved (its
+        rows are NaN); empty when all were.
+    """
+    from kernels.fit_ensemble import evaluate_runs
+
+    status, pred, sens, _ = evaluate_runs(
+        runs["model"], runs["rev_kind"], raw, M, runs["kinds"], runs["temps"], runs["inlets"],
+        runs["t_ptr"], runs["times"], runs["atols"], options.rtol, options.max_steps,
+        bool(sensitivities), bool(sens_error), bool(reduce_directions), bool(allow_slot))
+    failures = []
+    if status.any():
+        for r in np.flatnonzero(status):
+            failures.append((int(r), _status_message(status[r])))
+    rows = runs["cstr_rows"]
+    if rows.size:
+        # Newton keeps iterates non-negative by construction: a value below
+        # -atol would be a wrong answer (as in steady_cstr_cascade)
+        negative = np.any(pred[rows] < -runs["atols"][runs["row_run"][rows]][:, None], axis=1)
+        for r in np.unique(runs["row_run"][rows[negative]]):
+            failures.append((int(r), "steady state has negative concentrations"))
+    return pred, sens, failures
