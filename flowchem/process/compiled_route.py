@@ -410,7 +410,7 @@ class CompiledRoute:
 
     def _input_error(self, f, value):
         unit = KINDS[f.kind][0]
-        text = f"{value!r} {unit}"
+        text = f"{float(value)!r} {unit}"
         try:
             v = parse_quantity(text, f.kind, None, f.where, source=self.route.source,
                                positive=f.check == "positive", nonnegative=f.check != "positive")
