@@ -462,8 +462,10 @@ def _tanks(inlet, n, m, volume, n_tanks, T_given, mode, U, apv, coolant_T, rho, 
 @njit
 def _run_point(p, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag, op_out_ptr,
                op_out, feed_reg, feed_slot, n_reg, n, model, heat_s, energy_s, rev_kind,
-               has_heat, rtol, atol_fixed, max_steps, R, values, fail_num):
-    """Run every operation for one point; returns (fail kind, kernel status, op index)."""
+               has_heat, rtol, atol_fixed, max_steps, skip, R, values, fail_num):
+    """Run every operation for one point (but those marked in ``skip``, whose
+    registers and values are already in ``R`` and ``values``); returns
+    (fail kind, kernel status, op index)."""
     m = rev_kind.shape[0]
     n_ord = model[2].shape[0]
     # kinetic parameters of this point (kernels raw layout: fwd, rev, orders, dH)
@@ -492,6 +494,8 @@ def _run_point(p, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag, o
         for i in range(n):
             R[r, i] = p[s + N_REG_EXTRA + i]
     for k in range(op_code.shape[0]):
+        if skip[k] == 1:
+            continue
         code = op_code[k]
         s = op_slot[k]
         inl = op_in[op_in_ptr[k]:op_in_ptr[k + 1]]
@@ -586,7 +590,8 @@ def _run_point(p, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag, o
 @njit_parallel
 def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag,
                        op_out_ptr, op_out, feed_reg, feed_slot, n_reg, n, model, heat_s,
-                       energy_s, rev_kind, has_heat, rtol, atol_fixed, max_steps, out_reg):
+                       energy_s, rev_kind, has_heat, rtol, atol_fixed, max_steps, out_reg,
+                       skip, preset, preset_values):
     """Evaluate a route program for every row of ``params``.
 
     Parameters
@@ -623,6 +628,11 @@ def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, 
         concentration, as ``SolverOptions.atol_vector``.
     out_reg : int64 (n_out,)
         Registers to return.
+    skip : int64 (n_ops,)
+        1 for an operation that no point changes: it is not run, its outlet
+        registers come from ``preset`` (n_reg, n + 5) and its reported values
+        from ``preset_values`` (n_ops, 4), computed once by a call on the
+        base point.
 
     Returns
     -------
@@ -644,14 +654,14 @@ def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, 
     fail_num = np.zeros((n_points, 4))
     n_raw = raw.shape[0]
     for i in prange(n_points):
-        R = np.full((n_reg, width), np.nan)
-        vals = np.full((n_ops, N_OP_VALUES), np.nan)
+        R = preset.copy()
+        vals = preset_values.copy()
         num = np.zeros(4)
         row = min(np.int64(i), np.int64(n_raw - 1))
         kind, status, k = _run_point(params[i], raw[row], op_code, op_slot, op_int,
                                      op_in_ptr, op_in, op_in_flag, op_out_ptr, op_out, feed_reg,
                                      feed_slot, n_reg, n, model, heat_s, energy_s, rev_kind,
-                                     has_heat, rtol, atol_fixed, max_steps, R, vals, num)
+                                     has_heat, rtol, atol_fixed, max_steps, skip, R, vals, num)
         fail[i, 0] = kind
         fail[i, 1] = status
         fail[i, 2] = k

@@ -110,6 +110,9 @@ def test_lomustine_cooled_coil_and_nitrite_flow():
     factors = ["R2.energy.coolant_T", "nitrite.flow"]
     cr = CompiledRoute(route, factors)
     assert "operations.R2.T_max_K" in cr.columns and "operations.R1.pressure_drop_Pa" in cr.columns
+    # M1 and R1 see no factor: solved once on the base point, reused by every point
+    assert dict(zip(route.order, cr._invariant)) == {"M1": 1, "R1": 1, "M2": 0, "R2": 0, "Q1": 0,
+                                                     "S1": 0}
     X = np.array([[323.15, 0.125e-6 / 60], [343.15, 0.1e-6 / 60], [303.15, 0.2e-6 / 60],
                   [353.15, 0.15e-6 / 60]])
     values, status = cr.evaluate(X)

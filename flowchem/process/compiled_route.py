@@ -253,6 +253,19 @@ class CompiledRoute:
             if f in seen:
                 raise NotCompilable(f"factor {f!r} is named twice")
             seen.add(f)
+        # operations that no factor (and no kinetic parameter) reaches are
+        # solved once, on the base point, and reused by every point
+        varied = {f.split(".", 1)[0] for f, spec in zip(self.factors, self._factor_specs)
+                  if spec.slot is not None or spec.geometry is not None}
+        if kinetic is not None:
+            varied |= {name for name, op in ops.items() if isinstance(op, (PFR, CSTRCascade, Quench))}
+        variant = {f for f in route.feeds if f in varied}
+        for name in route.order:
+            if name in varied or any(route.producer[s] in variant for s in route.links[name]):
+                variant.add(name)
+        self._invariant = np.array([0 if name in variant else 1 for name in route.order],
+                                   dtype=np.int64)
+        self._preset = None
 
     # -- construction helpers ------------------------------------------------------
     def _reactor(self, name, op, ints, slot, p0):
@@ -432,31 +445,58 @@ class CompiledRoute:
             raise ValueError(f"expected theta of shape ({n_points}, {self.kinetic.n}), got {theta.shape}")
         return np.ascontiguousarray(self.kinetic.raw0[None, :] + theta @ self.kinetic.M.T)
 
+    def _kernel(self, P, raw, out_reg, skip, preset, preset_values, threads=None):
+        import numba
+
+        from kernels.route_ensemble import run_route_ensemble
+
+        args = (np.ascontiguousarray(P), raw) + self._program + (
+            np.int64(self._n_reg), np.int64(self.n), self._model, self._heat_s, self._energy_s,
+            np.ascontiguousarray(self._compiled.rate_params[0], dtype=np.int64),
+            np.bool_(self._has_heat), float(self._rtol), float(self._atol),
+            np.int64(self._max_steps), np.asarray(out_reg, dtype=np.int64), skip, preset,
+            preset_values)
+        previous = numba.get_num_threads()
+        n_threads = previous if threads is None else int(threads)
+        # points differ in cost (temperature, residence time): hand them out in
+        # small chunks on demand instead of one static block per thread
+        chunk = numba.get_parallel_chunksize()
+        numba.set_num_threads(n_threads)
+        numba.set_parallel_chunksize(max(1, min(16, P.shape[0] // (8 * n_threads))))
+        try:
+            return run_route_ensemble(*args)
+        finally:
+            numba.set_parallel_chunksize(chunk)
+            numba.set_num_threads(previous)
+
+    def _base_registers(self):
+        """Registers and values of the operations no point changes, solved once
+        on the base point; ``(skip, preset, preset_values)``."""
+        if self._preset is None:
+            n_ops = len(self._op_order)
+            width = self.n + _FEED_WIDTH_EXTRA
+            none = (np.zeros(n_ops, dtype=np.int64), np.full((self._n_reg, width), np.nan),
+                    np.full((n_ops, 4), np.nan))
+            self._preset = none
+            if np.any(self._invariant == 1):
+                states, op_values, fail, _ = self._kernel(
+                    self._p0[None, :], np.ascontiguousarray(self._raw_base),
+                    np.arange(self._n_reg), *none, threads=1)
+                if fail[0, 0] == 0:   # else every operation is run per point
+                    self._preset = (self._invariant.copy(), np.ascontiguousarray(states[0]),
+                                    np.ascontiguousarray(op_values[0]))
+        return self._preset
+
     def run_kernel(self, X, theta=None, threads=None):
         """The raw kernel outputs for X: ``(P, tubes, status, bad, states,
         op_values, fail, fail_num)``."""
-        from kernels.route_ensemble import run_route_ensemble
-
         P, tubes, status, bad = self.parameter_matrix(X)
         raw = self.raw_parameters(theta, P.shape[0])
         run = P.copy()
         run[bad] = self._p0      # refused points: run the base point, report the refusal
-        args = (np.ascontiguousarray(run), raw) + self._program + (
-            np.int64(self._n_reg), np.int64(self.n), self._model, self._heat_s, self._energy_s,
-            np.ascontiguousarray(self._compiled.rate_params[0], dtype=np.int64),
-            np.bool_(self._has_heat), float(self._rtol), float(self._atol),
-            np.int64(self._max_steps), np.asarray(self._out_reg, dtype=np.int64))
-        if threads is None:
-            states, op_values, fail, fail_num = run_route_ensemble(*args)
-        else:
-            import numba
-
-            previous = numba.get_num_threads()
-            numba.set_num_threads(int(threads))
-            try:
-                states, op_values, fail, fail_num = run_route_ensemble(*args)
-            finally:
-                numba.set_num_threads(previous)
+        skip, preset, preset_values = self._base_registers()
+        states, op_values, fail, fail_num = self._kernel(run, raw, self._out_reg, skip, preset,
+                                                         preset_values, threads)
         return P, tubes, status, bad, states, op_values, fail, fail_num
 
     def evaluate(self, X, theta=None, threads=None):
