@@ -253,7 +253,7 @@ def _hot_spot(t_steps, y_steps, dense, col):
     return f if f > best else best
 
 
-@njit
+@njit(inline="always")
 def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, model,
                heat_s, energy_s, s_nu, rate_params, dH, has_heat, rtol, atol_fixed,
                max_steps, out, values, fail_num):
@@ -354,7 +354,7 @@ def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, m
     return FAIL_NONE, 0
 
 
-@njit
+@njit(inline="always")
 def _tanks(inlet, n, m, volume, n_tanks, T_given, mode, U, apv, coolant_T, rho, cp, model,
            heat_s, energy_s, s_nu, rate_params, dH, has_heat, rtol, atol_fixed, out, values,
            fail_num):

@@ -457,7 +457,8 @@ class CompiledRoute:
             np.int64(self._max_steps), np.asarray(out_reg, dtype=np.int64), skip, preset,
             preset_values)
         previous = numba.get_num_threads()
-        n_threads = previous if threads is None else int(threads)
+        n_threads = previous if threads is None else \
+            max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
         # points differ in cost (temperature, residence time): hand them out in
         # small chunks on demand instead of one static block per thread
         chunk = numba.get_parallel_chunksize()
