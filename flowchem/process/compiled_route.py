@@ -463,7 +463,7 @@ class CompiledRoute:
         # small chunks on demand instead of one static block per thread
         chunk = numba.get_parallel_chunksize()
         numba.set_num_threads(n_threads)
-        numba.set_parallel_chunksize(max(1, min(16, P.shape[0] // (8 * n_threads))))
+        numba.set_parallel_chunksize(max(1, min(4, P.shape[0] // (8 * n_threads))))
         try:
             return run_route_ensemble(*args)
         finally:
