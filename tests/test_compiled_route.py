@@ -235,3 +235,26 @@ def test_kinetic_parameters_per_point_equal_routes_with_those_parameters():
     # theta changes the answer (the test can fail)
     base, _ = cr.evaluate(X, np.tile(kinetic.theta0, (4, 1)))
     assert np.max(np.abs(base[:, 1] - values[:, 1])) > 1e-3
+
+
+def test_isothermal_cascade_without_heat_rows_matches_closed_form():
+    data = {
+        "mechanism": {"species": [{"name": "A", "formula": "C2H4O"}, {"name": "B", "formula": "C2H4O"}],
+                      "reactions": [{"equation": "A => B", "id": "r1",
+                                     "rate": {"k_ref": "0.01 1/s", "T_ref": "300 K", "Ea": "50 kJ/mol"}}]},
+        "feeds": [{"name": "f", "flow": "1 mL/min", "T": "25 degC", "conc": {"A": "1 mol/L"}}],
+        "operations": [{"name": "C1", "type": "cstr_cascade", "from": "f", "n": 3, "volume": "6 mL",
+                        "T": "300 K"}],
+        "product": {"from": "C1", "species": "B", "basis": "A"},
+    }
+    route = Route.from_dict(data, source="cascade.yaml")
+    factors = ["C1.T", "C1.volume"]
+    cr = CompiledRoute(route, factors)
+    X = np.array([[300.0, 6e-6], [320.0, 3e-6], [290.0, 12e-6]])
+    values, status = cr.evaluate(X)
+    assert_rows_equal(cr, values, status, data, factors, X, "cascade.yaml")
+    R = 8.314462618
+    for (T, V), y in zip(X, values[:, cr.columns.index("product.yield")]):
+        k = 0.01 * math.exp(-50e3 / R * (1 / T - 1 / 300.0))
+        tau_each = V / 3 / (1e-6 / 60)
+        assert y == pytest.approx(1 - (1 + k * tau_each) ** -3, rel=1e-8)
