@@ -258,3 +258,21 @@ def test_isothermal_cascade_without_heat_rows_matches_closed_form():
         k = 0.01 * math.exp(-50e3 / R * (1 / T - 1 / 300.0))
         tau_each = V / 3 / (1e-6 / 60)
         assert y == pytest.approx(1 - (1 + k * tau_each) ** -3, rel=1e-8)
+
+
+def test_reaction_enthalpy_per_point_in_a_cooled_tube():
+    data = snar_route()
+    data["operations"][1] = {"name": "R1", "type": "pfr", "from": "M1", "length": "4 m",
+                             "diameter": "1.5 mm",
+                             "energy": {"U": "150 W/m^2/K", "coolant_T": "60 degC"}}
+    route = Route.from_dict(data, source="dh.yaml")
+    kinetic = ParameterMap(route.mechanism, ["sub1.dH", "sub1.k_ref"], 333.15)
+    cr = CompiledRoute(route, ["R1.energy.coolant_T"], kinetic)
+    theta = np.tile(kinetic.theta0, (3, 1))
+    theta[:, 0] *= np.array([0.5, 1.0, 2.0])        # half, as given and twice the heat release
+    X = np.array([[333.15], [333.15], [343.15]])
+    values, status = cr.evaluate(X, theta)
+    T_max = values[:, cr.columns.index("operations.R1.T_max_K")]
+    assert T_max[0] < T_max[1]                      # more heat released, hotter coil
+    assert_rows_equal(cr, values, status, data, ["R1.energy.coolant_T"], X, "dh.yaml",
+                      mechanisms=[kinetic.mechanism_with(t) for t in theta])
