@@ -24,3 +24,10 @@ def njit(*args, **options):
     options.setdefault("cache", True)
     options.setdefault("error_model", "numpy")
     return _numba_njit(*args, **options)
+
+
+def njit_parallel(*args, **options):
+    """:func:`njit` with ``parallel=True``, for ensemble drivers whose outer
+    loop is a ``numba.prange`` over independent points."""
+    options.setdefault("parallel", True)
+    return njit(*args, **options)
