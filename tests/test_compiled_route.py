@@ -276,3 +276,15 @@ def test_reaction_enthalpy_per_point_in_a_cooled_tube():
     assert T_max[0] < T_max[1]                      # more heat released, hotter coil
     assert_rows_equal(cr, values, status, data, ["R1.energy.coolant_T"], X, "dh.yaml",
                       mechanisms=[kinetic.mechanism_with(t) for t in theta])
+
+
+def test_a_point_that_feeds_no_basis_fails_as_the_python_route_does():
+    data = snar_route()
+    route = Route.from_dict(data, source="snar.yaml")
+    factors = ["dfnb.conc.DFNB"]
+    cr = CompiledRoute(route, factors)
+    X = np.array([[500.0], [0.0], [250.0]])
+    values, status = cr.evaluate(X)
+    assert status[1] == "snar.yaml: product.basis: 'DFNB' is not fed upstream of 'R1'"
+    assert np.all(np.isnan(values[1]))
+    assert_rows_equal(cr, values, status, data, factors, X, "snar.yaml")

@@ -109,3 +109,13 @@ def test_bad_constraints_are_refused_with_the_entry(text, message):
     with pytest.raises(InputError, match=message) as err:
         parse_constraints(["product.yield >= 0.1", text], COLUMNS, Location("opt.yaml", "subject_to"))
     assert "opt.yaml: subject_to[1]" in str(err.value)
+
+
+def test_empty_impurity_cell_of_a_solved_point_reads_as_not_formed():
+    c = parse_constraint("product.impurity.ISO <= 0.5", COLUMNS, Location("s.yaml"))
+    cells = np.array([0.2, np.nan, np.nan, 0.7])
+    ok = np.array([True, True, False, True])
+    # solved and empty: not formed, 0 mol %; failed: stays empty and fails
+    assert c.holds(c.cell_values(cells, ok)).tolist() == [True, True, False, False]
+    y = parse_constraint("product.yield >= 0.5", COLUMNS, Location("s.yaml"))
+    assert y.holds(y.cell_values(np.array([np.nan]), np.array([True]))).tolist() == [False]

@@ -530,7 +530,16 @@ class CompiledRoute:
         col = {c: j for j, c in enumerate(self.columns)}
         with np.errstate(all="ignore"):
             if self.route.product is not None:
-                self._product_columns(P, states, values, col)
+                basis_in = self._product_columns(P, states, values, col)
+                # the Python route refuses such a point when it loads it
+                spec = self.route.product
+                unfed = ~bad & ~(basis_in > 0)
+                if np.any(unfed):
+                    text = str(InputError(f"{spec['basis']!r} is not fed upstream of "
+                                          f"{spec['from']!r}", self.route.source, "product.basis"))
+                    for i in np.flatnonzero(unfed):
+                        status[i] = text
+                    bad |= unfed
             for k, name, op in self._reactors:
                 c = f"operations.{name}.T_max_K"
                 if c in col:
@@ -578,6 +587,7 @@ class CompiledRoute:
             if not self._impurities_given:
                 ok = ok & (F[:, i] > mol_in[:, i] * (1 + 1e-9) + 1e-30)
             values[:, col[f"product.impurity.{sp}"]] = np.where(ok, v, np.nan)
+        return basis_in
 
     @staticmethod
     def _pressure_drop(op, flow, L, d, rho, mu):

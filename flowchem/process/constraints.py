@@ -78,6 +78,15 @@ class Constraint:
         values = np.asarray(values, dtype=float)
         return self.bound - values if self.upper else values - self.bound
 
+    def cell_values(self, values, ok):
+        """The column's cells as the constraint reads them: on a solved point
+        (``ok``), an empty impurity cell means the species is not formed, so
+        it reads as 0 mol %; other empty cells stay NaN (never hold)."""
+        values = np.array(values, dtype=float)
+        if self.column.startswith("product.impurity."):
+            values[np.asarray(ok, dtype=bool) & np.isnan(values)] = 0.0
+        return values
+
     def holds(self, values):
         """True where the constraint holds; False where it fails or the cell is empty."""
         slack = self.slack(values)

@@ -886,7 +886,7 @@ def build_table(study, X, values, status):
         ok = np.array([s == OK for s in status], dtype=bool)
         holds = np.ones(len(status), dtype=bool)
         for c in study.spec:
-            holds &= c.holds(table[c.column])
+            holds &= c.holds(c.cell_values(table[c.column], ok))
         table["in_spec"] = [bool(h) if o else None for h, o in zip(holds, ok)]
     table["status"] = list(status)
     return table
