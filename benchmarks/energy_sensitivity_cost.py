@@ -67,10 +67,11 @@ def main():
                          t_eval=times, record=False, atol=atol)
         return y[-1, np.r_[0:n, n + 1]]
 
-    def sens_solve(options):
+    def sens_solve(options, full_matrix=False):
         return batch_energy_sensitivities(model, rate_params, dH, feed.conc, feed.T, times, pm.M,
                                           rho_cp=th.rho_cp, ua_over_rho_cp=ua,
-                                          coolant_T=th.coolant_T, options=options)
+                                          coolant_T=th.coolant_T, options=options,
+                                          full_matrix=full_matrix)
 
     ref_opts = SolverOptions(rtol=1e-11)
     fd = np.zeros((n + 1, p))
@@ -79,22 +80,59 @@ def main():
         e[k] = 1e-4
         fd[:, k] = (plain_solve(ref_opts, pm.theta0 + e)
                     - plain_solve(ref_opts, pm.theta0 - e)) / 2e-4
-    for method in ("rodas", "bdf"):
+    for method, full in (("rodas", False), ("rodas", True), ("bdf", True)):
         for rtol in (1e-6, 1e-8):
             o = SolverOptions(rtol=rtol, method=method)
             t_plain = best_of(lambda: plain_solve(o))
-            t_sens = best_of(lambda: sens_solve(o))
-            _, dy = sens_solve(o)
+            t_sens = best_of(lambda: sens_solve(o, full))
+            _, dy = sens_solve(o, full)
             s = dy[-1][np.r_[0:n, n + 1]]
             # concentrations: relative to each parameter's largest |dc/dθ|; the
             # temperature (which barely moves in R2): absolute, K
             scale = np.abs(fd[:n]).max(axis=0) + 1e-300
             err = float(np.max(np.abs(s[:n] - fd[:n]) / scale))
             err_T = float(np.max(np.abs(s[n] - fd[n])))
-            print(f"{method:5s} rtol {rtol:.0e}: plain {t_plain * 1e3:8.3f} ms, "
+            label = f"{method} {'full' if full else 'block'}"
+            print(f"{label:11s} rtol {rtol:.0e}: plain {t_plain * 1e3:8.3f} ms, "
                   f"sensitivities {t_sens * 1e3:8.2f} ms, ratio {t_sens / t_plain:6.1f}, "
                   f"= {t_sens / t_plain / (p + 1):.2f} x (p + 1) plain solves; "
                   f"FD difference: dc/dθ {err:.1e} rel., dT/dθ {err_T:.1e} K")
+    route_forward_against_differences(route)
+
+
+def route_forward_against_differences(route, repeat=3):
+    """The whole lomustine route: fc.sensitivity (forward through every
+    reactor, block Rodas5P), the same with the full-matrix path (the block
+    path switched off here), and central differences of Route.run."""
+    import flowchem.reactors.sensitivity as rs
+    from flowchem.process.sensitivity import sensitivity
+
+    def timed(method):
+        return best_of(lambda: sensitivity(route, method=method), repeat)
+
+    t_block = timed("auto")
+    res = sensitivity(route)
+    n_fwd = sum(e.method == "forward" for e in res.entries)
+    original = rs._uses_block_rodas
+    rs._uses_block_rodas = lambda options, n_state, full_matrix: False
+    try:
+        t_full = timed("auto")
+        full = sensitivity(route)
+    finally:
+        rs._uses_block_rodas = original
+    t_fd = timed("finite-difference")
+    fd = sensitivity(route, method="finite-difference")
+    t_run = best_of(route.run, repeat)
+    by = {(e.kpi, e.parameter): e.coefficient for e in fd.entries}
+    gap = max(abs(e.coefficient - by[(e.kpi, e.parameter)]) for e in res.entries
+              if e.method == "forward" and (e.kpi, e.parameter) in by)
+    by_full = {(e.kpi, e.parameter): e.coefficient for e in full.entries}
+    gap_full = max(abs(e.coefficient - by_full[(e.kpi, e.parameter)]) for e in res.entries
+                   if e.method == "forward")
+    print(f"route: {len(res.entries)} coefficients ({n_fwd} forward); route.run {t_run:.3f} s; "
+          f"sensitivity forward (block) {t_block:.3f} s, forward (full matrix) {t_full:.3f} s, "
+          f"finite differences {t_fd:.3f} s; largest |coefficient| difference forward-FD "
+          f"{gap:.1e}, block-full {gap_full:.1e}")
 
 
 if __name__ == "__main__":
