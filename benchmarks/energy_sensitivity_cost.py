@@ -6,9 +6,34 @@ reactions), Rodas5P (exact augmented Jacobian) and the BDF at the same
 tolerance; accuracy as the largest difference to central finite differences
 of the plain solve (step 1e-4 in θ, rtol 1e-11): for the concentrations
 relative to each parameter's largest |dc/dθ|, for the temperature (which
-hardly moves in R2, |dT/dθ| < 1e-3 K) in K.
+hardly moves in R2, |dT/dθ| < 1e-3 K) in K. Three paths: the block Rodas5P
+(:mod:`kernels.rosenbrock_sens`, the default with Rodas5P: one 16 x 16 LU
+per step, states-only error control), the full-matrix Rodas5P on the 224 x
+224 augmented system (``full_matrix=True``, the path before) and the BDF.
+Then the whole lomustine route: ``fc.sensitivity(route)`` (forward through
+every reactor), the same with the block path switched off, and central
+differences of ``Route.run`` (``method="finite-difference"``).
 
     PYTHONPATH=. /work/venv/bin/python benchmarks/energy_sensitivity_cost.py
+
+Measured on the shared 2-core machine (load average 1.4 to 2; best of 5):
+
+    path         rtol   plain    sensitivities  ratio  per (p + 1)
+    rodas block  1e-6   0.45 ms    4.95 ms       11.0     0.73
+    rodas block  1e-8   0.98 ms   12.2 ms        12.5     0.83
+    rodas full   1e-6   0.46 ms   55.0 ms       120       8.0
+    rodas full   1e-8   1.00 ms  109 ms         109       7.3
+    bdf full     1e-6   0.35 ms   19.2 ms        54.5     3.6
+    bdf full     1e-8   0.47 ms   22.3 ms        47.8     3.2
+
+All paths agree with the finite differences to 1.3e-6 relative in dc/dθ
+(3.9e-6 for the BDF at 1e-6; the floor of the differences themselves) and
+1.8e-9 K in dT/dθ. Block step at rtol 1e-8: 136 steps, 88 us each (augmented
+Jacobian 18 us, 8 right-hand sides 38 us, the block solves the rest).
+Whole route (216 coefficients, 184 forward; route.run 0.031 s, best of 3):
+forward with the block path 0.170 s, with the full-matrix path 0.70 s,
+finite differences 0.85 s (5x slower than the block path); largest
+|coefficient| difference forward - differences 3.3e-8, block - full 4e-10.
 """
 import sys
 import time

@@ -22,16 +22,27 @@ orders (nnz), dH (m)]``). In an isothermal run ``d ln k / dθ`` is constant:
 rows for a reverse Arrhenius rate, and for a van 't Hoff equilibrium
 ``ln kr = ln kf - ln K`` with ``ln K = lnK_ref - (dH/R)(1/T - 1/T_ref)``.
 
-Error control
--------------
-The sensitivities take part in the integrator's error control with the same
-``rtol`` and, for parameter ``k``, the absolute tolerance
-``atol_c / scale_k`` (the convention of CVODES, ``atol / |pbar_k|``), where
-``atol_c`` is the concentrations' absolute tolerance. The default scale is 1:
-θ is already well scaled (``ln k``, ``Ea/(R T_c)``, orders), a unit change of
-θ_k moves the concentrations by about ``s_k``, and ``s_k`` has the unit and
-magnitude of a concentration. Sensitivities may be negative, so they are
-exempt from the integrators' non-negativity rule.
+Integrator and error control
+----------------------------
+With Rodas5P (the default method) batch and PFR sensitivities go to the
+block Rodas5P of :mod:`kernels.rosenbrock_sens`: the augmented Jacobian is
+block lower triangular with the state Jacobian on its diagonal, so each step
+factorises only that n x n block and does ``p + 1`` block solves; the step
+size is controlled on the states alone (CVODES' ``errconS = false``), so the
+states take exactly the steps of the plain solve (the values of the plain
+reactors to round-off) and the sensitivities, integrated by the same
+order-5 method on those steps, carry an error of the states' order
+(measured against finite differences and against the full-matrix path in
+tests/test_energy_sensitivity.py). With ``full_matrix=True``, or another
+method, the integrator of the options runs on the whole augmented system
+and the sensitivities take part in its error control with the same ``rtol``
+and, for parameter ``k``, the absolute tolerance ``atol_c / scale_k`` (the
+convention of CVODES, ``atol / |pbar_k|``), where ``atol_c`` is the
+concentrations' absolute tolerance. The default scale is 1: θ is already
+well scaled (``ln k``, ``Ea/(R T_c)``, orders), a unit change of θ_k moves
+the concentrations by about ``s_k``, and ``s_k`` has the unit and magnitude
+of a concentration. Sensitivities may be negative, so they are exempt from
+the integrators' non-negativity rule.
 
 With an energy balance
 ----------------------
@@ -39,7 +50,7 @@ The state is that of the energy-balance reactors, ``x = [c, heat released
 (J/m^3), T]``, and the temperature moves the rate constants, so ``d ln k/dθ``
 is no longer constant: :func:`batch_energy_sensitivities` integrates
 ``[x, dx/dθ_1, ..., dx/dθ_p]`` (problem code BATCH_ENERGY_SENS,
-:mod:`kernels.sensitivity`, exact augmented Jacobian, Rodas5P by default) and
+:mod:`kernels.sensitivity`, exact augmented Jacobian, block Rodas5P by default) and
 :func:`cstr_energy_sensitivities` solves ``(J - I/tau) dx*/dθ = -(g + (1/tau)
 dx_in/dθ)`` tank by tank at the CSTR_ENERGY steady states. Besides the raw
 kinetic parameters (rows ``[fwd, rev, orders, dH]`` of ``M``; the enthalpies
