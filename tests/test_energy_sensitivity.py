@@ -211,6 +211,64 @@ def test_cooled_pfr_and_hot_spot_against_finite_differences():
     _close(forward, fd, "cooled PFR")
 
 
+def test_block_rodas_equals_the_full_matrix_path_and_keeps_the_plain_steps():
+    """The block Rodas5P (default with Rodas5P: only the (n + 2) square block
+    factorised, step size controlled on the states) on a cooled PFR with an
+    inner hot spot, six kinetic and enthalpy parameters and the coolant
+    temperature. References: (a) PFR.run at the same default options: the
+    states take the plain solve's steps, so the outlet equals it to
+    round-off (1e-12 relative); (b) the full-matrix Rodas5P on the whole
+    augmented system (``full_matrix=True``, sensitivities under error
+    control) at rtol 1e-10: the two differ by the integration error only,
+    within 1e-8 of each column's scale (observed 1e-10 to 1e-9); at the
+    default rtol 1e-8 within 1e-7 (observed 1e-9 to 4e-8). The same for an
+    isothermal batch (BATCH_SENS) against BatchReactor.run and the
+    full-matrix path."""
+    from flowchem.reactors.sensitivity import batch_sensitivities
+
+    mech = _mechanism()
+    names = ["r1.A", "r1.Ea", "r2.k_ref", "r2.K_ref", "r3.A", "r1.dH"]
+    pm = ParameterMap(mech, names, T_C)
+    p = len(names)
+    Tc, T_in = 325.0, 325.0
+    model, rate_params, dH = _arrays(pm, pm.theta0)
+    M = np.column_stack([pm.M, np.zeros(pm.M.shape[0])])
+    for options, tol in ((SolverOptions(), 1e-7), (TIGHT, 1e-8)):
+        reactor = PFR(volume=1e-4, diameter=2e-3, options=options,
+                      energy={"U": 20.0, "coolant_T": Tc})
+        res = reactor.run(_feed(mech, T_in))
+        thermal = reactor._thermal(_feed(mech, T_in))
+        t_hot, tau = res.thermal["T_max_residence_time_s"], res.residence_time
+        assert 0.05 * tau < t_hot < 0.95 * tau
+        kw = dict(rho_cp=thermal.rho_cp, ua_over_rho_cp=thermal.ua_per_volume / thermal.rho_cp,
+                  coolant_T=Tc, d_coolant_T=np.r_[np.zeros(p), 1.0], options=options)
+        y, dy = batch_energy_sensitivities(model, rate_params, dH, C0, T_in, [t_hot, tau], M,
+                                           **kw)
+        yf, dyf = batch_energy_sensitivities(model, rate_params, dH, C0, T_in, [t_hot, tau], M,
+                                             full_matrix=True, **kw)
+        np.testing.assert_allclose(y[-1, [0, 1, 2, 3, 4, 6]],
+                                   np.r_[res.outlet.conc, res.outlet.T], rtol=1e-12, atol=1e-9)
+        for rows in (slice(0, 5), slice(5, 6), slice(6, 7)):      # c, heat, T
+            scale = np.abs(dyf[:, rows]).max(axis=(0, 1)) + 1e-300
+            err = np.abs(dy[:, rows] - dyf[:, rows]).max(axis=(0, 1)) / scale
+            assert err.max() <= tol, (options.rtol, rows, err)
+
+    # isothermal (BATCH_SENS), through the same block integrator; the plain
+    # reference is the isothermal BatchReactor (BATCH, no heat row: PFR.run
+    # carries the heat released under error control, other steps)
+    T, t_end = 330.0, 900.0
+    times = np.array([0.3 * t_end, t_end])
+    batch = BatchReactor(mech, T, options=SolverOptions()).run(_feed(mech, T), t_end)
+    y, dy = batch_sensitivities(model, rate_params, T, C0, times, pm.M)
+    np.testing.assert_allclose(y[-1], batch.conc[-1], rtol=1e-12, atol=1e-9)
+    _, dyf = batch_sensitivities(model, rate_params, T, C0, times, pm.M, options=TIGHT,
+                                 full_matrix=True)
+    _, dyt = batch_sensitivities(model, rate_params, T, C0, times, pm.M, options=TIGHT)
+    scale = np.abs(dyf).max(axis=(0, 1)) + 1e-300
+    assert np.max(np.abs(dyt - dyf).max(axis=(0, 1)) / scale) <= 1e-8
+    assert np.max(np.abs(dy - dyf).max(axis=(0, 1)) / scale) <= 1e-7
+
+
 # ------------------------------------------------------------------ tanks
 def test_cooled_cstr_against_finite_differences():
     """One cooled CSTR: steady [c, T] sensitivities to ln A, Ea and the

@@ -239,7 +239,8 @@ def test_block_solve_is_the_full_matrix_rodas5p_step():
     c0 = np.array([800.0, 600.0, 0.0, 0.0, 0.0])
     times = np.array([100.0, 900.0, 3000.0])
     opts = SolverOptions(rtol=1e-8, method="rodas")
-    y_ref, dy_ref = batch_sensitivities(model, rate_params, 325.0, c0, times, pm.M, options=opts)
+    y_ref, dy_ref = batch_sensitivities(model, rate_params, 325.0, c0, times, pm.M, options=opts,
+                                        full_matrix=True)
     system = sensitivity_system(model, rate_params, 325.0, pm.M, 5)
     n, p = 5, pm.n
     atol_c = opts.atol_vector(c0)

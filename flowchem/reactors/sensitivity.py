@@ -22,16 +22,27 @@ orders (nnz), dH (m)]``). In an isothermal run ``d ln k / dθ`` is constant:
 rows for a reverse Arrhenius rate, and for a van 't Hoff equilibrium
 ``ln kr = ln kf - ln K`` with ``ln K = lnK_ref - (dH/R)(1/T - 1/T_ref)``.
 
-Error control
--------------
-The sensitivities take part in the integrator's error control with the same
-``rtol`` and, for parameter ``k``, the absolute tolerance
-``atol_c / scale_k`` (the convention of CVODES, ``atol / |pbar_k|``), where
-``atol_c`` is the concentrations' absolute tolerance. The default scale is 1:
-θ is already well scaled (``ln k``, ``Ea/(R T_c)``, orders), a unit change of
-θ_k moves the concentrations by about ``s_k``, and ``s_k`` has the unit and
-magnitude of a concentration. Sensitivities may be negative, so they are
-exempt from the integrators' non-negativity rule.
+Integrator and error control
+----------------------------
+With Rodas5P (the default method) batch and PFR sensitivities go to the
+block Rodas5P of :mod:`kernels.rosenbrock_sens`: the augmented Jacobian is
+block lower triangular with the state Jacobian on its diagonal, so each step
+factorises only that n x n block and does ``p + 1`` block solves; the step
+size is controlled on the states alone (CVODES' ``errconS = false``), so the
+states take exactly the steps of the plain solve (the values of the plain
+reactors to round-off) and the sensitivities, integrated by the same
+order-5 method on those steps, carry an error of the states' order
+(measured against finite differences and against the full-matrix path in
+tests/test_energy_sensitivity.py). With ``full_matrix=True``, or another
+method, the integrator of the options runs on the whole augmented system
+and the sensitivities take part in its error control with the same ``rtol``
+and, for parameter ``k``, the absolute tolerance ``atol_c / scale_k`` (the
+convention of CVODES, ``atol / |pbar_k|``), where ``atol_c`` is the
+concentrations' absolute tolerance. The default scale is 1: θ is already
+well scaled (``ln k``, ``Ea/(R T_c)``, orders), a unit change of θ_k moves
+the concentrations by about ``s_k``, and ``s_k`` has the unit and magnitude
+of a concentration. Sensitivities may be negative, so they are exempt from
+the integrators' non-negativity rule.
 
 With an energy balance
 ----------------------
@@ -39,7 +50,7 @@ The state is that of the energy-balance reactors, ``x = [c, heat released
 (J/m^3), T]``, and the temperature moves the rate constants, so ``d ln k/dθ``
 is no longer constant: :func:`batch_energy_sensitivities` integrates
 ``[x, dx/dθ_1, ..., dx/dθ_p]`` (problem code BATCH_ENERGY_SENS,
-:mod:`kernels.sensitivity`, exact augmented Jacobian, Rodas5P by default) and
+:mod:`kernels.sensitivity`, exact augmented Jacobian, block Rodas5P by default) and
 :func:`cstr_energy_sensitivities` solves ``(J - I/tau) dx*/dθ = -(g + (1/tau)
 dx_in/dθ)`` tank by tank at the CSTR_ENERGY steady states. Besides the raw
 kinetic parameters (rows ``[fwd, rev, orders, dH]`` of ``M``; the enthalpies
@@ -178,7 +189,8 @@ def sensitivity_system(model, rate_params, T, M, n_species):
 
 
 def batch_sensitivities(model, rate_params, T, c0, times, M, *, options=None,
-                        parameter_scale=None, s0=None, operation="batch sensitivities"):
+                        parameter_scale=None, s0=None, operation="batch sensitivities",
+                        full_matrix=False):
     """Concentrations and their θ-derivatives of an isothermal batch (or PFR,
     with residence times as ``times``) run.
 
@@ -204,6 +216,13 @@ def batch_sensitivities(model, rate_params, T, c0, times, M, *, options=None,
         outlet depends on θ); zero by default.
     operation : str
         Name for errors.
+    full_matrix : bool
+        With Rodas5P (the default method), False integrates by the block
+        Rodas5P (:mod:`kernels.rosenbrock_sens`: the n x n block factorised,
+        the step size controlled on the concentrations, which then take the
+        steps of the plain solve); True by the integrator of ``options`` on
+        the whole augmented system, sensitivities under error control (the
+        reference path, and the path of the other methods).
 
     Returns
     -------
@@ -242,8 +261,13 @@ def batch_sensitivities(model, rate_params, T, c0, times, M, *, options=None,
             raise InputError(f"expected finite ({n}, {p}) initial sensitivities, got shape "
                              f"{s0.shape}", _WHERE, "s0")
         y0[n:] = s0.T.ravel()
-    _, y_eval = integrate(system, BATCH_SENS, y0, float(times[-1]), options, t_eval=times,
-                          record=False, atol=atol, operation=operation)
+    if _uses_block_rodas(options, n, full_matrix):
+        # the unguarded model: the block integrator's slot form checks the code itself
+        y_eval = _integrate_block((model,) + system[1:], BATCH_SENS, y0, n, times, options,
+                                  atol, operation)
+    else:
+        _, y_eval = integrate(system, BATCH_SENS, y0, float(times[-1]), options,
+                              t_eval=times, record=False, atol=atol, operation=operation)
     y = y_eval[:, :n].copy()
     dy = np.ascontiguousarray(y_eval[:, n:].reshape(times.size, p, n).transpose(0, 2, 1))
     return y, dy
@@ -259,6 +283,41 @@ def _species_count(model, c, name="c0"):
         raise InputError(f"expected at least {top + 1} concentrations for this model, got {n}",
                          _WHERE, name)
     return n
+
+
+def _uses_block_rodas(options, n_state, full_matrix):
+    """True when the augmented system goes to the block Rodas5P: the plain
+    solve of the ``n_state`` states would run Rodas5P and the caller did not
+    ask for the full-matrix integrator."""
+    if not isinstance(full_matrix, (bool, np.bool_)):
+        raise InputError(f"expected True or False, got {full_matrix!r}", _WHERE, "full_matrix")
+    return not full_matrix and options.integrator(n_state) == "rodas"
+
+
+def _integrate_block(system, code, y0, n_state, times, options, atol, operation):
+    """``y_eval`` of the sensitivity system ``code`` integrated by the block
+    Rodas5P of :mod:`kernels.rosenbrock_sens`: only the ``n_state`` square
+    diagonal block of the iteration matrix is factorised, and the step-size
+    control sees the states alone (CVODES' ``errconS = false``), so the states
+    take the steps of the plain Rodas5P solve and the sensitivities ride on
+    them. Raises SolverError as :func:`~flowchem.reactors.solver.integrate`."""
+    from kernels.rosenbrock_sens import integrate_rodas_sens
+
+    from ..core.errors import SolverError
+    from .solver import _status_message
+
+    t_end = float(times[-1])
+    status, t, _, _, y_eval, _, _ = integrate_rodas_sens(
+        code, system, np.ascontiguousarray(y0, dtype=np.float64), int(n_state), 0.0, t_end,
+        times, options.rtol, np.ascontiguousarray(atol, dtype=np.float64), 0.0,
+        options.max_steps, False, False, True)
+    if status != 0:
+        t_fail = float(t[-1]) if len(t) else 0.0
+        raise SolverError(operation, f"rodas integrator stopped at t = {t_fail:.6g} s of "
+                                     f"{t_end:.6g} s: {_status_message(status)}")
+    if not np.all(np.isfinite(y_eval)):
+        raise SolverError(operation, "integrator returned non-finite concentrations")
+    return y_eval
 
 
 def cstr_sensitivities(model, rate_params, T, c_in, residence_time, M, *, n_tanks=1,
@@ -447,7 +506,8 @@ def _initial_sensitivity(s0, N, p, name):
 def batch_energy_sensitivities(model, rate_params, delta_H, c0, T0, times, M, *, rho_cp,
                                ua_over_rho_cp=0.0, coolant_T=0.0, s0=None, d_coolant_T=None,
                                d_ua_over_rho_cp=None, d_ln_time=None, options=None,
-                               parameter_scale=None, operation="batch sensitivities"):
+                               parameter_scale=None, operation="batch sensitivities",
+                               full_matrix=False):
     """States ``[c, heat, T]`` and their θ-derivatives of a batch (or PFR, in
     residence time) run with an energy balance: adiabatic
     (``ua_over_rho_cp=0``), cooled, or at constant T (``rho_cp=None``).
@@ -469,8 +529,10 @@ def batch_energy_sensitivities(model, rate_params, delta_H, c0, T0, times, M, *,
         d ln t / dθ of the output times (a PFR whose residence time moves
         with θ, e.g. its volume: every position keeps its fraction of the
         tube): adds ``f(y(t_i)) t_i d ln t/dθ``; zero by default.
-    options, parameter_scale, operation
-        As :func:`batch_sensitivities`.
+    options, parameter_scale, operation, full_matrix
+        As :func:`batch_sensitivities` (the block Rodas5P factorises the
+        ``n + 2`` square block; the states then take the steps of the plain
+        energy-balance solve).
 
     Returns
     -------
@@ -503,8 +565,12 @@ def batch_energy_sensitivities(model, rate_params, delta_H, c0, T0, times, M, *,
     y0[:n] = c0
     y0[n + 1] = T0
     y0[N:] = _initial_sensitivity(s0, N, p, "s0").T.ravel()
-    _, y_eval = integrate(system, BATCH_ENERGY_SENS, y0, float(times[-1]), options,
-                          t_eval=times, record=False, atol=atol, operation=operation)
+    if _uses_block_rodas(options, N, full_matrix):
+        y_eval = _integrate_block(system, BATCH_ENERGY_SENS, y0, N, times, options, atol,
+                                  operation)
+    else:
+        _, y_eval = integrate(system, BATCH_ENERGY_SENS, y0, float(times[-1]), options,
+                              t_eval=times, record=False, atol=atol, operation=operation)
     y = y_eval[:, :N].copy()
     dy = np.ascontiguousarray(y_eval[:, N:].reshape(times.size, p, N).transpose(0, 2, 1))
     if d_ln_time is not None:
