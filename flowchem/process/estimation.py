@@ -553,10 +553,11 @@ class FitResult:
         self.covariance_theta = cov
         self.s2, self.dof, self.rank = s2, dof, rank
         G = p.user_gradient(self.theta)
+        # a non-identifiable direction has an infinite variance (inf x 0 terms)
         with np.errstate(invalid="ignore"):
             self.covariance = G @ cov @ G.T
-        # natural coordinates (logs of positive parameters) for intervals and correlation
-        Nc = p.N @ cov @ p.N.T
+            # natural coordinates (logs of positive parameters) for intervals and correlation
+            Nc = p.N @ cov @ p.N.T
         self.covariance_natural = Nc
         self.correlation = fs.correlation_from_covariance(Nc)
         self.unidentified = self._null_directions(cov)
