@@ -169,18 +169,28 @@ def _pair_map(result, out_dir, kpis, i, j, factorial):
         z = result.column(c)
         if factorial:
             Z = np.where(index >= 0, z[np.maximum(index, 0)], np.nan)
-            if np.isfinite(Z).sum() >= 1 and np.nanmin(Z) == np.nanmax(Z):
-                levels = 1
-            else:
-                levels = 12
-            if np.isfinite(Z).any():
-                cs = ax.contourf(xi, xj, np.ma.masked_invalid(Z), levels=levels)
+            finite = np.isfinite(Z)
+            # a KPI the two factors do not move (up to round-off): say its value
+            # rather than contour the round-off
+            constant = finite.any() and np.nanmax(Z) - np.nanmin(Z) <= \
+                1e-9 * max(np.nanmax(np.abs(Z)), 1e-300)
+            if constant:
+                ax.text(0.5, 0.5, f"{np.nanmean(Z):.6g} everywhere", ha="center", va="center",
+                        transform=ax.transAxes, fontsize=9, zorder=5,
+                        bbox={"facecolor": "white", "edgecolor": "none"})
+                ax.set_xlim(np.min(xi), np.max(xi))
+                ax.set_ylim(np.min(xj), np.max(xj))
+            elif finite.any():
+                cs = ax.contourf(xi, xj, np.ma.masked_invalid(Z), levels=12)
                 fig.colorbar(cs, ax=ax)
             if margin is not None:
                 S = np.where(index >= 0, margin[np.maximum(index, 0)], np.nan)
                 if np.isfinite(S).any() and np.nanmin(S) < 0.0 < np.nanmax(S):
                     ax.contour(xi, xj, np.ma.masked_invalid(S), levels=[0.0], colors="k",
                                linewidths=2)
+                    # the out-of-spec side hatched
+                    ax.contourf(xi, xj, np.ma.masked_invalid(S), levels=[np.nanmin(S) - 1.0, 0.0],
+                                colors="none", hatches=["//"])
         elif len(result.factors) > 2:
             # other factors vary from point to point: a map would mix them; show the points
             good = np.isfinite(z)
@@ -216,7 +226,7 @@ def _pair_map(result, out_dir, kpis, i, j, factorial):
         title += f" ({note})"
     if margin is not None:
         title += ("; black circles: in spec" if not factorial and len(result.factors) > 2
-                  else "; black line: spec boundary")
+                  else "; black line: spec boundary, hatched: out of spec")
     fig.suptitle(title, fontsize=9)
     _layout(fig)
     path = Path(out_dir) / f"map_{_safe(fi.name)}__{_safe(fj.name)}.png"
