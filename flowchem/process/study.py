@@ -839,6 +839,18 @@ class StudyResult:
             at = ", ".join(f"{f.name} = {_show(self.table[f.name][i], f)}" for f in self.factors)
             lines.append(f"best product.yield {self.table['product.yield'][i]:.4g}"
                          f"{' in spec' if 'in_spec' in self.table else ''} at {at}")
+        settings = getattr(self.study, "settings", None)
+        if settings is not None and "probability_of_success" in self.table:
+            p = np.asarray(self.table["probability_of_success"], dtype=float)
+            samples = settings["samples"]
+            spent = getattr(self.study, "monte_carlo_s", None)
+            line = f"Monte Carlo: {samples} kinetic draws per point ({n * samples} evaluations"
+            line += f", {spent:.3g} s)" if spent else ")"
+            if np.isfinite(p).any():
+                k = int(np.nanargmax(p))
+                at = ", ".join(f"{f.name} = {_show(self.table[f.name][k], f)}" for f in self.factors)
+                line += f"; highest probability of success {p[k]:.3g} at {at}"
+            lines.append(line)
         bad = [s for s in self.table["status"] if s != OK]
         if bad:
             lines.append(f"first failure: {bad[0]}")
@@ -947,8 +959,10 @@ def run_sweep(study, workers=1, scheduler=None, progress=None):
             except ImportError:
                 raise InputError("Monte Carlo studies (uncertainty:) are not available in this "
                                  "installation", study.source, "uncertainty") from None
+            mc_start = time.perf_counter()
             extra = monte_carlo_columns(study, study.X, study.spec, study.settings, workers,
                                         client, progress)
+            study.monte_carlo_s = time.perf_counter() - mc_start
             statuses = table.pop("status")
             table.update(extra)
             table["status"] = statuses
