@@ -43,34 +43,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.ensemble_throughput import SNAR  # noqa: E402  (the same one-reactor route)
 from benchmarks.run import time_at_error  # noqa: E402
 from flowchem.process.compiled_route import CompiledRoute  # noqa: E402
 from flowchem.process.route import Route  # noqa: E402
 
-SNAR = {
-    "name": "snar",
-    "mechanism": {
-        "units": {"concentration": "mol/L", "time": "min", "activation-energy": "kJ/mol"},
-        "species": [{"name": "DFNB", "formula": "C6H3F2NO2"}, {"name": "MOR", "formula": "C4H9NO"},
-                    {"name": "P", "formula": "C10H11FN2O3"}, {"name": "Q", "formula": "C10H11FN2O3"},
-                    {"name": "BIS", "formula": "C14H19N3O4"}, {"name": "HF", "formula": "HF"}],
-        "reactions": [
-            {"equation": "DFNB + MOR => P + HF", "id": "sub1",
-             "rate": {"k_ref": 0.6, "T_ref": "60 degC", "Ea": 55}},
-            {"equation": "DFNB + MOR => Q + HF", "id": "sub2",
-             "rate": {"k_ref": 0.05, "T_ref": "60 degC", "Ea": 65}},
-            {"equation": "P + MOR => BIS + HF", "id": "sub3",
-             "rate": {"k_ref": 0.02, "T_ref": "60 degC", "Ea": 70}},
-            {"equation": "Q + MOR => BIS + HF", "id": "sub4",
-             "rate": {"k_ref": 0.1, "T_ref": "60 degC", "Ea": 60}},
-        ],
-    },
-    "feeds": [{"name": "dfnb", "flow": "0.5 mL/min", "T": "25 degC", "conc": {"DFNB": "0.5 mol/L"}},
-              {"name": "mor", "flow": "0.5 mL/min", "T": "25 degC", "conc": {"MOR": "1.2 mol/L"}}],
-    "operations": [{"name": "M1", "type": "mixer", "from": ["dfnb", "mor"]},
-                   {"name": "R1", "type": "pfr", "from": "M1", "volume": "5 mL", "T": "60 degC"}],
-    "product": {"from": "R1", "species": "P", "basis": "DFNB"},
-}
 FACTORS = ["R1.T", "R1.volume", "mor.flow", "dfnb.conc.DFNB"]
 LOWER = np.array([313.15, 1e-6, 0.3e-6 / 60, 200.0])     # K, m^3, m^3/s, mol/m^3
 UPPER = np.array([373.15, 1e-5, 1.0e-6 / 60, 800.0])

@@ -254,6 +254,56 @@ def _hot_spot(t_steps, y_steps, dense, col):
 
 
 @njit(inline="always")
+def _reactor_system(c_in, n, m, T, mode, U, apv, coolant_T, rho, cp, model, heat_s, energy_s,
+                    s_nu, rate_params, dH, has_heat, atol_fixed, code_isothermal, code_energy):
+    """The kernel problem of a tube or a tank, laid out as the Python route
+    lays it out (flowchem.reactors.ideal): ``(code, system, y, atol, atol_c)``
+    with ``y`` the inlet state [c, heat released?, T?] and its tolerances.
+    ``T`` is the reactor's temperature (isothermal) or its inlet temperature."""
+    atol_c = _atol_c(c_in, atol_fixed)
+    heat_atol = -1e-10 * _heat_scale(dH, c_in)
+    work = np.zeros(max(2 * m, 1))
+    kf = np.zeros(m)
+    kr = np.zeros(m)
+    r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu0 = model
+    if mode == MODE_ISOTHERMAL:
+        rate_constants(T, rate_params, kf, kr)
+        code = code_isothermal
+        if has_heat:
+            h_ptr, h_sp, h_kind, h_rx, h_nu0 = heat_s
+            sys_model = (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, h_ptr, h_sp,
+                         _energy_nu(h_nu0, h_kind, h_rx, dH, 1.0))
+            y = np.zeros(n + 1)
+            atol = np.empty(n + 1)
+            atol[n] = heat_atol
+            params = np.zeros(1 + n + 1)
+        else:
+            sys_model = (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu)
+            y = np.zeros(n)
+            atol = np.empty(n)
+            params = np.zeros(1 + n)
+    else:
+        code = code_energy
+        rho_cp = rho * cp
+        e_ptr, e_sp, e_kind, e_rx, e_nu0 = energy_s
+        sys_model = (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, e_ptr, e_sp,
+                     _energy_nu(e_nu0, e_kind, e_rx, dH, rho_cp))
+        ua = U * apv if mode == MODE_COOLED else 0.0
+        params = np.zeros(1 + (n + 2) + 2)
+        params[n + 3] = ua / rho_cp
+        params[n + 4] = coolant_T if mode == MODE_COOLED else 0.0
+        y = np.zeros(n + 2)
+        y[n + 1] = T
+        atol = np.empty(n + 2)
+        atol[n] = heat_atol
+        atol[n + 1] = 1e-9
+    for i in range(n):
+        y[i] = c_in[i]
+        atol[i] = atol_c[i]
+    return code, (sys_model, rate_params, kf, kr, params, work), y, atol, atol_c
+
+
+@njit(inline="always")
 def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, model,
                heat_s, energy_s, s_nu, rate_params, dH, has_heat, rtol, atol_fixed,
                max_steps, out, values, fail_num):
@@ -270,47 +320,9 @@ def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, m
     T_in = T_given if (mode == MODE_ISOTHERMAL and not np.isnan(T_given)) else T_feed
     if _overflow(T_in, rate_params, m, fail_num):
         return FAIL_RATE_OVERFLOW, 0
-    atol_c = _atol_c(c_in, atol_fixed)
-    heat_atol = -1e-10 * _heat_scale(dH, c_in)
-    work = np.zeros(max(2 * m, 1))
-    kf = np.zeros(m)
-    kr = np.zeros(m)
-    r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu0 = model
-    if mode == MODE_ISOTHERMAL:
-        rate_constants(T_in, rate_params, kf, kr)
-        code = BATCH
-        if has_heat:
-            h_ptr, h_sp, h_kind, h_rx, h_nu0 = heat_s
-            sys_model = (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, h_ptr, h_sp,
-                         _energy_nu(h_nu0, h_kind, h_rx, dH, 1.0))
-            y0 = np.zeros(n + 1)
-            atol = np.empty(n + 1)
-            atol[n] = heat_atol
-            params = np.zeros(1 + n + 1)
-        else:
-            sys_model = (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu)
-            y0 = np.zeros(n)
-            atol = np.empty(n)
-            params = np.zeros(1 + n)
-    else:
-        code = BATCH_ENERGY
-        rho_cp = rho * cp
-        e_ptr, e_sp, e_kind, e_rx, e_nu0 = energy_s
-        sys_model = (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, e_ptr, e_sp,
-                     _energy_nu(e_nu0, e_kind, e_rx, dH, rho_cp))
-        ua = U * apv if mode == MODE_COOLED else 0.0
-        params = np.zeros(1 + (n + 2) + 2)
-        params[n + 3] = ua / rho_cp
-        params[n + 4] = coolant_T if mode == MODE_COOLED else 0.0
-        y0 = np.zeros(n + 2)
-        y0[n + 1] = T_in
-        atol = np.empty(n + 2)
-        atol[n] = heat_atol
-        atol[n + 1] = 1e-9
-    for i in range(n):
-        y0[i] = c_in[i]
-        atol[i] = atol_c[i]
-    system = (sys_model, rate_params, kf, kr, params, work)
+    code, system, y0, atol, atol_c = _reactor_system(
+        c_in, n, m, T_in, mode, U, apv, coolant_T, rho, cp, model, heat_s, energy_s, s_nu,
+        rate_params, dH, has_heat, atol_fixed, BATCH, BATCH_ENERGY)
     record = mode != MODE_ISOTHERMAL
     status, t_steps, y_steps, dense, y_eval, stats, min_value = solve_rodas(
         np.int64(code), system, y0, 0.0, tau, np.zeros(0), rtol, atol, 0.0, max_steps, record)
@@ -370,49 +382,11 @@ def _tanks(inlet, n, m, volume, n_tanks, T_given, mode, U, apv, coolant_T, rho, 
     T = T_given if (mode == MODE_ISOTHERMAL and not np.isnan(T_given)) else T_feed
     if _overflow(T, rate_params, m, fail_num):
         return FAIL_RATE_OVERFLOW, 0
-    atol_c = _atol_c(c_in, atol_fixed)
-    heat_atol = -1e-10 * _heat_scale(dH, c_in)
-    work = np.zeros(max(2 * m, 1))
-    kf = np.zeros(m)
-    kr = np.zeros(m)
-    r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu0 = model
-    chained = True
-    if mode == MODE_ISOTHERMAL:
-        rate_constants(T, rate_params, kf, kr)
-        code = CSTR_TRANSIENT
-        if has_heat:
-            h_ptr, h_sp, h_kind, h_rx, h_nu0 = heat_s
-            sys_model = (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, h_ptr, h_sp,
-                         _energy_nu(h_nu0, h_kind, h_rx, dH, 1.0))
-            y_in = np.zeros(n + 1)
-            atol = np.empty(n + 1)
-            atol[n] = heat_atol
-            params = np.zeros(1 + n + 1)
-        else:
-            chained = False
-            sys_model = (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu)
-            y_in = np.zeros(n)
-            atol = np.empty(n)
-            params = np.zeros(1 + n)
-    else:
-        code = CSTR_ENERGY
-        rho_cp = rho * cp
-        e_ptr, e_sp, e_kind, e_rx, e_nu0 = energy_s
-        sys_model = (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, e_ptr, e_sp,
-                     _energy_nu(e_nu0, e_kind, e_rx, dH, rho_cp))
-        ua = U * apv if mode == MODE_COOLED else 0.0
-        params = np.zeros(1 + (n + 2) + 2)
-        params[n + 3] = ua / rho_cp
-        params[n + 4] = coolant_T if mode == MODE_COOLED else 0.0
-        y_in = np.zeros(n + 2)
-        y_in[n + 1] = T_feed
-        atol = np.empty(n + 2)
-        atol[n] = heat_atol
-        atol[n + 1] = 1e-9
-    for i in range(n):
-        y_in[i] = c_in[i]
-        atol[i] = atol_c[i]
-    system = (sys_model, rate_params, kf, kr, params, work)
+    code, system, y_in, atol, atol_c = _reactor_system(
+        c_in, n, m, T, mode, U, apv, coolant_T, rho, cp, model, heat_s, energy_s, s_nu,
+        rate_params, dH, has_heat, atol_fixed, CSTR_TRANSIENT, CSTR_ENERGY)
+    # a heat row is per tank (each tank's inlet carries none): tanks chained one by one
+    chained = y_in.shape[0] > n
     nv = y_in.shape[0]
     stats = np.zeros(6, dtype=np.int64)
     states = np.zeros((n_tanks, nv))

@@ -53,7 +53,7 @@ def connect(scheduler):
         log.setLevel(logging.CRITICAL)
     try:
         client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
-    except Exception as exc:  # OSError, TimeoutError, comm errors: all mean "nobody answers"
+    except (OSError, ValueError) as exc:  # timeouts and closed comms are OSErrors; a bad address a ValueError
         reason = " ".join(str(exc).split()) or type(exc).__name__
         if len(reason) > 160:
             reason = reason[:157] + "..."

@@ -70,8 +70,8 @@ import math
 import numpy as np
 
 from ..core.errors import InputError
-from .solver import (SolverOptions, integrate, steady_cstr_cascade, steady_energy_sensitivities,
-                     steady_sensitivities)
+from .solver import (SolverOptions, energy_rows, integrate, steady_cstr_cascade,
+                     steady_energy_sensitivities, steady_sensitivities)
 
 __all__ = ["kernel_arrays", "log_rate_derivatives", "guard_model", "sensitivity_system",
            "batch_sensitivities", "cstr_sensitivities", "energy_kernel_model",
@@ -388,25 +388,11 @@ def energy_kernel_model(model, delta_H, n_species, rho_cp):
     the temperature row ``n + 1`` (-dH_j/(rho cp), K) in its net
     stoichiometry, as :func:`flowchem.reactors.solver.energy_model` builds it;
     ``rho_cp=None`` leaves the temperature row empty (constant T)."""
-    r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu = model
-    m = r_ptr.shape[0] - 1
-    n = int(n_species)
+    m = model[0].shape[0] - 1
     dH = np.asarray(delta_H, dtype=np.float64)
     if dH.shape != (m,) or not np.all(np.isfinite(dH)):
         raise InputError(f"expected {m} finite reaction enthalpies", _WHERE, "delta_H")
-    ptr, sp, nu = [0], [], []
-    for j in range(m):
-        sp.extend(s_sp[s_ptr[j]:s_ptr[j + 1]].tolist())
-        nu.extend(s_nu[s_ptr[j]:s_ptr[j + 1]].tolist())
-        if dH[j] != 0.0:
-            sp.append(n)
-            nu.append(-dH[j])
-            if rho_cp is not None:
-                sp.append(n + 1)
-                nu.append(-dH[j] / rho_cp)
-        ptr.append(len(sp))
-    return (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, np.asarray(ptr, dtype=np.int64),
-            np.asarray(sp, dtype=np.int64), np.asarray(nu, dtype=np.float64))
+    return energy_rows(model, dH, n_species, rho_cp)
 
 
 def _check_positive(value, name, allow_none=False):

@@ -169,9 +169,15 @@ def energy_model(compiled, rho_cp):
     With ``rho_cp=None`` only the heat row is added (isothermal reactors
     that report their heat duty).
     """
-    r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu = compiled.model
-    n, m = compiled.n_species, compiled.n_reactions
-    dH = compiled.delta_H
+    return energy_rows(compiled.model, compiled.delta_H, compiled.n_species, rho_cp)
+
+
+def energy_rows(model, delta_H, n_species, rho_cp):
+    """:func:`energy_model` for a kernel model tuple and reaction enthalpies
+    ``delta_H`` (J/mol) given apart (sensitivities and studies vary them)."""
+    r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu = model
+    n, m = int(n_species), r_ptr.shape[0] - 1
+    dH = delta_H
     ptr = [0]
     sp, nu = [], []
     for j in range(m):
