@@ -355,3 +355,791 @@ def make_state(net, conc, T, tracers=None):
                                               (n_cells, n_tr))
     y[:, w - 1] = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_cells,))
     return y.reshape(-1)
+
+
+# ---------------------------------------------------------------------------
+# right-hand side and its explicit time derivative
+# ---------------------------------------------------------------------------
+@njit(inline="always")
+def _fraction(t, t0, t1):
+    """Position of t in the segment, (t - t0)/(t1 - t0); 0 for an empty one."""
+    if t1 > t0:
+        return (t - t0) / (t1 - t0)
+    return 0.0
+
+
+@njit
+def _rhs(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, out):
+    """dy/dt of the network into ``out``. With ``cached`` the rate constants
+    of isothermal cells come from ``kf_iso[i]``, ``kr_iso[i]``; otherwise
+    from the cell's T."""
+    model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src = net
+    (kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1) = seg
+    n_cells = cell_energy.shape[0]
+    w = n_s + n_tr + 1
+    m = dH.shape[0]
+    s = _fraction(t, t0, t1)
+    for i in range(n_cells):
+        b = i * w
+        energy = cell_energy[i] != 0
+        nw = w if energy else w - 1
+        kap = kap0[i] + s * (kap1[i] - kap0[i])
+        for k in range(nw):
+            yin = fd0[i, k] + s * (fd1[i, k] - fd0[i, k])
+            for l in range(link_ptr[i], link_ptr[i + 1]):
+                yin += (wt0[l, k] + s * (wt1[l, k] - wt0[l, k])) * y[link_src[l] * w + k]
+            out[b + k] = kap * (yin - y[b + k])
+        if not energy:
+            out[b + w - 1] = 0.0
+        if i + 1 < n_cells:
+            e = ex0[i] + s * (ex1[i] - ex0[i])
+            if e != 0.0:
+                for k in range(nw):
+                    out[b + k] += e * (y[b + w + k] - y[b + k])
+        if i > 0:
+            e = ex0[i - 1] + s * (ex1[i - 1] - ex0[i - 1])
+            if e != 0.0:
+                for k in range(nw):
+                    out[b + k] += e * (y[b - w + k] - y[b + k])
+        T = y[b + w - 1]
+        if m > 0:
+            for k in range(n_s):
+                cbuf[k] = y[b + k]
+            cbuf[n_s] = 0.0
+            if energy or not cached:
+                rate_constants(T, rate_params, kf, kr)
+                production_rates(cbuf, model_h, kf, kr, q, wdot)
+            else:
+                production_rates(cbuf, model_h, kf_iso[i], kr_iso[i], q, wdot)
+            for k in range(n_s):
+                out[b + k] += wdot[k]
+            if energy:
+                out[b + w - 1] += wdot[n_s] / (rc0[i] + s * (rc1[i] - rc0[i]))
+        if energy:
+            ua = ua0[i] + s * (ua1[i] - ua0[i])
+            out[b + w - 1] += ua * (tc0[i] + s * (tc1[i] - tc0[i]) - T)
+
+
+@njit
+def _network_dfdt(t, y, net, seg, t0, t1, kf, kr, q, cbuf, wdot, out):
+    """Partial derivative of f with respect to t at fixed y (the inputs are
+    linear in t, so this is exact): kappa' (y_in - y) + kappa y_in'
+    + exchange' (y_nb - y) - heat rho_cp' / rho_cp^2 + ua' (Tc - T) + ua Tc'."""
+    model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src = net
+    (kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1) = seg
+    n_cells = cell_energy.shape[0]
+    w = n_s + n_tr + 1
+    m = dH.shape[0]
+    s = _fraction(t, t0, t1)
+    inv_dt = 1.0 / (t1 - t0) if t1 > t0 else 0.0
+    for i in range(n_cells):
+        b = i * w
+        energy = cell_energy[i] != 0
+        nw = w if energy else w - 1
+        kap = kap0[i] + s * (kap1[i] - kap0[i])
+        dkap = (kap1[i] - kap0[i]) * inv_dt
+        for k in range(nw):
+            yin = fd0[i, k] + s * (fd1[i, k] - fd0[i, k])
+            dyin = (fd1[i, k] - fd0[i, k]) * inv_dt
+            for l in range(link_ptr[i], link_ptr[i + 1]):
+                ys = y[link_src[l] * w + k]
+                yin += (wt0[l, k] + s * (wt1[l, k] - wt0[l, k])) * ys
+                dyin += (wt1[l, k] - wt0[l, k]) * inv_dt * ys
+            out[b + k] = dkap * (yin - y[b + k]) + kap * dyin
+        if not energy:
+            out[b + w - 1] = 0.0
+        if i + 1 < n_cells:
+            de = (ex1[i] - ex0[i]) * inv_dt
+            if de != 0.0:
+                for k in range(nw):
+                    out[b + k] += de * (y[b + w + k] - y[b + k])
+        if i > 0:
+            de = (ex1[i - 1] - ex0[i - 1]) * inv_dt
+            if de != 0.0:
+                for k in range(nw):
+                    out[b + k] += de * (y[b - w + k] - y[b + k])
+        if energy:
+            T = y[b + w - 1]
+            drc = (rc1[i] - rc0[i]) * inv_dt
+            if m > 0 and drc != 0.0:
+                for k in range(n_s):
+                    cbuf[k] = y[b + k]
+                cbuf[n_s] = 0.0
+                rate_constants(T, rate_params, kf, kr)
+                production_rates(cbuf, model_h, kf, kr, q, wdot)
+                rc = rc0[i] + s * (rc1[i] - rc0[i])
+                out[b + w - 1] -= wdot[n_s] * drc / (rc * rc)
+            ua = ua0[i] + s * (ua1[i] - ua0[i])
+            tc = tc0[i] + s * (tc1[i] - tc0[i])
+            out[b + w - 1] += ((ua1[i] - ua0[i]) * (tc - T) + ua * (tc1[i] - tc0[i])) * inv_dt
+
+
+@njit
+def _scratch(net):
+    """Work arrays of one rhs / Jacobian evaluation: kf, kr, q, cbuf, wdot."""
+    m = net[2].shape[0]
+    n_s = net[3]
+    return (np.zeros(max(m, 1)), np.zeros(max(m, 1)), np.zeros(max(2 * m, 1)),
+            np.zeros(n_s + 1), np.zeros(n_s + 1))
+
+
+@njit
+def network_rhs(t, y, net, seg, t0, t1, out):
+    """Fill ``out`` with dy/dt of the network at (t, y), the segment's inputs
+    interpolated at t in [t0, t1] (rate constants of every cell from its T)."""
+    kf, kr, q, cbuf, wdot = _scratch(net)
+    kiso = np.zeros((1, 1))
+    _rhs(t, y, net, seg, t0, t1, False, kiso, kiso, kf, kr, q, cbuf, wdot, out)
+
+
+@njit
+def network_dfdt(t, y, net, seg, t0, t1, out):
+    """Fill ``out`` with the partial derivative df/dt at fixed y (ramps)."""
+    kf, kr, q, cbuf, wdot = _scratch(net)
+    _network_dfdt(t, y, net, seg, t0, t1, kf, kr, q, cbuf, wdot, out)
+
+
+# ---------------------------------------------------------------------------
+# Jacobian blocks
+# ---------------------------------------------------------------------------
+@njit
+def _jacobian_blocks(t, y, net, seg, t0, t1, kf, kr, q, cbuf, jr, dqdT, R, tdiag, jl, je):
+    """The Jacobian of the network in block form at (t, y).
+
+    ``R[i]`` ((n_s+1)-square): d f / d [c, T] of cell i on the rows [c, T]
+    (reaction Jacobian, T column from the rate constants' T-dependence,
+    minus kappa, ua and the exchange rates on the diagonal; T row 0 in
+    isothermal cells). ``tdiag[i]``: the tracers' diagonal entry (the same
+    for every tracer of a cell). ``jl[l, k]`` = kappa_i weight[l, k]: the
+    diagonal of the link block (0 for T of an isothermal cell). ``je[i]``:
+    the exchange rate between cells i and i+1 (the diagonal of both
+    off-diagonal blocks, again without the T of an isothermal cell).
+    ``jr`` ((n_s+1)-square) and ``dqdT`` (m) are scratch.
+    """
+    model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src = net
+    (kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1) = seg
+    n_cells = cell_energy.shape[0]
+    w = n_s + n_tr + 1
+    m = dH.shape[0]
+    s_ptr, s_sp, s_nu = model_h[6], model_h[7], model_h[8]
+    s = _fraction(t, t0, t1)
+    for i in range(n_cells):
+        e = ex0[i] + s * (ex1[i] - ex0[i]) if i + 1 < n_cells else 0.0
+        je[i] = e
+    for i in range(n_cells):
+        b = i * w
+        energy = cell_energy[i] != 0
+        kap = kap0[i] + s * (kap1[i] - kap0[i])
+        loss = kap + je[i] + (je[i - 1] if i > 0 else 0.0)
+        Ri = R[i]
+        T = y[b + w - 1]
+        if m > 0:
+            for k in range(n_s):
+                cbuf[k] = y[b + k]
+            cbuf[n_s] = 0.0
+            rate_constants(T, rate_params, kf, kr)
+            production_jacobian(cbuf, model_h, kf, kr, jr)
+            rate_temperature_derivative(cbuf, model_h, rate_params, kf, kr, T, dqdT)
+            for r in range(n_s + 1):
+                for c in range(n_s):
+                    Ri[r, c] = jr[r, c]
+                Ri[r, n_s] = 0.0
+            for j in range(m):
+                for a in range(s_ptr[j], s_ptr[j + 1]):
+                    Ri[s_sp[a], n_s] += s_nu[a] * dqdT[j]
+        else:
+            for r in range(n_s + 1):
+                for c in range(n_s + 1):
+                    Ri[r, c] = 0.0
+        for k in range(n_s):
+            Ri[k, k] -= loss
+        if energy:
+            rc = rc0[i] + s * (rc1[i] - rc0[i])
+            inv_rc = 1.0 / rc
+            for c in range(n_s + 1):
+                Ri[n_s, c] *= inv_rc
+            Ri[n_s, n_s] -= loss + ua0[i] + s * (ua1[i] - ua0[i])
+        else:
+            for c in range(n_s + 1):
+                Ri[n_s, c] = 0.0
+        tdiag[i] = -loss
+        nw = w if energy else w - 1
+        for l in range(link_ptr[i], link_ptr[i + 1]):
+            for k in range(nw):
+                jl[l, k] = kap * (wt0[l, k] + s * (wt1[l, k] - wt0[l, k]))
+            for k in range(nw, w):
+                jl[l, k] = 0.0
+
+
+@njit
+def network_jacobian_blocks(t, y, net, seg, t0, t1):
+    """The block Jacobian at (t, y): ``(R, tdiag, jl, je)`` as described in
+    :func:`_jacobian_blocks` (R of shape (n_cells, n_s+1, n_s+1))."""
+    n_s = net[3]
+    n_cells = net[5].shape[0]
+    n_links = net[7].shape[0]
+    w = n_s + net[4] + 1
+    kf, kr, q, cbuf, wdot = _scratch(net)
+    jr = np.zeros((n_s + 1, n_s + 1))
+    R = np.zeros((n_cells, n_s + 1, n_s + 1))
+    tdiag = np.zeros(n_cells)
+    jl = np.zeros((n_links, w))
+    je = np.zeros(n_cells)
+    _jacobian_blocks(t, y, net, seg, t0, t1, kf, kr, q, cbuf, jr, q, R, tdiag, jl, je)
+    return R, tdiag, jl, je
+
+
+@njit
+def _jacobian_triplets(t, y, net, seg, t0, t1):
+    """(rows, cols, vals) of every structural entry of the Jacobian (duplicate
+    positions possible where a link and an exchange join the same cells)."""
+    R, tdiag, jl, je = network_jacobian_blocks(t, y, net, seg, t0, t1)
+    n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
+    n_cells = cell_energy.shape[0]
+    w = n_s + n_tr + 1
+    wr = n_s + 1
+    n_links = link_src.shape[0]
+    cap = n_cells * (wr * wr + n_tr + 2 * w) + n_links * w
+    rows = np.empty(cap, dtype=np.int64)
+    cols = np.empty(cap, dtype=np.int64)
+    vals = np.empty(cap)
+    nz = 0
+    for i in range(n_cells):
+        b = i * w
+        for r in range(wr):
+            rr = b + (r if r < n_s else w - 1)
+            for c in range(wr):
+                rows[nz] = rr
+                cols[nz] = b + (c if c < n_s else w - 1)
+                vals[nz] = R[i, r, c]
+                nz += 1
+        for k in range(n_s, n_s + n_tr):
+            rows[nz] = b + k
+            cols[nz] = b + k
+            vals[nz] = tdiag[i]
+            nz += 1
+        nw = w if cell_energy[i] != 0 else w - 1
+        for l in range(link_ptr[i], link_ptr[i + 1]):
+            for k in range(w):
+                rows[nz] = b + k
+                cols[nz] = link_src[l] * w + k
+                vals[nz] = jl[l, k]
+                nz += 1
+        for k in range(w):
+            if i + 1 < n_cells:
+                rows[nz] = b + k
+                cols[nz] = b + w + k
+                vals[nz] = je[i] if k < nw else 0.0
+                nz += 1
+            if i > 0:
+                rows[nz] = b + k
+                cols[nz] = b - w + k
+                vals[nz] = je[i - 1] if k < nw else 0.0
+                nz += 1
+    return rows[:nz], cols[:nz], vals[:nz]
+
+
+def network_jacobian_csr(t, y, net, seg, t0, t1):
+    """The Jacobian at (t, y) in CSR form, ``(indptr, indices, data)``, over
+    the network's static pattern (every cell's dense [c, T] block, tracer
+    diagonals, link and neighbour diagonals; structural zeros kept), so that
+    ``scipy.sparse.csr_matrix((data, indices, indptr))`` serves
+    ``solve_ivp(method="BDF", jac=...)`` and its ``.astype(bool)`` the
+    ``jac_sparsity``. Duplicate positions are summed; columns sorted."""
+    rows, cols, vals = _jacobian_triplets(float(t), np.ascontiguousarray(y, dtype=np.float64),
+                                          net, seg, float(t0), float(t1))
+    n = net[5].shape[0] * (int(net[3]) + int(net[4]) + 1)
+    key = rows * n + cols
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.ones(key.shape[0], dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.nonzero(first)[0]
+    data = np.add.reduceat(vals[order], starts) if starts.size else np.zeros(0)
+    ukey = key[starts]
+    indices = (ukey % n).astype(np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, (ukey // n) + 1, 1)
+    return np.cumsum(indptr), indices, data
+
+
+# ---------------------------------------------------------------------------
+# block factorisation and solve of W = gh I - J
+# ---------------------------------------------------------------------------
+@njit
+def _factor_blocks(net, gh, R, tdiag, jl, je, lu, piv, tinv, dinv, col):
+    """Factor W = gh I - J by one block sweep in cell order.
+
+    Cell i's [c, T] block ``lu[i]`` = gh I - R[i] (plus, when cell i-1
+    exchanges with i, the Schur correction -diag(a) D_{i-1}^-1 diag(b) with
+    a the couplings of i to i-1 and b those of i-1 to i), factored with
+    partial pivoting; ``tinv[i, k]`` is the inverse of the tracer diagonal
+    (corrected the same way). ``dinv[i]`` receives D_i^-1 for cells that
+    exchange with i + 1 (needed by the next cell and the back sweep);
+    ``col`` is scratch of length n_s + 1. Returns False on a singular or
+    non-finite block.
+    """
+    n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
+    n_cells = cell_energy.shape[0]
+    w = n_s + n_tr + 1
+    wr = n_s + 1
+    for i in range(n_cells):
+        Li = lu[i]
+        Ri = R[i]
+        for r in range(wr):
+            for c in range(wr):
+                Li[r, c] = -Ri[r, c]
+            Li[r, r] += gh
+        for k in range(n_tr):
+            tinv[i, k] = gh - tdiag[i]
+        if i > 0 and je[i - 1] != 0.0:
+            # a: couplings of cell i to cell i-1 (links from i-1 and the
+            # exchange), b: of cell i-1 to cell i (the exchange)
+            e = je[i - 1]
+            energy = cell_energy[i] != 0
+            energy_prev = cell_energy[i - 1] != 0
+            Dp = dinv[i - 1]
+            for r in range(wr):
+                kr_ = r if r < n_s else w - 1
+                if kr_ == w - 1 and not energy:
+                    continue
+                a = e
+                for l in range(link_ptr[i], link_ptr[i + 1]):
+                    if link_src[l] == i - 1:
+                        a += jl[l, kr_]
+                for c in range(wr):
+                    bc = e if (c < n_s or energy_prev) else 0.0
+                    # W_ii -= W_{i,i-1} D^-1 W_{i-1,i} = (-a)(D^-1)(-b)
+                    Li[r, c] -= a * Dp[r, c] * bc
+            for k in range(n_tr):
+                a = e
+                for l in range(link_ptr[i], link_ptr[i + 1]):
+                    if link_src[l] == i - 1:
+                        a += jl[l, n_s + k]
+                tinv[i, k] -= a * e * tinv[i - 1, k]  # tinv[i - 1] holds inverses
+        if not lu_factor(Li, piv[i]):
+            return False
+        for k in range(n_tr):
+            d = tinv[i, k]
+            if not (d != 0.0) or not np.isfinite(d):
+                return False
+            tinv[i, k] = 1.0 / d
+        if i + 1 < n_cells and je[i] != 0.0:
+            Di = dinv[i]
+            for c in range(wr):
+                for r in range(wr):
+                    col[r] = 0.0
+                col[c] = 1.0
+                lu_solve(Li, piv[i], col)
+                for r in range(wr):
+                    Di[r, c] = col[r]
+    return True
+
+
+@njit
+def _solve_blocks(net, lu, piv, tinv, dinv, jl, je, x, tmp):
+    """Solve W z = x in place with the factors of :func:`_factor_blocks`:
+    forward block substitution in cell order (links and the exchange from
+    the cell before), then the back sweep over the exchange band."""
+    n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
+    n_cells = cell_energy.shape[0]
+    w = n_s + n_tr + 1
+    wr = n_s + 1
+    for i in range(n_cells):
+        b = i * w
+        nw = w if cell_energy[i] != 0 else w - 1
+        for l in range(link_ptr[i], link_ptr[i + 1]):
+            sb = link_src[l] * w
+            for k in range(nw):
+                x[b + k] += jl[l, k] * x[sb + k]
+        if i > 0:
+            e = je[i - 1]
+            if e != 0.0:
+                for k in range(nw):
+                    x[b + k] += e * x[b - w + k]
+        for k in range(n_s):
+            tmp[k] = x[b + k]
+        tmp[n_s] = x[b + w - 1]
+        lu_solve(lu[i], piv[i], tmp)
+        for k in range(n_s):
+            x[b + k] = tmp[k]
+        x[b + w - 1] = tmp[n_s]
+        for k in range(n_tr):
+            x[b + n_s + k] *= tinv[i, k]
+    for i in range(n_cells - 2, -1, -1):
+        e = je[i]
+        if e == 0.0:
+            continue
+        b = i * w
+        nb = b + w
+        energy = cell_energy[i] != 0
+        # x_i += D_i^-1 diag(b) x_{i+1}, b = e (no T entry in an isothermal cell)
+        for k in range(n_s):
+            tmp[k] = e * x[nb + k]
+        tmp[n_s] = e * x[nb + w - 1] if energy else 0.0
+        Di = dinv[i]
+        for r in range(wr):
+            acc = 0.0
+            for c in range(wr):
+                acc += Di[r, c] * tmp[c]
+            if r < n_s:
+                x[b + r] += acc
+            else:
+                x[b + w - 1] += acc
+        for k in range(n_tr):
+            x[b + n_s + k] += tinv[i, k] * e * x[nb + n_s + k]
+
+
+# ---------------------------------------------------------------------------
+# Rodas5P on the network
+# ---------------------------------------------------------------------------
+@njit
+def _differs(a0, a1):
+    a = a0.ravel()
+    b = a1.ravel()
+    for j in range(a.shape[0]):
+        if a[j] != b[j]:
+            return True
+    return False
+
+
+@njit
+def _segment_ramped(seg):
+    """True when any input differs between the segment's two ends."""
+    return (_differs(seg[0], seg[1]) or _differs(seg[2], seg[3]) or _differs(seg[4], seg[5])
+            or _differs(seg[6], seg[7]) or _differs(seg[8], seg[9])
+            or _differs(seg[10], seg[11]) or _differs(seg[12], seg[13]))
+
+
+@njit
+def _check_network_inputs(net, seg, y0, t0, t1, t_out, rtol, atol):
+    """True when the integrator's inputs are consistent and finite."""
+    n_cells = net[5].shape[0]
+    w = net[3] + net[4] + 1
+    n = n_cells * w
+    if y0.shape[0] != n or not (atol.shape[0] == n or atol.shape[0] == w):
+        return False
+    if seg[0].shape[0] != n_cells or seg[2].shape[0] != n_cells or seg[2].shape[1] != w:
+        return False
+    if seg[4].shape[0] != net[7].shape[0]:
+        return False
+    if not (rtol > 0.0) or not np.isfinite(rtol):
+        return False
+    for i in range(atol.shape[0]):
+        if not (atol[i] > 0.0) or not np.isfinite(atol[i]):
+            return False
+    if not np.isfinite(t0) or not np.isfinite(t1) or t1 < t0:
+        return False
+    for i in range(n):
+        if not np.isfinite(y0[i]):
+            return False
+    prev = t0
+    for i in range(t_out.shape[0]):
+        if not (t_out[i] >= prev) or t_out[i] > t1:
+            return False
+        prev = t_out[i]
+    return True
+
+
+@njit
+def _full_atol(atol, n):
+    """atol per state entry from one per entry or one per cell component."""
+    if atol.shape[0] == n:
+        return atol.copy()
+    w = atol.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = atol[i % w]
+    return out
+
+
+@njit
+def _isothermal_rate_constants(net, y):
+    """Rate constants of every isothermal cell at the T of its state
+    (rows of energy cells unused)."""
+    rate_params = net[1]
+    m = net[2].shape[0]
+    cell_energy = net[5]
+    n_cells = cell_energy.shape[0]
+    w = net[3] + net[4] + 1
+    kf_iso = np.zeros((n_cells, max(m, 1)))
+    kr_iso = np.zeros((n_cells, max(m, 1)))
+    if m > 0:
+        for i in range(n_cells):
+            if cell_energy[i] == 0:
+                rate_constants(y[i * w + w - 1], rate_params, kf_iso[i, :m], kr_iso[i, :m])
+    return kf_iso[:, :m].copy(), kr_iso[:, :m].copy()
+
+
+@njit
+def _scaled_rms(v, y, rtol, atol):
+    s = 0.0
+    n = v.shape[0]
+    for i in range(n):
+        r = v[i] / (atol[i] + rtol * abs(y[i]))
+        s += r * r
+    return np.sqrt(s / max(n, 1))
+
+
+@njit
+def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
+    """Integrate the cell network over one segment [t0, t1] with Rodas5P.
+
+    Parameters
+    ----------
+    net, seg : tuple
+        From :func:`make_network` and :func:`make_segment`.
+    y0 : float64[n_cells * w]
+        State at t0 (cell-major). The T of isothermal cells is held.
+    t0, t1 : float
+        Segment, s (t1 >= t0).
+    t_out : float64[n_out]
+        Output times, sorted, inside [t0, t1].
+    rtol : float
+        Relative tolerance.
+    atol : float64[n_cells * w] or float64[w]
+        Absolute tolerances per state entry or per cell component.
+    h0 : float
+        First step (<= 0: chosen by Hairer's algorithm).
+    max_steps : int
+        Budget of step attempts.
+
+    Returns
+    -------
+    status : int
+        :mod:`kernels.status` code (SUCCESS, MAX_STEPS, STEP_TOO_SMALL,
+        NON_FINITE, SINGULAR_MATRIX, INVALID_INPUT).
+    y_out : float64[n_out, n_cells * w]
+        States at ``t_out`` from the dense output (NaN beyond a failure).
+    y_end : float64[n_cells * w]
+        Last accepted state (at t1 on success).
+    h_last : float
+        Step size proposed for continuing (the next segment's ``h0``).
+    stats : int64[N_NET_STATS]
+        Step attempts, accepted, rejected, rhs evaluations, Jacobian
+        evaluations, factorisations of W, cell-block LU factorisations.
+    """
+    n_s, n_tr, cell_energy = net[3], net[4], net[5]
+    n_cells = cell_energy.shape[0]
+    n_links = net[7].shape[0]
+    m = net[2].shape[0]
+    w = n_s + n_tr + 1
+    wr = n_s + 1
+    n = n_cells * w
+    n_out = t_out.shape[0]
+    stats = np.zeros(N_NET_STATS, dtype=np.int64)
+    y_out = np.full((n_out, y0.shape[0]), np.nan)
+    y = y0.copy()
+    if not _check_network_inputs(net, seg, y0, t0, t1, t_out, rtol, atol):
+        return INVALID_INPUT, y_out, y, 0.0, stats
+    at = _full_atol(atol, n)
+    ie = 0
+    while ie < n_out and t_out[ie] <= t0:
+        y_out[ie, :] = y0
+        ie += 1
+
+    kf_iso, kr_iso = _isothermal_rate_constants(net, y0)
+    kf, kr, q, cbuf, wdot = _scratch(net)
+    ramped = _segment_ramped(seg)
+    # work arrays, allocated once per call
+    f0 = np.empty(n)
+    fnew = np.empty(n)
+    ft = np.zeros(n)
+    u = np.empty(n)
+    fu = np.empty(n)
+    ynew = np.empty(n)
+    k = np.empty((N_STAGES, n))
+    dcoef = np.empty((N_DENSE, n))
+    jr = np.zeros((wr, wr))
+    dqdT = np.zeros(max(m, 1))
+    R = np.zeros((n_cells, wr, wr))
+    tdiag = np.zeros(n_cells)
+    jl = np.zeros((n_links, w))
+    je = np.zeros(n_cells)
+    lu = np.zeros((n_cells, wr, wr))
+    piv = np.zeros((n_cells, wr), dtype=np.int64)
+    tinv = np.zeros((n_cells, max(n_tr, 1)))
+    dinv = np.zeros((n_cells, wr, wr))
+    col = np.zeros(wr)
+    tmp = np.zeros(wr)
+
+    status = SUCCESS
+    t = t0
+    h_next = h0
+    _rhs(t, y, net, seg, t0, t1, True, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, f0)
+    stats[STAT_RHS_EVALS] += 1
+    finite = True
+    for i in range(n):
+        if not np.isfinite(f0[i]):
+            finite = False
+    if not finite:
+        return NON_FINITE, y_out, y, 0.0, stats
+    if t1 > t0:
+        if h0 > 0.0:
+            h = min(h0, t1 - t0)
+        else:
+            # Hairer's starting step (Solving ODEs I, II.4)
+            dnf = _scaled_rms(f0, y, rtol, at)
+            dny = _scaled_rms(y, y, rtol, at)
+            if dnf <= 1e-10 or dny <= 1e-10:
+                h = 1e-6
+            else:
+                h = 0.01 * dny / dnf
+            h = min(h, t1 - t0)
+            for i in range(n):
+                u[i] = y[i] + h * f0[i]
+            _rhs(t + h, u, net, seg, t0, t1, True, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, fu)
+            stats[STAT_RHS_EVALS] += 1
+            for i in range(n):
+                fu[i] -= f0[i]
+            der2 = _scaled_rms(fu, y, rtol, at) / h
+            der12 = max(abs(der2), np.sqrt(dnf))
+            if not np.isfinite(der12):
+                h1 = h * 1e-3
+            elif der12 <= 1e-15:
+                h1 = max(1e-6, h * 1e-3)
+            else:
+                h1 = (0.01 / der12) ** 0.2
+            h = min(100.0 * h, h1, t1 - t0)
+            if not (h > 0.0):
+                h = max((t1 - t0) * 1e-6, 1e-300)
+        h_acc = 0.0
+        err_acc = 1.0
+        last_rejected = False
+        jac_current = False
+        n_fail = 0
+        eps = np.finfo(np.float64).eps
+        while True:
+            if stats[STAT_STEPS] >= max_steps:
+                status = MAX_STEPS
+                break
+            if h < 16.0 * eps * max(abs(t), 1e-300) or not (h > 0.0):
+                status = STEP_TOO_SMALL
+                break
+            h_try = h
+            last = t + 1.01 * h >= t1
+            if last:
+                h = t1 - t
+            if not jac_current:
+                _jacobian_blocks(t, y, net, seg, t0, t1, kf, kr, q, cbuf, jr, dqdT, R, tdiag,
+                                 jl, je)
+                if ramped:
+                    _network_dfdt(t, y, net, seg, t0, t1, kf, kr, q, cbuf, wdot, ft)
+                stats[STAT_JAC_EVALS] += 1
+                jac_current = True
+            gh = 1.0 / (GAMMA * h)
+            stats[STAT_STEPS] += 1
+            stats[STAT_LU_FACTORS] += 1
+            stats[NET_STAT_BLOCK_LU] += n_cells
+            if not _factor_blocks(net, gh, R, tdiag, jl, je, lu, piv, tinv, dinv, col):
+                stats[STAT_REJECTED] += 1
+                n_fail += 1
+                if n_fail > MAX_CONSECUTIVE_FAILURES:
+                    status = SINGULAR_MATRIX
+                    for i in range(n_cells):
+                        for r in range(wr):
+                            for c in range(wr):
+                                if not np.isfinite(R[i, r, c]):
+                                    status = NON_FINITE
+                    break
+                h *= 0.5
+                last_rejected = True
+                continue
+            # ---- the eight stages
+            inv_h = 1.0 / h
+            for s in range(N_STAGES):
+                ks = k[s]
+                if s == 0:
+                    for i in range(n):
+                        ks[i] = f0[i]
+                else:
+                    if s <= 5:
+                        for i in range(n):
+                            u[i] = y[i]
+                        for j in range(s):
+                            a = _A[s, j]
+                            kj = k[j]
+                            for i in range(n):
+                                u[i] += a * kj[i]
+                    else:  # stiffly accurate tail: u_6 = u_5 + k_5, u_7 = u_6 + k_6
+                        kj = k[s - 1]
+                        for i in range(n):
+                            u[i] += kj[i]
+                    _rhs(t + _CT[s] * h, u, net, seg, t0, t1, True, kf_iso, kr_iso, kf, kr, q,
+                         cbuf, wdot, fu)
+                    for i in range(n):
+                        ks[i] = fu[i]
+                    for j in range(s):
+                        c = _C[s, j] * inv_h
+                        kj = k[j]
+                        for i in range(n):
+                            ks[i] += c * kj[i]
+                if ramped and _DT[s] != 0.0:
+                    hd = h * _DT[s]
+                    for i in range(n):
+                        ks[i] += hd * ft[i]
+                _solve_blocks(net, lu, piv, tinv, dinv, jl, je, ks, tmp)
+            for i in range(n):
+                ynew[i] = u[i] + k[7, i]
+            stats[STAT_RHS_EVALS] += 7
+            # error norm, finiteness and the non-negativity rule in one pass
+            s2 = 0.0
+            chk = 0.0
+            negative = False
+            for i in range(n):
+                yi = y[i]
+                yn = ynew[i]
+                ayi = abs(yi)
+                sc = at[i] + rtol * max(ayi, abs(yn))
+                r = k[7, i] / sc
+                s2 += r * r
+                chk += yn * 0.0
+                if yn < -(at[i] + rtol * ayi):
+                    negative = True
+            err = np.sqrt(s2 / max(n, 1))
+            finite = np.isfinite(err) and chk == 0.0
+            if finite:
+                _rhs(t + h, ynew, net, seg, t0, t1, True, kf_iso, kr_iso, kf, kr, q, cbuf,
+                     wdot, fnew)
+                stats[STAT_RHS_EVALS] += 1
+                for i in range(n):
+                    if not np.isfinite(fnew[i]):
+                        finite = False
+            if not finite:
+                stats[STAT_REJECTED] += 1
+                n_fail += 1
+                if n_fail > MAX_CONSECUTIVE_FAILURES:
+                    status = NON_FINITE
+                    break
+                h *= 0.25
+                last_rejected = True
+                continue
+            if err <= 1.0 and not negative:
+                # ---- accept
+                n_fail = 0
+                t_new = t1 if last else t + h
+                if ie < n_out and t_out[ie] <= t_new:
+                    _dense_coeffs(k, dcoef)
+                    while ie < n_out and t_out[ie] <= t_new:
+                        dense_eval(DENSE_RODAS, (t_out[ie] - t) / h, y, ynew, dcoef, y_out[ie])
+                        ie += 1
+                for i in range(n):
+                    y[i] = ynew[i]
+                    f0[i] = fnew[i]
+                t = t_new
+                stats[STAT_ACCEPTED] += 1
+                jac_current = False
+                fac = predictive_factor(err, h, h_acc, err_acc, last_rejected)
+                h_acc = h
+                err_acc = max(err, 1e-2)
+                h_next = max(h * fac, h_try) if last else h * fac
+                if last:
+                    break
+                h = h * fac
+                last_rejected = False
+            else:
+                # ---- reject
+                stats[STAT_REJECTED] += 1
+                h *= reject_factor(err, negative)
+                last_rejected = True
+    return status, y_out, y, h_next, stats
