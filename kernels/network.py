@@ -77,7 +77,7 @@ import numpy as np
 from ._common import DENSE_RODAS, FAC_MAX, MAX_CONSECUTIVE_FAILURES, N_DENSE, dense_eval, reject_factor
 from .jit import njit
 from .kinetics import production_jacobian, production_rates, rate_constants, rate_temperature_derivative
-from .linalg import lu_factor, lu_solve
+from .linalg import factor_w_dense, solve_w_dense
 from .rosenbrock import GAMMA, N_STAGES, RODAS5P_A, RODAS5P_C, _dense_coeffs, predictive_factor
 from .status import (
     INVALID_INPUT,
@@ -503,7 +503,8 @@ def network_dfdt(t, y, net, seg, t0, t1, out):
 # Jacobian blocks
 # ---------------------------------------------------------------------------
 @njit
-def _jacobian_blocks(t, y, net, seg, t0, t1, kf, kr, q, cbuf, jr, dqdT, R, tdiag, jl, je):
+def _jacobian_blocks(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, kf, kr, q, cbuf, jr, dqdT,
+                     R, tdiag, jl, je):
     """The Jacobian of the network in block form at (t, y).
 
     ``R[i]`` ((n_s+1)-square): d f / d [c, T] of cell i on the rows [c, T]
@@ -514,7 +515,10 @@ def _jacobian_blocks(t, y, net, seg, t0, t1, kf, kr, q, cbuf, jr, dqdT, R, tdiag
     diagonal of the link block (0 for T of an isothermal cell). ``je[i]``:
     the exchange rate between cells i and i+1 (the diagonal of both
     off-diagonal blocks, again without the T of an isothermal cell).
-    ``jr`` ((n_s+1)-square) and ``dqdT`` (m) are scratch.
+    ``jr`` ((n_s+1)-square) and ``dqdT`` (m) are scratch. With ``cached``
+    (the integrator), isothermal cells take their rate constants from
+    ``kf_iso[i]``, ``kr_iso[i]`` and get no T column (their T never moves,
+    so W's T column multiplies zero).
     """
     model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src = net
     (kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1) = seg
@@ -537,16 +541,20 @@ def _jacobian_blocks(t, y, net, seg, t0, t1, kf, kr, q, cbuf, jr, dqdT, R, tdiag
             for k in range(n_s):
                 cbuf[k] = y[b + k]
             cbuf[n_s] = 0.0
-            rate_constants(T, rate_params, kf, kr)
-            production_jacobian(cbuf, model_h, kf, kr, jr)
-            rate_temperature_derivative(cbuf, model_h, rate_params, kf, kr, T, dqdT)
+            if cached and not energy:
+                production_jacobian(cbuf, model_h, kf_iso[i], kr_iso[i], jr)
+            else:
+                rate_constants(T, rate_params, kf, kr)
+                production_jacobian(cbuf, model_h, kf, kr, jr)
             for r in range(n_s + 1):
                 for c in range(n_s):
                     Ri[r, c] = jr[r, c]
                 Ri[r, n_s] = 0.0
-            for j in range(m):
-                for a in range(s_ptr[j], s_ptr[j + 1]):
-                    Ri[s_sp[a], n_s] += s_nu[a] * dqdT[j]
+            if energy or not cached:
+                rate_temperature_derivative(cbuf, model_h, rate_params, kf, kr, T, dqdT)
+                for j in range(m):
+                    for a in range(s_ptr[j], s_ptr[j + 1]):
+                        Ri[s_sp[a], n_s] += s_nu[a] * dqdT[j]
         else:
             for r in range(n_s + 1):
                 for c in range(n_s + 1):
@@ -585,7 +593,9 @@ def network_jacobian_blocks(t, y, net, seg, t0, t1):
     tdiag = np.zeros(n_cells)
     jl = np.zeros((n_links, w))
     je = np.zeros(n_cells)
-    _jacobian_blocks(t, y, net, seg, t0, t1, kf, kr, q, cbuf, jr, q, R, tdiag, jl, je)
+    kiso = np.zeros((1, 1))
+    _jacobian_blocks(t, y, net, seg, t0, t1, False, kiso, kiso, kf, kr, q, cbuf, jr, q, R,
+                     tdiag, jl, je)
     return R, tdiag, jl, je
 
 
@@ -667,34 +677,47 @@ def network_jacobian_csr(t, y, net, seg, t0, t1):
 # block factorisation and solve of W = gh I - J
 # ---------------------------------------------------------------------------
 @njit
-def _factor_blocks(net, gh, R, tdiag, jl, je, lu, piv, tinv, dinv, col):
+def factor_storage(net):
+    """Work arrays of the block factorisation: ``(lu, piv, rpiv, tinv, dinv,
+    jx, cols, tmp)`` (factors, pivots, reciprocal pivots of each cell's [c, T]
+    block; inverse tracer diagonals; D_i^-1 of the cells in an exchange band;
+    scratch)."""
+    n_s, n_tr = net[3], net[4]
+    n_cells = net[5].shape[0]
+    wr = n_s + 1
+    return (np.zeros((n_cells, wr, wr)), np.zeros((n_cells, wr), dtype=np.int64),
+            np.zeros((n_cells, wr)), np.zeros((n_cells, max(n_tr, 1))),
+            np.zeros((n_cells, wr, wr)), np.zeros((wr, wr)), np.zeros(wr, dtype=np.int64),
+            np.zeros(wr))
+
+
+@njit
+def _factor_blocks(net, gh, R, tdiag, jl, je, store):
     """Factor W = gh I - J by one block sweep in cell order.
 
-    Cell i's [c, T] block ``lu[i]`` = gh I - R[i] (plus, when cell i-1
-    exchanges with i, the Schur correction -diag(a) D_{i-1}^-1 diag(b) with
-    a the couplings of i to i-1 and b those of i-1 to i), factored with
-    partial pivoting; ``tinv[i, k]`` is the inverse of the tracer diagonal
-    (corrected the same way). ``dinv[i]`` receives D_i^-1 for cells that
-    exchange with i + 1 (needed by the next cell and the back sweep);
-    ``col`` is scratch of length n_s + 1. Returns False on a singular or
-    non-finite block.
+    Cell i's [c, T] block is gh I - R[i] plus, when cell i-1 exchanges with
+    i, the Schur correction -diag(a) D_{i-1}^-1 diag(b) (a: the couplings of
+    i to i-1, links and exchange; b: of i-1 to i, the exchange), factored by
+    :func:`kernels.linalg.factor_w_dense` (partial pivoting, zero entries of
+    the sparse reaction Jacobian skipped); the tracer diagonal is corrected
+    the same way and inverted. D_i^-1 is kept for the cells that exchange
+    with i + 1 (the next cell's correction and the back sweep). ``store``
+    from :func:`factor_storage`. Returns False on a singular or non-finite
+    block.
     """
     n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
+    lu, piv, rpiv, tinv, dinv, jx, cols, tmp = store
     n_cells = cell_energy.shape[0]
     w = n_s + n_tr + 1
     wr = n_s + 1
     for i in range(n_cells):
-        Li = lu[i]
         Ri = R[i]
         for r in range(wr):
             for c in range(wr):
-                Li[r, c] = -Ri[r, c]
-            Li[r, r] += gh
+                jx[r, c] = Ri[r, c]
         for k in range(n_tr):
             tinv[i, k] = gh - tdiag[i]
         if i > 0 and je[i - 1] != 0.0:
-            # a: couplings of cell i to cell i-1 (links from i-1 and the
-            # exchange), b: of cell i-1 to cell i (the exchange)
             e = je[i - 1]
             energy = cell_energy[i] != 0
             energy_prev = cell_energy[i - 1] != 0
@@ -709,15 +732,15 @@ def _factor_blocks(net, gh, R, tdiag, jl, je, lu, piv, tinv, dinv, col):
                         a += jl[l, kr_]
                 for c in range(wr):
                     bc = e if (c < n_s or energy_prev) else 0.0
-                    # W_ii -= W_{i,i-1} D^-1 W_{i-1,i} = (-a)(D^-1)(-b)
-                    Li[r, c] -= a * Dp[r, c] * bc
+                    # W_ii - W_{i,i-1} D^-1 W_{i-1,i} = gh I - (J_ii + a D^-1 b)
+                    jx[r, c] += a * Dp[r, c] * bc
             for k in range(n_tr):
                 a = e
                 for l in range(link_ptr[i], link_ptr[i + 1]):
                     if link_src[l] == i - 1:
                         a += jl[l, n_s + k]
                 tinv[i, k] -= a * e * tinv[i - 1, k]  # tinv[i - 1] holds inverses
-        if not lu_factor(Li, piv[i]):
+        if not factor_w_dense(jx, gh, lu[i], piv[i], rpiv[i], cols):
             return False
         for k in range(n_tr):
             d = tinv[i, k]
@@ -728,20 +751,21 @@ def _factor_blocks(net, gh, R, tdiag, jl, je, lu, piv, tinv, dinv, col):
             Di = dinv[i]
             for c in range(wr):
                 for r in range(wr):
-                    col[r] = 0.0
-                col[c] = 1.0
-                lu_solve(Li, piv[i], col)
+                    tmp[r] = 0.0
+                tmp[c] = 1.0
+                solve_w_dense(lu[i], piv[i], rpiv[i], tmp)
                 for r in range(wr):
-                    Di[r, c] = col[r]
+                    Di[r, c] = tmp[r]
     return True
 
 
 @njit
-def _solve_blocks(net, lu, piv, tinv, dinv, jl, je, x, tmp):
+def _solve_blocks(net, store, jl, je, x):
     """Solve W z = x in place with the factors of :func:`_factor_blocks`:
     forward block substitution in cell order (links and the exchange from
     the cell before), then the back sweep over the exchange band."""
     n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
+    lu, piv, rpiv, tinv, dinv, jx, cols, tmp = store
     n_cells = cell_energy.shape[0]
     w = n_s + n_tr + 1
     wr = n_s + 1
@@ -760,7 +784,7 @@ def _solve_blocks(net, lu, piv, tinv, dinv, jl, je, x, tmp):
         for k in range(n_s):
             tmp[k] = x[b + k]
         tmp[n_s] = x[b + w - 1]
-        lu_solve(lu[i], piv[i], tmp)
+        solve_w_dense(lu[i], piv[i], rpiv[i], tmp)
         for k in range(n_s):
             x[b + k] = tmp[k]
         x[b + w - 1] = tmp[n_s]
@@ -956,12 +980,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
     tdiag = np.zeros(n_cells)
     jl = np.zeros((n_links, w))
     je = np.zeros(n_cells)
-    lu = np.zeros((n_cells, wr, wr))
-    piv = np.zeros((n_cells, wr), dtype=np.int64)
-    tinv = np.zeros((n_cells, max(n_tr, 1)))
-    dinv = np.zeros((n_cells, wr, wr))
-    col = np.zeros(wr)
-    tmp = np.zeros(wr)
+    store = factor_storage(net)
 
     status = SUCCESS
     t = t0
@@ -1021,8 +1040,8 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
             if last:
                 h = t1 - t
             if not jac_current:
-                _jacobian_blocks(t, y, net, seg, t0, t1, kf, kr, q, cbuf, jr, dqdT, R, tdiag,
-                                 jl, je)
+                _jacobian_blocks(t, y, net, seg, t0, t1, True, kf_iso, kr_iso, kf, kr, q, cbuf,
+                                 jr, dqdT, R, tdiag, jl, je)
                 if ramped:
                     _network_dfdt(t, y, net, seg, t0, t1, kf, kr, q, cbuf, wdot, ft)
                 stats[STAT_JAC_EVALS] += 1
@@ -1031,7 +1050,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
             stats[STAT_STEPS] += 1
             stats[STAT_LU_FACTORS] += 1
             stats[NET_STAT_BLOCK_LU] += n_cells
-            if not _factor_blocks(net, gh, R, tdiag, jl, je, lu, piv, tinv, dinv, col):
+            if not _factor_blocks(net, gh, R, tdiag, jl, je, store):
                 stats[STAT_REJECTED] += 1
                 n_fail += 1
                 if n_fail > MAX_CONSECUTIVE_FAILURES:
@@ -1078,7 +1097,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
                     hd = h * _DT[s]
                     for i in range(n):
                         ks[i] += hd * ft[i]
-                _solve_blocks(net, lu, piv, tinv, dinv, jl, je, ks, tmp)
+                _solve_blocks(net, store, jl, je, ks)
             for i in range(n):
                 ynew[i] = u[i] + k[7, i]
             stats[STAT_RHS_EVALS] += 7
