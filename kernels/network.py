@@ -91,9 +91,16 @@ from .status import (
     STAT_REJECTED,
     STAT_RHS_EVALS,
     STAT_STEPS,
+    N_STEADY_STATS,
     STEADY_NOT_CONVERGED,
     STEADY_NONFINITE,
     STEADY_SINGULAR,
+    STEADY_STAT_JAC_EVALS,
+    STEADY_STAT_LU_FACTORS,
+    STEADY_STAT_NEWTON_ITERS,
+    STEADY_STAT_PT_FALLBACKS,
+    STEADY_STAT_PT_STEPS,
+    STEADY_STAT_RHS_EVALS,
     STEP_TOO_SMALL,
     SUCCESS,
 )
@@ -1162,3 +1169,186 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
                 h *= reject_factor(err, negative)
                 last_rejected = True
     return status, y_out, y, h_next, stats
+
+
+# ---------------------------------------------------------------------------
+# steady state of the network
+# ---------------------------------------------------------------------------
+NEWTON_TOL = 1e-2      # converged: scaled Newton step below this (well inside the tolerances)
+NEWTON_MAX_ITER = 12   # Newton iterations per attempt before pseudo-transient continuation
+PTC_NEWTON_RATIO = 1e4  # try Newton again once dt * max(kappa) exceeds this
+
+
+@njit
+def _steady_blocks(y, t, net, seg, kf_iso, kr_iso, kf, kr, q, cbuf, jr, dqdT, R, tdiag, jl,
+                   je):
+    """Jacobian blocks for the Newton and continuation steps; the T row of
+    an isothermal cell (zero) is pinned to -1 so that W stays regular (its
+    right-hand side is 0, so its update stays 0)."""
+    _jacobian_blocks(t, y, net, seg, t, t, True, kf_iso, kr_iso, kf, kr, q, cbuf, jr, dqdT, R,
+                     tdiag, jl, je)
+    n_s = net[3]
+    for i in range(net[5].shape[0]):
+        if net[5][i] == 0:
+            R[i, n_s, n_s] = -1.0
+
+
+@njit
+def steady_network(net, seg, y0, rtol, atol, max_iter):
+    """Steady state f(y) = 0 of the network with the inputs at the start of
+    ``seg`` (kappa0, feed0, weight0, ...).
+
+    Newton's method with the block factorisation of :func:`integrate_network`
+    (W = -J) and a step limited to keep concentrations above
+    ``-atol``, backtracking on the scaled residual; when it stalls, pseudo-
+    transient continuation from the current state (linearly implicit Euler
+    steps (I/dt - J) dy = f, dt grown by the residual ratio, Kelley and
+    Keyes's switched evolution relaxation), returning to Newton once
+    dt max(kappa) exceeds PTC_NEWTON_RATIO. The T of isothermal cells is
+    held. Converged when a full Newton step is below NEWTON_TOL in the norm
+    RMS(dy_i / (atol_i + rtol |y_i|)).
+
+    Parameters
+    ----------
+    net, seg : tuple
+        From :func:`make_network` / :func:`make_segment`; the segment's
+        start values are used.
+    y0 : float64[n_cells * w]
+        Start state (e.g. the state at the end of a run, or the feed filled
+        everywhere); the T of isothermal cells is taken from it.
+    rtol : float
+    atol : float64[n_cells * w] or float64[w]
+    max_iter : int
+        Budget of Newton iterations plus continuation steps.
+
+    Returns
+    -------
+    status : int
+        SUCCESS, STEADY_NOT_CONVERGED, STEADY_SINGULAR, STEADY_NONFINITE or
+        INVALID_INPUT.
+    y : float64[n_cells * w]
+        The steady state (the last iterate on failure).
+    stats : int64[N_STEADY_STATS]
+        ``kernels.status.STEADY_STAT_*`` counters.
+    """
+    n_s, n_tr, cell_energy = net[3], net[4], net[5]
+    n_cells = cell_energy.shape[0]
+    n_links = net[7].shape[0]
+    m = net[2].shape[0]
+    w = n_s + n_tr + 1
+    wr = n_s + 1
+    n = n_cells * w
+    stats = np.zeros(N_STEADY_STATS, dtype=np.int64)
+    y = y0.copy()
+    if not _check_network_inputs(net, seg, y0, 0.0, 0.0, y0[:0], rtol, atol):
+        return INVALID_INPUT, y, stats
+    at = _full_atol(atol, n)
+    t = 0.0  # with t0 = t1 = 0 every input takes its start value
+    kf_iso, kr_iso = _isothermal_rate_constants(net, y0)
+    kf, kr, q, cbuf, wdot = _scratch(net)
+    f = np.empty(n)
+    ftry = np.empty(n)
+    dy = np.empty(n)
+    ytry = np.empty(n)
+    jr = np.zeros((wr, wr))
+    dqdT = np.zeros(max(m, 1))
+    R = np.zeros((n_cells, wr, wr))
+    tdiag = np.zeros(n_cells)
+    jl = np.zeros((n_links, w))
+    je = np.zeros(n_cells)
+    store = factor_storage(net)
+    kmax = 0.0
+    for i in range(n_cells):
+        kmax = max(kmax, seg[0][i])
+    kmax = max(kmax, 1e-12)
+    _rhs(t, y, net, seg, t, t, True, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, f)
+    stats[STEADY_STAT_RHS_EVALS] += 1
+    if not _all_finite(f):
+        return STEADY_NONFINITE, y, stats
+    fn = _scaled_rms(f, y, rtol, at)
+    used = 0
+    dt = 0.0  # 0: Newton
+    while used < max_iter:
+        used += 1
+        _steady_blocks(y, t, net, seg, kf_iso, kr_iso, kf, kr, q, cbuf, jr, dqdT, R, tdiag,
+                       jl, je)
+        stats[STEADY_STAT_JAC_EVALS] += 1
+        gh = 0.0 if dt == 0.0 else 1.0 / dt
+        stats[STEADY_STAT_LU_FACTORS] += 1
+        ok = _factor_blocks(net, gh, R, tdiag, jl, je, store)
+        if ok:
+            for i in range(n):
+                dy[i] = f[i]
+            _solve_blocks(net, store, jl, je, dy)
+            ok = _all_finite(dy)
+        if dt == 0.0:
+            stats[STEADY_STAT_NEWTON_ITERS] += 1
+            step = _scaled_rms(dy, y, rtol, at) if ok else np.inf
+            lam = 1.0
+            if ok:
+                # stay above -atol: the largest fraction of the step allowed
+                for i in range(n):
+                    if dy[i] < 0.0 and y[i] + dy[i] < -at[i]:
+                        lam = min(lam, 0.99 * (y[i] + at[i]) / (-dy[i]))
+            accepted = False
+            while ok and lam >= 1.0 / 64.0:
+                for i in range(n):
+                    ytry[i] = y[i] + lam * dy[i]
+                _rhs(t, ytry, net, seg, t, t, True, kf_iso, kr_iso, kf, kr, q, cbuf, wdot,
+                     ftry)
+                stats[STEADY_STAT_RHS_EVALS] += 1
+                fn_try = _scaled_rms(ftry, ytry, rtol, at)
+                if np.isfinite(fn_try) and (fn_try <= (1.0 - 1e-4 * lam) * fn
+                                            or (lam == 1.0 and step <= NEWTON_TOL)):
+                    accepted = True
+                    break
+                lam *= 0.5
+            if accepted:
+                for i in range(n):
+                    y[i] = ytry[i]
+                    f[i] = ftry[i]
+                fn = fn_try
+                if lam == 1.0 and step <= NEWTON_TOL:
+                    return SUCCESS, y, stats
+                if stats[STEADY_STAT_NEWTON_ITERS] % NEWTON_MAX_ITER != 0:
+                    continue
+            # Newton stalled or is slow: continuation from here
+            stats[STEADY_STAT_PT_FALLBACKS] += 1
+            dt = 0.1 / kmax
+            continue
+        # ---- pseudo-transient continuation step
+        negative = False
+        if ok:
+            for i in range(n):
+                ytry[i] = y[i] + dy[i]
+                if ytry[i] < -(at[i] + rtol * abs(y[i])):
+                    negative = True
+            _rhs(t, ytry, net, seg, t, t, True, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, ftry)
+            stats[STEADY_STAT_RHS_EVALS] += 1
+            ok = _all_finite(ftry)
+        if not ok or negative:
+            dt *= 0.25
+            if dt * kmax < 1e-14:
+                if not ok and not _all_finite(ftry):
+                    return STEADY_NONFINITE, y, stats
+                return STEADY_SINGULAR if not ok else STEADY_NOT_CONVERGED, y, stats
+            continue
+        stats[STEADY_STAT_PT_STEPS] += 1
+        fn_new = _scaled_rms(ftry, ytry, rtol, at)
+        for i in range(n):
+            y[i] = ytry[i]
+            f[i] = ftry[i]
+        ratio = fn / max(fn_new, 1e-300)
+        dt *= min(max(ratio, 0.5), 10.0)
+        fn = fn_new
+        if dt * kmax > PTC_NEWTON_RATIO:
+            dt = 0.0
+    return STEADY_NOT_CONVERGED, y, stats
+
+
+@njit
+def _all_finite(v):
+    for i in range(v.shape[0]):
+        if not np.isfinite(v[i]):
+            return False
+    return True

@@ -29,6 +29,7 @@ from kernels.network import (
     network_jacobian_csr,
     network_rhs,
     network_sizes,
+    steady_network,
 )
 from kernels.status import INVALID_INPUT, STAT_ACCEPTED, SUCCESS
 
@@ -366,3 +367,38 @@ def test_invalid_inputs_return_a_status_or_raise_in_the_builders():
         make_segment(net, kappa=1.0, weight=1.0, exchange=0.1)
     with pytest.raises(ValueError, match="rho_cp"):
         make_segment(_chain(2, energy=1), kappa=1.0, weight=1.0)
+
+
+# ---------------------------------------------------------------------------
+# steady state
+# ---------------------------------------------------------------------------
+def test_steady_chain_second_order_matches_tank_by_tank_closed_form():
+    # 2A -> B, rate k c_A^2 per reaction: kappa (c_in - c) - 2 k c^2 = 0 in every tank
+    n, kappa, k, c0 = 5, 0.2, 0.03, 4.0
+    net = _chain(n, n_species=2, n_tracers=1,
+                 reactions=[{"reactants": {0: 2}, "net": {0: -2, 1: 1}, "k": k}])
+    feed = np.zeros((n, 4))
+    feed[0] = [c0, 0.0, 1.0, 0.0]
+    seg = make_segment(net, kappa=kappa, feed=feed, weight=np.tile([1.0, 1.0, 1.0, 0.0], (n - 1, 1)))
+    status, y, stats = steady_network(net, seg, make_state(net, [0.0, 0.0], 300.0), 1e-10,
+                                      np.full(4, 1e-12), 200)
+    assert status == SUCCESS
+    c = c0
+    for i in range(n):
+        c = (-kappa + math.sqrt(kappa ** 2 + 8.0 * k * kappa * c)) / (4.0 * k)
+        assert y[i * 4] == pytest.approx(c, rel=1e-10)
+        assert y[i * 4 + 1] == pytest.approx((c0 - c) / 2.0, rel=1e-10)  # A balance
+        assert y[i * 4 + 2] == pytest.approx(1.0, rel=1e-12)  # tracer
+        assert y[i * 4 + 3] == 300.0
+
+
+@pytest.mark.parametrize("exchange", [0.0, 0.5])
+def test_steady_mixer_tube_with_energy_is_the_long_time_limit(exchange):
+    net, seg, y0 = _mixer_tube(n_tube=20, exchange=exchange)
+    status, y_ss, stats = steady_network(net, seg, y0, 1e-10, np.full(7, 1e-10), 500)
+    assert status == SUCCESS
+    out = np.empty(len(y_ss))
+    network_rhs(0.0, y_ss, net, seg, 0.0, 0.0, out)
+    assert np.max(np.abs(out) / (1e-10 + 1e-10 * np.abs(y_ss))) < 1.0
+    _, y_end, _, _ = _run(net, seg, y0, 0.0, 400.0, [])
+    np.testing.assert_allclose(y_ss, y_end, rtol=1e-7, atol=1e-9)
