@@ -76,7 +76,8 @@ import numpy as np
 
 from ._common import DENSE_RODAS, FAC_MAX, MAX_CONSECUTIVE_FAILURES, N_DENSE, dense_eval, reject_factor
 from .jit import njit
-from .kinetics import production_jacobian, production_rates, rate_constants, rate_temperature_derivative
+from .kinetics import (production_jacobian, production_rates, rate_constants,
+                       rate_temperature_derivative, slot_jacobian, slot_plan, slot_rates)
 from .linalg import factor_w_dense, solve_w_dense
 from .rosenbrock import GAMMA, N_STAGES, RODAS5P_A, RODAS5P_C, _dense_coeffs, predictive_factor
 from .status import (
@@ -376,11 +377,12 @@ def _fraction(t, t0, t1):
 
 
 @njit
-def _rhs(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, out):
+def _rhs(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, work, out):
     """dy/dt of the network into ``out``. With ``cached`` the rate constants
     of isothermal cells come from ``kf_iso[i]``, ``kr_iso[i]``; otherwise
     from the cell's T."""
     model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src = net
+    kf, kr, q, cbuf, wdot, fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e_, jx = work
     (kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1) = seg
     n_cells = cell_energy.shape[0]
     w = n_s + n_tr + 1
@@ -415,7 +417,14 @@ def _rhs(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, 
             cbuf[n_s] = 0.0
             if energy or not cached:
                 rate_constants(T, rate_params, kf, kr)
-                production_rates(cbuf, model_h, kf, kr, q, wdot)
+                if fast:
+                    slot_rates(cbuf, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e_, q,
+                               wdot)
+                else:
+                    production_rates(cbuf, model_h, kf, kr, q, wdot)
+            elif fast:
+                slot_rates(cbuf, kf_iso[i], kr_iso[i], any_rev, fslot, rslot, g_ptr, g_rx, g_nu,
+                           e_, q, wdot)
             else:
                 production_rates(cbuf, model_h, kf_iso[i], kr_iso[i], q, wdot)
             for k in range(n_s):
@@ -428,11 +437,12 @@ def _rhs(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, 
 
 
 @njit
-def _network_dfdt(t, y, net, seg, t0, t1, kf, kr, q, cbuf, wdot, out):
+def _network_dfdt(t, y, net, seg, t0, t1, work, out):
     """Partial derivative of f with respect to t at fixed y (the inputs are
     linear in t, so this is exact): kappa' (y_in - y) + kappa y_in'
     + exchange' (y_nb - y) - heat rho_cp' / rho_cp^2 + ua' (Tc - T) + ua Tc'."""
     model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src = net
+    kf, kr, q, cbuf, wdot, fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e_, jx = work
     (kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1) = seg
     n_cells = cell_energy.shape[0]
     w = n_s + n_tr + 1
@@ -483,35 +493,41 @@ def _network_dfdt(t, y, net, seg, t0, t1, kf, kr, q, cbuf, wdot, out):
 
 @njit
 def _scratch(net):
-    """Work arrays of one rhs / Jacobian evaluation: kf, kr, q, cbuf, wdot."""
+    """Work arrays of one rhs / Jacobian evaluation and the slot form of the
+    mechanism (:func:`kernels.kinetics.slot_plan`, over the n_s + 1 rows
+    with the heat row): ``(kf, kr, q, cbuf, wdot, fast, any_rev, fslot,
+    rslot, g_ptr, g_rx, g_nu, e, jx)``. With ``fast`` (integer orders up to
+    3) rates and Jacobians take the branch-free slot form."""
     m = net[2].shape[0]
     n_s = net[3]
+    fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(net[0], n_s + 1)
     return (np.zeros(max(m, 1)), np.zeros(max(m, 1)), np.zeros(max(2 * m, 1)),
-            np.zeros(n_s + 1), np.zeros(n_s + 1))
+            np.zeros(n_s + 1), np.zeros(n_s + 1), fast and m > 0, any_rev, fslot, rslot, g_ptr,
+            g_rx, g_nu, np.zeros(n_s + 2), np.zeros((n_s + 1, n_s + 2)))
 
 
 @njit
 def network_rhs(t, y, net, seg, t0, t1, out):
     """Fill ``out`` with dy/dt of the network at (t, y), the segment's inputs
     interpolated at t in [t0, t1] (rate constants of every cell from its T)."""
-    kf, kr, q, cbuf, wdot = _scratch(net)
+    work = _scratch(net)
     kiso = np.zeros((1, 1))
-    _rhs(t, y, net, seg, t0, t1, False, kiso, kiso, kf, kr, q, cbuf, wdot, out)
+    _rhs(t, y, net, seg, t0, t1, False, kiso, kiso, work, out)
 
 
 @njit
 def network_dfdt(t, y, net, seg, t0, t1, out):
     """Fill ``out`` with the partial derivative df/dt at fixed y (ramps)."""
-    kf, kr, q, cbuf, wdot = _scratch(net)
-    _network_dfdt(t, y, net, seg, t0, t1, kf, kr, q, cbuf, wdot, out)
+    work = _scratch(net)
+    _network_dfdt(t, y, net, seg, t0, t1, work, out)
 
 
 # ---------------------------------------------------------------------------
 # Jacobian blocks
 # ---------------------------------------------------------------------------
 @njit
-def _jacobian_blocks(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, kf, kr, q, cbuf, jr, dqdT,
-                     R, tdiag, jl, je):
+def _jacobian_blocks(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, work, jr, dqdT, R, tdiag, jl,
+                     je):
     """The Jacobian of the network in block form at (t, y).
 
     ``R[i]`` ((n_s+1)-square): d f / d [c, T] of cell i on the rows [c, T]
@@ -528,6 +544,7 @@ def _jacobian_blocks(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, kf, kr, q, 
     so W's T column multiplies zero).
     """
     model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src = net
+    kf, kr, q, cbuf, wdot, fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e_, jx = work
     (kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1) = seg
     n_cells = cell_energy.shape[0]
     w = n_s + n_tr + 1
@@ -548,15 +565,27 @@ def _jacobian_blocks(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, kf, kr, q, 
             for k in range(n_s):
                 cbuf[k] = y[b + k]
             cbuf[n_s] = 0.0
-            if cached and not energy:
-                production_jacobian(cbuf, model_h, kf_iso[i], kr_iso[i], jr)
-            else:
+            if not (cached and not energy):
                 rate_constants(T, rate_params, kf, kr)
-                production_jacobian(cbuf, model_h, kf, kr, jr)
-            for r in range(n_s + 1):
-                for c in range(n_s):
-                    Ri[r, c] = jr[r, c]
-                Ri[r, n_s] = 0.0
+            if fast:
+                if cached and not energy:
+                    slot_jacobian(cbuf, kf_iso[i], kr_iso[i], any_rev, fslot, rslot, s_ptr, s_sp,
+                                  s_nu, e_, jx)
+                else:
+                    slot_jacobian(cbuf, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp, s_nu, e_, jx)
+                for r in range(n_s + 1):
+                    for c in range(n_s):
+                        Ri[r, c] = jx[r, c]
+                    Ri[r, n_s] = 0.0
+            else:
+                if cached and not energy:
+                    production_jacobian(cbuf, model_h, kf_iso[i], kr_iso[i], jr)
+                else:
+                    production_jacobian(cbuf, model_h, kf, kr, jr)
+                for r in range(n_s + 1):
+                    for c in range(n_s):
+                        Ri[r, c] = jr[r, c]
+                    Ri[r, n_s] = 0.0
             if energy or not cached:
                 rate_temperature_derivative(cbuf, model_h, rate_params, kf, kr, T, dqdT)
                 for j in range(m):
@@ -594,15 +623,15 @@ def network_jacobian_blocks(t, y, net, seg, t0, t1):
     n_cells = net[5].shape[0]
     n_links = net[7].shape[0]
     w = n_s + net[4] + 1
-    kf, kr, q, cbuf, wdot = _scratch(net)
+    work = _scratch(net)
     jr = np.zeros((n_s + 1, n_s + 1))
     R = np.zeros((n_cells, n_s + 1, n_s + 1))
     tdiag = np.zeros(n_cells)
     jl = np.zeros((n_links, w))
     je = np.zeros(n_cells)
     kiso = np.zeros((1, 1))
-    _jacobian_blocks(t, y, net, seg, t0, t1, False, kiso, kiso, kf, kr, q, cbuf, jr, q, R,
-                     tdiag, jl, je)
+    _jacobian_blocks(t, y, net, seg, t0, t1, False, kiso, kiso, work, jr, work[2], R, tdiag,
+                     jl, je)
     return R, tdiag, jl, je
 
 
@@ -970,7 +999,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
         ie += 1
 
     kf_iso, kr_iso = _isothermal_rate_constants(net, y0)
-    kf, kr, q, cbuf, wdot = _scratch(net)
+    work = _scratch(net)
     ramped = _segment_ramped(seg)
     # work arrays, allocated once per call
     f0 = np.empty(n)
@@ -992,7 +1021,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
     status = SUCCESS
     t = t0
     h_next = h0
-    _rhs(t, y, net, seg, t0, t1, True, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, f0)
+    _rhs(t, y, net, seg, t0, t1, True, kf_iso, kr_iso, work, f0)
     stats[STAT_RHS_EVALS] += 1
     finite = True
     for i in range(n):
@@ -1014,7 +1043,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
             h = min(h, t1 - t0)
             for i in range(n):
                 u[i] = y[i] + h * f0[i]
-            _rhs(t + h, u, net, seg, t0, t1, True, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, fu)
+            _rhs(t + h, u, net, seg, t0, t1, True, kf_iso, kr_iso, work, fu)
             stats[STAT_RHS_EVALS] += 1
             for i in range(n):
                 fu[i] -= f0[i]
@@ -1047,10 +1076,10 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
             if last:
                 h = t1 - t
             if not jac_current:
-                _jacobian_blocks(t, y, net, seg, t0, t1, True, kf_iso, kr_iso, kf, kr, q, cbuf,
-                                 jr, dqdT, R, tdiag, jl, je)
+                _jacobian_blocks(t, y, net, seg, t0, t1, True, kf_iso, kr_iso, work, jr, dqdT,
+                                 R, tdiag, jl, je)
                 if ramped:
-                    _network_dfdt(t, y, net, seg, t0, t1, kf, kr, q, cbuf, wdot, ft)
+                    _network_dfdt(t, y, net, seg, t0, t1, work, ft)
                 stats[STAT_JAC_EVALS] += 1
                 jac_current = True
             gh = 1.0 / (GAMMA * h)
@@ -1091,8 +1120,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
                         kj = k[s - 1]
                         for i in range(n):
                             u[i] += kj[i]
-                    _rhs(t + _CT[s] * h, u, net, seg, t0, t1, True, kf_iso, kr_iso, kf, kr, q,
-                         cbuf, wdot, fu)
+                    _rhs(t + _CT[s] * h, u, net, seg, t0, t1, True, kf_iso, kr_iso, work, fu)
                     for i in range(n):
                         ks[i] = fu[i]
                     for j in range(s):
@@ -1125,8 +1153,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
             err = np.sqrt(s2 / max(n, 1))
             finite = np.isfinite(err) and chk == 0.0
             if finite:
-                _rhs(t + h, ynew, net, seg, t0, t1, True, kf_iso, kr_iso, kf, kr, q, cbuf,
-                     wdot, fnew)
+                _rhs(t + h, ynew, net, seg, t0, t1, True, kf_iso, kr_iso, work, fnew)
                 stats[STAT_RHS_EVALS] += 1
                 for i in range(n):
                     if not np.isfinite(fnew[i]):
@@ -1180,13 +1207,12 @@ PTC_NEWTON_RATIO = 1e4  # try Newton again once dt * max(kappa) exceeds this
 
 
 @njit
-def _steady_blocks(y, t, net, seg, kf_iso, kr_iso, kf, kr, q, cbuf, jr, dqdT, R, tdiag, jl,
-                   je):
+def _steady_blocks(y, t, net, seg, kf_iso, kr_iso, work, jr, dqdT, R, tdiag, jl, je):
     """Jacobian blocks for the Newton and continuation steps; the T row of
     an isothermal cell (zero) is pinned to -1 so that W stays regular (its
     right-hand side is 0, so its update stays 0)."""
-    _jacobian_blocks(t, y, net, seg, t, t, True, kf_iso, kr_iso, kf, kr, q, cbuf, jr, dqdT, R,
-                     tdiag, jl, je)
+    _jacobian_blocks(t, y, net, seg, t, t, True, kf_iso, kr_iso, work, jr, dqdT, R, tdiag,
+                     jl, je)
     n_s = net[3]
     for i in range(net[5].shape[0]):
         if net[5][i] == 0:
@@ -1245,7 +1271,7 @@ def steady_network(net, seg, y0, rtol, atol, max_iter):
     at = _full_atol(atol, n)
     t = 0.0  # with t0 = t1 = 0 every input takes its start value
     kf_iso, kr_iso = _isothermal_rate_constants(net, y0)
-    kf, kr, q, cbuf, wdot = _scratch(net)
+    work = _scratch(net)
     f = np.empty(n)
     ftry = np.empty(n)
     dy = np.empty(n)
@@ -1261,7 +1287,7 @@ def steady_network(net, seg, y0, rtol, atol, max_iter):
     for i in range(n_cells):
         kmax = max(kmax, seg[0][i])
     kmax = max(kmax, 1e-12)
-    _rhs(t, y, net, seg, t, t, True, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, f)
+    _rhs(t, y, net, seg, t, t, True, kf_iso, kr_iso, work, f)
     stats[STEADY_STAT_RHS_EVALS] += 1
     if not _all_finite(f):
         return STEADY_NONFINITE, y, stats
@@ -1270,8 +1296,7 @@ def steady_network(net, seg, y0, rtol, atol, max_iter):
     dt = 0.0  # 0: Newton
     while used < max_iter:
         used += 1
-        _steady_blocks(y, t, net, seg, kf_iso, kr_iso, kf, kr, q, cbuf, jr, dqdT, R, tdiag,
-                       jl, je)
+        _steady_blocks(y, t, net, seg, kf_iso, kr_iso, work, jr, dqdT, R, tdiag, jl, je)
         stats[STEADY_STAT_JAC_EVALS] += 1
         gh = 0.0 if dt == 0.0 else 1.0 / dt
         stats[STEADY_STAT_LU_FACTORS] += 1
@@ -1294,7 +1319,7 @@ def steady_network(net, seg, y0, rtol, atol, max_iter):
             while ok and lam >= 1.0 / 64.0:
                 for i in range(n):
                     ytry[i] = y[i] + lam * dy[i]
-                _rhs(t, ytry, net, seg, t, t, True, kf_iso, kr_iso, kf, kr, q, cbuf, wdot,
+                _rhs(t, ytry, net, seg, t, t, True, kf_iso, kr_iso, work,
                      ftry)
                 stats[STEADY_STAT_RHS_EVALS] += 1
                 fn_try = _scaled_rms(ftry, ytry, rtol, at)
@@ -1323,7 +1348,7 @@ def steady_network(net, seg, y0, rtol, atol, max_iter):
                 ytry[i] = y[i] + dy[i]
                 if ytry[i] < -(at[i] + rtol * abs(y[i])):
                     negative = True
-            _rhs(t, ytry, net, seg, t, t, True, kf_iso, kr_iso, kf, kr, q, cbuf, wdot, ftry)
+            _rhs(t, ytry, net, seg, t, t, True, kf_iso, kr_iso, work, ftry)
             stats[STEADY_STAT_RHS_EVALS] += 1
             ok = _all_finite(ftry)
         if not ok or negative:
