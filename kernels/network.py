@@ -19,6 +19,7 @@ with ``w = n_species + n_tracers + 1`` (mol/m^3, dimensionless fractions, K);
                 + back-mixing                                   (energy cells)
     dT/dt     = 0                                               (isothermal cells)
     back-mixing of cell i: exchange[i] (y_{i+1} - y_i) + exchange[i-1] (y_{i-1} - y_i)
+                           (symmetric: the cells of a tube have equal volumes)
 
 on every component except the T of isothermal cells (which keep the T of
 their state: an event sets it by editing the state between segments; their
@@ -393,11 +394,15 @@ def _rhs(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, work, out):
         energy = cell_energy[i] != 0
         nw = w if energy else w - 1
         kap = kap0[i] + s * (kap1[i] - kap0[i])
+        # inlet in out[b:b+nw] first (links outer: contiguous rows), then transport
         for k in range(nw):
-            yin = fd0[i, k] + s * (fd1[i, k] - fd0[i, k])
-            for l in range(link_ptr[i], link_ptr[i + 1]):
-                yin += (wt0[l, k] + s * (wt1[l, k] - wt0[l, k])) * y[link_src[l] * w + k]
-            out[b + k] = kap * (yin - y[b + k])
+            out[b + k] = fd0[i, k] + s * (fd1[i, k] - fd0[i, k])
+        for l in range(link_ptr[i], link_ptr[i + 1]):
+            sb = link_src[l] * w
+            for k in range(nw):
+                out[b + k] += (wt0[l, k] + s * (wt1[l, k] - wt0[l, k])) * y[sb + k]
+        for k in range(nw):
+            out[b + k] = kap * (out[b + k] - y[b + k])
         if not energy:
             out[b + w - 1] = 0.0
         if i + 1 < n_cells:
@@ -879,10 +884,19 @@ def _check_network_inputs(net, seg, y0, t0, t1, t_out, rtol, atol):
     n = n_cells * w
     if y0.shape[0] != n or not (atol.shape[0] == n or atol.shape[0] == w):
         return False
-    if seg[0].shape[0] != n_cells or seg[2].shape[0] != n_cells or seg[2].shape[1] != w:
+    n_links = net[7].shape[0]
+    if net[6].shape[0] != n_cells + 1 or net[6][n_cells] != n_links:
         return False
-    if seg[4].shape[0] != net[7].shape[0]:
-        return False
+    for a in (seg[0], seg[1], seg[6], seg[7], seg[8], seg[9], seg[10], seg[11], seg[12],
+              seg[13]):
+        if a.shape[0] != n_cells:
+            return False
+    for a in (seg[2], seg[3]):
+        if a.shape[0] != n_cells or a.shape[1] != w:
+            return False
+    for a in (seg[4], seg[5]):
+        if a.shape[0] != n_links or a.shape[1] != w:
+            return False
     if not (rtol > 0.0) or not np.isfinite(rtol):
         return False
     for i in range(atol.shape[0]):
