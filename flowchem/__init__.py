@@ -33,6 +33,7 @@ from .process.sensitivity import sensitivity
 from .process.study import Study, StudyResult, load_sweep, sweep
 from .process.optimize import OptimizationResult, ParetoFront, load_optimize, optimize
 from .process.uncertainty import monte_carlo_columns
+from .process.dynamic import DynamicResult, load_scenario, simulate_dynamic
 
 __version__ = "0.1.0"
 
@@ -49,4 +50,5 @@ __all__ = [
     "sensitivity",
     "sweep", "load_sweep", "Study", "StudyResult",
     "optimize", "load_optimize", "OptimizationResult", "ParetoFront", "monte_carlo_columns",
+    "simulate_dynamic", "load_scenario", "DynamicResult",
 ]

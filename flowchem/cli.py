@@ -125,6 +125,11 @@ def _parser():
     rtd.add_argument("--model", choices=("tanks", "dispersion", "both"), default="both")
     rtd.add_argument("--plot", metavar="PNG", help="write the data and the fitted E(t) and F(t)")
     rtd.add_argument("--json", metavar="FILE", help="write the fitted parameters as JSON")
+    dyn = sub.add_parser("dynamic", help="dynamic operation of a route: start-up, events, lot "
+                                         "changes, material tracking (SCENARIO.yaml)")
+    dyn.add_argument("route", metavar="SCENARIO.yaml", help="scenario file (DESIGN.md 'Scenario file')")
+    dyn.add_argument("--out", metavar="DIR", help="write dynamic.csv, dynamic.json and the figures to DIR")
+    dyn.add_argument("--json", metavar="FILE", help="write the time courses and tracking as JSON")
     sens = sub.add_parser("sensitivity", help="normalised sensitivities d ln KPI / d ln p of a route "
                                               "to kinetics and operating conditions")
     sens.add_argument("route", help="route file (YAML)")
@@ -180,6 +185,10 @@ def _run(args):
         from .process.optimize import optimize_command
 
         return optimize_command(args)
+    if args.command == "dynamic":
+        from .process.dynamic_cli import dynamic_command
+
+        return dynamic_command(args)
     if args.command == "compare-batch":
         from .process.batchflow import compare_batch_command
 

@@ -24,9 +24,11 @@ import numpy as np
 from ..core.errors import Location
 from ..core.units import parse_quantity
 
-__all__ = ["Constraint", "parse_constraint", "parse_constraints", "column_kind"]
+__all__ = ["Constraint", "parse_constraint", "parse_constraints", "parse_condition", "column_kind"]
 
 _CONSTRAINT = re.compile(r"^\s*(?P<column>[^<>=\s]+)\s*(?P<op><=|>=|<|>|=<|=>)\s*(?P<value>\S.*?)\s*$")
+_BETWEEN = re.compile(r"^\s*between\s+(?P<low>\S.*?)\s+and\s+(?P<high>\S.*?)\s*$", re.IGNORECASE)
+_NUMBER_UNIT = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*(?P<unit>\S.*)?$")
 _PERCENT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*%\s*$")
 
 # column suffix -> (unit kind for parse_quantity, factor from its SI unit to the column's unit)
@@ -50,7 +52,7 @@ def column_kind(column):
     a unit; ``None`` for columns without a physical unit."""
     if column in _FRACTIONS:
         return ("percent", 0.01)
-    if column.startswith("product.impurity."):
+    if column.startswith("product.impurity.") or column.endswith("_mol_percent"):
         return ("percent", 1.0)       # mol % of product: "0.5 %" and "0.5" agree
     for suffix, kind in _SUFFIX_KINDS:
         if column.endswith(suffix):
@@ -140,3 +142,33 @@ def parse_constraints(items, columns, where: Location):
     if not isinstance(items, list):
         raise where.error("expected a list of constraints such as 'product.yield >= 0.8'")
     return [parse_constraint(item, columns, where.item(i)) for i, item in enumerate(items)]
+
+
+def parse_condition(column, condition, columns, where: Location):
+    """The constraints of one condition on ``column``, written without the
+    column: ``">= 70"``, ``"<= 0.5 mmol/L"``, a band ``"between 0.1 and 0.2
+    mol/L"`` (a unit after the upper value also applies to a bare lower
+    one) or a list of such conditions (the scenario ``spec:`` of DESIGN.md).
+    Returns a list of :class:`Constraint`; InputError at ``where``."""
+    if isinstance(condition, (list, tuple)):
+        if not condition:
+            raise where.error("expected at least one condition such as '>= 0.1 mol/L'")
+        found = []
+        for i, item in enumerate(condition):
+            found += parse_condition(column, item, columns, where.item(i))
+        return found
+    if not isinstance(condition, str):
+        raise where.error(f"expected a condition such as '>= 70' or 'between 0.1 and 0.2 mol/L', "
+                          f"got {condition!r}")
+    band = _BETWEEN.match(condition)
+    if not band:
+        return [parse_constraint(f"{column} {condition.strip()}", columns, where)]
+    low, high = band.group("low"), band.group("high")
+    low_unit, high_unit = _NUMBER_UNIT.match(low), _NUMBER_UNIT.match(high)
+    if low_unit and high_unit and low_unit.group("unit") is None and high_unit.group("unit"):
+        low = f"{low} {high_unit.group('unit')}"
+    lower = parse_constraint(f"{column} >= {low}", columns, where)
+    upper = parse_constraint(f"{column} <= {high}", columns, where)
+    if lower.bound > upper.bound:
+        raise where.error(f"empty band {condition!r}: the lower value exceeds the upper one")
+    return [lower, upper]

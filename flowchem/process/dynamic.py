@@ -1,0 +1,1353 @@
+"""Dynamic operation of a route: start-up, disturbances, lot changes.
+
+A scenario file (DESIGN.md, "Scenario file: dynamic operation") names a
+route, a duration, a start (``filled-with-solvent`` or ``steady-state``) and
+events on feeds and operations. :func:`simulate_dynamic` integrates the whole
+route in time by the method of lines on a network of well-mixed cells
+(``/work/prompts/s15_net_spec.md``, the shared design of issue 11):
+
+* every holdup is a chain of cells: a CSTR one cell, a cascade of n tanks n
+  cells, a plug-flow tube N finite-volume cells with first-order upwind
+  transport (exactly N tanks in series; the step response tends to a delay
+  as N grows, L1 error ~ N^-1/2), an axial-dispersion tube the same cells
+  plus a back-mixing exchange D/dz^2 between neighbours (closed-vessel
+  boundaries), a quench's hold N_q cells with inverse residence time
+  N_q/time;
+* mixers, splitters, heat exchangers, the quench's mixing and separators
+  are instantaneous: the inlet of a cell is an affine combination of
+  upstream cells' states and feed terms;
+* the state of a cell is ``[c_0..c_{n-1}, tracers..., T]``; tracers are
+  ``feed:NAME`` (fraction of the fluid from feed NAME) and
+  ``lot:FEED:LOT`` (fraction from that lot of that feed);
+* between two events everything is constant except ramps (linear in time
+  inside a segment); each event ends a segment and the integrator restarts.
+
+The network's equations are integrated by :func:`kernels.network.integrate_network`
+(Rodas5P with a block-sparse Jacobian), or, with ``backend="scipy"``, by
+scipy's ``solve_ivp`` (BDF) on the kernel's right-hand side and sparse
+Jacobian (:func:`kernels.network.network_rhs`, ``network_jacobian_csr``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time as _time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..chemistry.properties import LiquidProperties
+from ..core.errors import InputError, Location, SolverError
+from ..core.files import atomic_open, write_text_atomic
+from ..core.units import parse_quantity
+from ..core.yamlio import check_keys, check_mapping, read_yaml
+from ..reactors.ideal import PFR, CSTRCascade
+from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
+
+__all__ = ["Scenario", "Event", "DynamicResult", "StreamTrace", "load_scenario",
+           "scenario_from_dict", "simulate_dynamic"]
+
+SCENARIO_KEYS = ("route", "name", "description", "duration", "start", "events", "spec", "divert",
+                 "batch", "output", "discretisation", "rtol", "atol")
+START_MODES = ("filled-with-solvent", "steady-state")
+FEED_EVENT_KEYS = ("at", "feed", "flow", "T", "lot", "ramp")      # plus conc.SPECIES
+OPERATION_EVENT_KEYS = ("at", "operation", "T", "coolant_T", "ramp")
+DISCRETISATION_KEYS = ("cells", "quench_cells")                   # plus operation names
+DEFAULT_TUBE_CELLS = 200
+DEFAULT_QUENCH_CELLS = 50
+DEFAULT_OUTPUT_POINTS = 2000
+DEFAULT_RTOL = 1.0e-6
+#: Volumetric heat capacity given to cells whose temperature is carried with
+#: the fluid but no reaction heat is applied (a reactor without T keeps its
+#: inlet temperature; a quench hold without T sits at the mixed temperature):
+#: the kernel's heat term sum(-dH q)/rho_cp is then zero to round-off.
+NO_HEAT_RHO_CP = 1.0e250
+#: Output states are handed over in chunks of this many times (memory bound).
+OUTPUT_CHUNK = 256
+#: ... and of this many while an isothermal operation's T ramps.
+RAMPED_T_CHUNK = 2
+
+
+# =============================================================================== scenario
+@dataclass
+class Event:
+    """One scheduled change: ``changes`` maps a quantity key to its new SI value."""
+
+    time_s: float
+    target: str
+    kind: str                      # "feed" or "operation"
+    changes: dict = field(default_factory=dict)
+    ramp_s: float = 0.0
+    lot: str | None = None
+    text: str = ""
+    where: str = ""
+
+    def to_dict(self):
+        d = {"time_s": self.time_s, self.kind: self.target,
+             "what": ", ".join([k[-1] if k[-2] != "conc" else f"conc.{k[-1]}" for k in self.changes]
+                               + (["lot"] if self.lot is not None else [])),
+             "text": self.text}
+        if self.ramp_s:
+            d["ramp_s"] = self.ramp_s
+        return d
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: the route, the run and its events (SI)."""
+
+    route: object
+    duration: float
+    start: str = "filled-with-solvent"
+    events: list = field(default_factory=list)
+    spec: dict | None = None
+    divert_margin_s: float = 0.0
+    batch: dict | None = None
+    output_interval: float | None = None
+    cells: int = DEFAULT_TUBE_CELLS
+    quench_cells: int = DEFAULT_QUENCH_CELLS
+    op_cells: dict = field(default_factory=dict)
+    rtol: float = DEFAULT_RTOL
+    atol: float | None = None
+    source: str = "<python>"
+    name: str = ""
+    raw: dict = field(default_factory=dict)
+
+    def cells_of(self, op_name, default=None):
+        return self.op_cells.get(op_name, self.cells if default is None else default)
+
+
+def load_scenario(path):
+    """Read and validate a scenario file; returns a :class:`Scenario`.
+
+    The route is loaded relative to the scenario file. Everything is checked
+    before any numerics: unknown keys, feeds, operations and species, a
+    negative flow, an event after the end, a ramp that outlasts the run or
+    sits on a lot change.
+    """
+    data, source = read_yaml(path)
+    return scenario_from_dict(data, source=source, base_dir=Path(path).resolve().parent)
+
+
+def _q(value, kind, where, **kw):
+    return parse_quantity(value, kind, None, where, **kw)
+
+
+def scenario_from_dict(data, source="<inline>", base_dir=None, route=None):
+    """A :class:`Scenario` from a mapping (the content of a scenario file).
+
+    ``route`` (a :class:`~flowchem.process.route.Route`) replaces the
+    mapping's ``route:`` entry when given.
+    """
+    from .route import Route, load_route
+
+    root = Location(source)
+    check_mapping(data, root, "a scenario mapping")
+    check_keys(data, SCENARIO_KEYS, root)
+    base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
+    if route is None:
+        if "route" not in data:
+            raise root.error("missing 'route' (the route file)")
+        spec = data["route"]
+        if isinstance(spec, Route):
+            route = spec
+        elif isinstance(spec, str):
+            p = Path(spec)
+            if not p.is_absolute():
+                p = base_dir / p
+            if not p.is_file():
+                raise root.key("route").error(f"route file not found: {spec}")
+            route = load_route(p)
+        elif isinstance(spec, dict):
+            route = Route.from_dict(spec, source=source, base_dir=base_dir)
+        else:
+            raise root.key("route").error("expected a route file name or mapping")
+    if "duration" not in data:
+        raise root.error("missing 'duration'")
+    duration = _q(data["duration"], "time", root.key("duration"), positive=True)
+    start = data.get("start", "filled-with-solvent")
+    if start not in START_MODES:
+        raise root.key("start").error(f"expected one of {', '.join(START_MODES)}, got {start!r}")
+    sc = Scenario(route=route, duration=duration, start=start, source=source,
+                  name=str(data.get("name", route.name)), raw=dict(data))
+    _check_route_supported(route)
+
+    out = data.get("output")
+    if out is not None:
+        check_mapping(out, root.key("output"), "a mapping {interval: TIME}")
+        check_keys(out, ("interval",), root.key("output"))
+        if "interval" in out:
+            sc.output_interval = _q(out["interval"], "time", root.key("output").key("interval"),
+                                    positive=True)
+            if sc.output_interval > duration:
+                raise root.key("output").key("interval").error(
+                    "the output interval is longer than the run")
+    disc = data.get("discretisation")
+    if disc is not None:
+        where = root.key("discretisation")
+        check_mapping(disc, where, "a mapping {cells: N, quench_cells: N, OPERATION: N}")
+        for key, value in disc.items():
+            loc = where.key(key)
+            if key not in DISCRETISATION_KEYS and key not in route.operations:
+                raise loc.error(f"unknown key {key!r} (cells, quench_cells or an operation name: "
+                                f"{', '.join(route.operations)})")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise loc.error(f"expected a whole number of cells >= 1, got {value!r}")
+            if key == "cells":
+                sc.cells = value
+            elif key == "quench_cells":
+                sc.quench_cells = value
+            else:
+                op = route.operations[key]
+                if not isinstance(op, (PFR, Quench)):
+                    raise loc.error(f"{key} is a {getattr(op, 'kind', '')}: only tubes and quench "
+                                    "holds are discretised (a cascade has its n tanks)")
+                sc.op_cells[key] = value
+    for key in ("rtol", "atol"):
+        if key in data:
+            v = data[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0) \
+                    or not math.isfinite(v) or (key == "rtol" and v >= 1):
+                raise root.key(key).error(f"expected a positive number{' below 1' if key == 'rtol' else ''}, "
+                                          f"got {v!r}")
+            setattr(sc, key, float(v))
+    sc.events = _parse_events(data.get("events"), root.key("events"), route, duration)
+    sc.spec = _parse_spec(data.get("spec"), root.key("spec"), route)
+    divert = data.get("divert")
+    if divert is not None:
+        check_mapping(divert, root.key("divert"), "a mapping {margin: TIME}")
+        check_keys(divert, ("margin",), root.key("divert"))
+        if "margin" in divert:
+            sc.divert_margin_s = _q(divert["margin"], "time", root.key("divert").key("margin"),
+                                    nonnegative=True)
+    batch = data.get("batch")
+    if batch is not None:
+        from .material_tracking import parse_batch
+
+        key, value = parse_batch(batch, root.key("batch"))
+        sc.batch = {"run_time_s": value} if key == "run_time" else {"amount_kg": value}
+    return sc
+
+
+def _check_route_supported(route):
+    from ..reactors.nonideal import LaminarPFR
+
+    for name, op in route.operations.items():
+        if isinstance(op, LaminarPFR):
+            raise InputError("a segregated laminar tube has no cell model: dynamic mode takes "
+                             "flow_model plug or dispersion", route.source,
+                             f"operations[{list(route.operations).index(name)}].flow_model")
+
+
+def _parse_spec(spec, where, route):
+    """Check the spec with the tracking's own parser (keys, species, limits);
+    the mapping itself goes to the tracking."""
+    from .material_tracking import parse_tracking_spec
+
+    if spec is None:
+        return None
+    check_mapping(spec, where, "a mapping of product-stream quantities to limits")
+    if route.product is None:
+        raise where.error("a spec is on the route's product stream: the route has no 'product'")
+    parse_tracking_spec(spec, route.mechanism.species_names, route.product["species"], where)
+    return dict(spec)
+
+
+def _parse_events(events, where, route, duration):
+    if events is None:
+        return []
+    if not isinstance(events, list):
+        raise where.error("expected a list of events")
+    names = route.mechanism.species_names
+    out = []
+    for i, ev in enumerate(events):
+        loc = where.item(i)
+        check_mapping(ev, loc, "an event mapping")
+        if "at" not in ev:
+            raise loc.error("missing 'at' (the event time)")
+        at = _q(ev["at"], "time", loc.key("at"), nonnegative=True)
+        if at > duration:
+            raise loc.key("at").error(f"the event at {at:g} s is after the end of the run "
+                                      f"({duration:g} s)")
+        if ("feed" in ev) == ("operation" in ev):
+            raise loc.error("an event names one 'feed' or one 'operation'")
+        ramp = _q(ev["ramp"], "time", loc.key("ramp"), nonnegative=True) if "ramp" in ev else 0.0
+        if at + ramp > duration * (1 + 1e-12):
+            raise loc.key("ramp").error(f"the ramp ends at {at + ramp:g} s, after the end of the run "
+                                        f"({duration:g} s)")
+        text_parts = []
+        if "feed" in ev:
+            feed = ev["feed"]
+            if feed not in route.feeds:
+                raise loc.key("feed").error(f"unknown feed {feed!r} (feeds: {', '.join(route.feeds)})")
+            e = Event(at, feed, "feed", ramp_s=ramp, where=loc.path)
+            for key, value in ev.items():
+                k = loc.key(key)
+                if key in ("at", "feed", "ramp"):
+                    continue
+                if key == "flow":
+                    e.changes[("feed", feed, "flow")] = _q(value, "flow", k, nonnegative=True)
+                elif key == "T":
+                    e.changes[("feed", feed, "T")] = _q(value, "temperature", k, positive=True)
+                elif key == "lot":
+                    if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+                        raise k.error(f"expected a lot name, got {value!r}")
+                    if ":" in str(value):
+                        raise k.error("a lot name cannot contain ':'")
+                    e.lot = str(value)
+                elif str(key).startswith("conc."):
+                    sp = str(key)[5:]
+                    if sp not in names:
+                        raise k.error(f"unknown species {sp!r} (the mechanism has: {', '.join(names)})")
+                    e.changes[("feed", feed, "conc", sp)] = _q(value, "concentration", k,
+                                                               nonnegative=True)
+                else:
+                    raise k.error(f"unknown key {key!r} (a feed event takes flow, T, conc.SPECIES, "
+                                  "lot and ramp)")
+                text_parts.append(f"{key} {value}")
+            if e.lot is not None and ramp:
+                raise loc.key("ramp").error("a lot change is instantaneous: it takes no ramp")
+            if e.lot is not None and e.changes:
+                raise loc.key("lot").error("give a lot change as its own event")
+        else:
+            opn = ev["operation"]
+            if opn not in route.operations:
+                raise loc.key("operation").error(
+                    f"unknown operation {opn!r} (operations: {', '.join(route.operations)})")
+            op = route.operations[opn]
+            e = Event(at, opn, "operation", ramp_s=ramp, where=loc.path)
+            for key, value in ev.items():
+                k = loc.key(key)
+                if key in ("at", "operation", "ramp"):
+                    continue
+                if key == "T":
+                    if not _has_own_temperature(op):
+                        raise k.error(f"{opn} has no temperature of its own to change "
+                                      f"(a {getattr(op, 'kind', '')} without 'T', or with an "
+                                      "energy balance)")
+                    e.changes[("op", opn, "T")] = _q(value, "temperature", k, positive=True)
+                elif key == "coolant_T":
+                    energy = getattr(op, "energy", None)
+                    if energy is None or energy.mode != "cooled":
+                        raise k.error(f"{opn} has no coolant (energy: {{U, coolant_T}})")
+                    e.changes[("op", opn, "coolant_T")] = _q(value, "temperature", k, positive=True)
+                else:
+                    raise k.error(f"unknown key {key!r} (an operation event takes T, coolant_T "
+                                  "and ramp)")
+                text_parts.append(f"{key} {value}")
+        if not e.changes and e.lot is None:
+            raise loc.error("the event changes nothing (give flow, T, conc.SPECIES or lot)")
+        if e.lot is not None:
+            text_parts = [f"lot {e.lot}"]
+        e.text = f"{e.target}: " + ", ".join(text_parts) + (f" (ramp {ramp:g} s)" if ramp else "")
+        out.append(e)
+    out.sort(key=lambda e: e.time_s)      # unsorted events are fine
+    # a quantity cannot be changed while a ramp on it runs
+    busy = {}
+    for e in out:
+        for key in e.changes:
+            if key in busy and e.time_s < busy[key][0]:
+                raise Location(where.source, e.where).error(
+                    f"changes {key[-1]} of {e.target} while the ramp of {busy[key][1]} is "
+                    "still running")
+            busy[key] = (e.time_s + e.ramp_s, e.where)
+    return out
+
+
+def _has_own_temperature(op):
+    if isinstance(op, (HeatExchanger,)):
+        return True
+    if isinstance(op, Quench):
+        return op.T is not None
+    if isinstance(op, (PFR, CSTRCascade)):
+        return op.energy.isothermal and op.T is not None
+    return False
+
+
+# =============================================================================== schedule
+class _Schedule:
+    """Piecewise-linear values of every scheduled quantity and the active lots."""
+
+    def __init__(self, scenario):
+        route = scenario.route
+        self.base = {}
+        names = route.mechanism.species_names
+        for fname, feed in route.feeds.items():
+            self.base[("feed", fname, "flow")] = feed.flow
+            self.base[("feed", fname, "T")] = feed.T
+            for sp, c in zip(names, feed.conc):
+                self.base[("feed", fname, "conc", sp)] = float(c)
+        for opn, op in route.operations.items():
+            if _has_own_temperature(op):
+                self.base[("op", opn, "T")] = op.T
+            energy = getattr(op, "energy", None)
+            if energy is not None and energy.mode == "cooled":
+                self.base[("op", opn, "coolant_T")] = energy.coolant_T
+        self.pieces = {}
+        self.lots = {}          # feed -> [(time, lot)]
+        for e in scenario.events:
+            for key, v in e.changes.items():
+                v_a = self.value(key, e.time_s, "right")
+                self.pieces.setdefault(key, []).append((e.time_s, e.time_s + e.ramp_s, v_a, v))
+            if e.lot is not None:
+                self.lots.setdefault(e.target, []).append((e.time_s, e.lot))
+        self.initial_lot = {}
+        for feed, changes in self.lots.items():
+            first = changes[0]
+            self.initial_lot[feed] = first[1] if first[0] == 0.0 else "A"
+
+    def value(self, key, t, side="right"):
+        v = self.base[key]
+        for t_a, t_b, v_a, v_b in self.pieces.get(key, ()):
+            if t < t_a or (t == t_a and side == "left"):
+                break
+            if t > t_b or (t == t_b and (side == "right" or t_a < t_b)):
+                v = v_b
+                continue
+            v = v_a + (v_b - v_a) * (t - t_a) / (t_b - t_a)
+            break
+        return v
+
+    def lot(self, feed, t, side="right"):
+        if feed not in self.lots:
+            return None
+        lot = self.initial_lot[feed]
+        for t_e, name in self.lots[feed]:
+            if t > t_e or (t == t_e and side == "right"):
+                lot = name
+        return lot
+
+    def tracer_names(self, feeds):
+        names = [f"feed:{f}" for f in feeds]
+        for feed in feeds:
+            if feed in self.lots:
+                seen = [self.initial_lot[feed]] + [lot for _, lot in self.lots[feed]]
+                for lot in dict.fromkeys(seen):
+                    names.append(f"lot:{feed}:{lot}")
+        return names
+
+
+# =============================================================================== network
+class _Rep:
+    """A stream as an affine function of cell states, with its flows:
+    value = const + sum_cell W[cell] * y[cell] (component-wise, width w);
+    ``Q`` volumetric flow, ``m`` mass flow, ``C`` heat-capacity flow (W/K)."""
+
+    __slots__ = ("const", "W", "Q", "m", "C", "props")
+
+    def __init__(self, const, W, Q, m, C):
+        self.const = const
+        self.W = W
+        self.Q = Q
+        self.m = m
+        self.C = C
+
+    @property
+    def rho_cp(self):
+        return self.C / self.Q if self.Q > 0 else np.nan
+
+
+def _combine(reps, vecs, width):
+    const = np.zeros(width)
+    W = {}
+    for rep, a in zip(reps, vecs):
+        const += a * rep.const
+        for cell, w in rep.W.items():
+            if cell in W:
+                W[cell] = W[cell] + a * w
+            else:
+                W[cell] = a * w
+    return const, W
+
+
+class _Network:
+    """The route as cells in topological order, and the per-instant arrays
+    of the network equations (kappa, feed terms, link weights, ...)."""
+
+    def __init__(self, scenario, schedule):
+        route = scenario.route
+        self.route = route
+        self.scenario = scenario
+        self.schedule = schedule
+        mech = route.mechanism
+        self.n = mech.n_species
+        self.species = list(mech.species_names)
+        self.tracers = schedule.tracer_names(list(route.feeds))
+        self.k = len(self.tracers)
+        self.w = self.n + self.k + 1
+        self.T_col = self.w - 1
+        # -- cells, operation by operation in topological order ---------------------
+        self.op_cells = {}
+        kinds, energy, volume, owner = [], [], [], []
+        self.holds = {}                   # quench name -> number of hold cells
+        for name in route.order:
+            op = route.operations[name]
+            start = len(kinds)
+            if isinstance(op, (PFR, CSTRCascade)):
+                if isinstance(op, CSTRCascade):
+                    N = op.n
+                else:
+                    N = scenario.cells_of(name)
+                mode = op.energy.mode
+                e = 0 if (mode == "isothermal" and op.T is not None) else 1
+                for _ in range(N):
+                    kinds.append("reactor")
+                    energy.append(e)
+                    volume.append(op.volume / N)
+                    owner.append(name)
+            elif isinstance(op, Quench):
+                N = scenario.cells_of(name, scenario.quench_cells)
+                self.holds[name] = N
+                e = 0 if op.T is not None else 1
+                for _ in range(N):
+                    kinds.append("hold")
+                    energy.append(e)
+                    volume.append(np.nan)      # Q * time / N, per instant
+                    owner.append(name)
+            self.op_cells[name] = (start, len(kinds))
+        self.n_cells = len(kinds)
+        self.kinds = kinds
+        self.owner = owner
+        self.cell_energy = np.asarray(energy, dtype=np.int8)
+        self.fixed_volume = np.asarray(volume, dtype=float)
+        comp = route.mechanism
+        from ..reactors.solver import compiled_mechanism
+
+        self.compiled = compiled_mechanism(comp)
+        self.link_ptr = None
+        self.link_src = None
+        # structure from the base conditions
+        arrays = self.arrays(0.0, "right", structure=True)
+        self._base = arrays
+
+    # -- conditions at one instant --------------------------------------------------
+    def _feed_rep(self, fname, t, side):
+        route, sch = self.route, self.schedule
+        feed = route.feeds[fname]
+        props = feed.properties or LiquidProperties.default()
+        Q = sch.value(("feed", fname, "flow"), t, side)
+        const = np.zeros(self.w)
+        for i, sp in enumerate(self.species):
+            const[i] = sch.value(("feed", fname, "conc", sp), t, side)
+        const[self.n + self.tracers.index(f"feed:{fname}")] = 1.0
+        lot = sch.lot(fname, t, side)
+        if lot is not None:
+            const[self.n + self.tracers.index(f"lot:{fname}:{lot}")] = 1.0
+        const[self.T_col] = sch.value(("feed", fname, "T"), t, side)
+        m = props.density * Q
+        return _Rep(const, {}, Q, m, m * props.cp)
+
+    def _mix(self, reps):
+        Q = sum(r.Q for r in reps)
+        m = sum(r.m for r in reps)
+        C = sum(r.C for r in reps)
+        vecs = []
+        for r in reps:
+            a = np.full(self.w, r.Q / Q if Q > 0 else 1.0 / len(reps))
+            a[self.T_col] = r.C / C if C > 0 else 1.0 / len(reps)
+            vecs.append(a)
+        const, W = _combine(reps, vecs, self.w)
+        return _Rep(const, W, Q, m, C)
+
+    def _scaled(self, rep, vec, Q, m, C):
+        const, W = _combine([rep], [vec], self.w)
+        return _Rep(const, W, Q, m, C)
+
+    def arrays(self, t, side, structure=False):
+        """Everything the network equations need at time ``t`` (``side`` of
+        an event: "left" before it, "right" after), and every stream's rep."""
+        route, sch = self.route, self.schedule
+        w = self.w
+        nc = self.n_cells
+        kappa = np.zeros(nc)
+        feed = np.zeros((nc, w))
+        ua = np.zeros(nc)
+        Tc = np.zeros(nc)
+        rhocp = np.full(nc, NO_HEAT_RHO_CP)
+        exchange = np.zeros(nc)
+        volume = self.fixed_volume.copy()
+        cell_links = [dict() for _ in range(nc)]
+        cell_T = np.full(nc, np.nan)          # operating T of isothermal cells
+        reps = {f: self._feed_rep(f, t, side) for f in route.feeds}
+        ones = np.ones(w)
+        for name in route.order:
+            op = route.operations[name]
+            ins = [reps[s] for s in route.links[name]]
+            a, b = self.op_cells[name]
+            if isinstance(op, Mixer):
+                reps[name] = self._mix(ins)
+            elif isinstance(op, Splitter):
+                (r,) = ins
+                for key, f in op.fractions.items():
+                    reps[f"{name}.{key}"] = self._scaled(r, ones, r.Q * f, r.m * f, r.C * f)
+            elif isinstance(op, HeatExchanger):
+                (r,) = ins
+                vec = ones.copy()
+                vec[self.T_col] = 0.0
+                out = self._scaled(r, vec, r.Q, r.m, r.C)
+                out.const[self.T_col] = sch.value(("op", name, "T"), t, side)
+                reps[name] = out
+            elif isinstance(op, Separator):
+                reps.update(self._separator(name, op, ins))
+            elif isinstance(op, Quench):
+                r = self._mix(ins)
+                N = b - a
+                kappa[a:b] = N / op.time
+                volume[a:b] = r.Q * op.time / N
+                self._chain(a, b, r, feed, cell_links)
+                if op.T is not None:
+                    cell_T[a:b] = sch.value(("op", name, "T"), t, side)
+                out = _Rep(np.zeros(w), {b - 1: ones.copy()}, r.Q, r.m, r.C)
+                reps[name] = out
+            elif isinstance(op, (PFR, CSTRCascade)):
+                (r,) = ins
+                N = b - a
+                kappa[a:b] = r.Q / (op.volume / N)
+                self._chain(a, b, r, feed, cell_links)
+                props = op.properties
+                if props is not None:
+                    m_out = props.density * r.Q
+                    C_out = m_out * props.cp
+                else:
+                    m_out, C_out = r.m, r.C
+                mode = op.energy.mode
+                if mode == "isothermal":
+                    if op.T is not None:
+                        cell_T[a:b] = sch.value(("op", name, "T"), t, side)
+                else:
+                    rc = C_out / r.Q if r.Q > 0 else self._base_rho_cp(name)
+                    rhocp[a:b] = rc
+                    if mode == "cooled":
+                        ua[a:b] = self._ua_per_volume(name) / rc
+                        Tc[a:b] = sch.value(("op", name, "coolant_T"), t, side)
+                if getattr(op, "flow_model", None) == "dispersion" or hasattr(op, "dispersion"):
+                    exchange[a:b - 1] = self._exchange(name, op, r, N)
+                reps[name] = _Rep(np.zeros(w), {b - 1: ones.copy()}, r.Q, m_out, C_out)
+            else:
+                raise InputError(f"operation type {getattr(op, 'kind', type(op).__name__)!r} has "
+                                 "no dynamic model", route.source, name)
+        # links: CSR in cell order, structure fixed at the base conditions
+        if structure:
+            ptr, src = [0], []
+            for i in range(nc):
+                src.extend(sorted(cell_links[i]))
+                ptr.append(len(src))
+            self.link_ptr = np.asarray(ptr, dtype=np.int64)
+            self.link_src = np.asarray(src, dtype=np.int64)
+            self.link_dst = np.repeat(np.arange(nc), np.diff(self.link_ptr))
+            if np.any(self.link_src >= self.link_dst):
+                raise AssertionError("cells are not in topological order")
+        weight = np.zeros((self.link_src.size, w))
+        for i in range(nc):
+            for k in range(self.link_ptr[i], self.link_ptr[i + 1]):
+                wv = cell_links[i].get(int(self.link_src[k]))
+                if wv is not None:
+                    weight[k] = wv
+            extra = set(cell_links[i]) - set(self.link_src[self.link_ptr[i]:self.link_ptr[i + 1]].tolist())
+            if extra:
+                raise AssertionError("the link structure changed between instants")
+        return {"kappa": kappa, "feed": feed, "weight": weight, "ua": ua, "Tc": Tc,
+                "rhocp": rhocp, "exchange": exchange, "volume": volume, "cell_T": cell_T,
+                "reps": reps}
+
+    def _chain(self, a, b, r, feed, cell_links):
+        feed[a] = r.const
+        cell_links[a] = dict(r.W)
+        for i in range(a + 1, b):
+            cell_links[i] = {i - 1: np.ones(self.w)}
+
+    def _separator(self, name, op, ins):
+        r = self._mix(ins)
+        Q = r.Q
+        names = op.inlet_names or self.route.links[name]
+        if op.aqueous is not None:
+            Q_aq = sum(x.Q for x, nm in zip(ins, names) if nm in op.aqueous)
+            Q_org = Q - Q_aq
+        else:
+            Q_org = Q * op.phase_ratio / (1.0 + op.phase_ratio)
+            Q_aq = Q - Q_org
+        if Q_org > 0 and Q_aq > 0:
+            ratio = Q_org / Q_aq
+            f = np.where(np.isnan(op.fraction_organic),
+                         np.where(np.isnan(op.partition), 1.0 if op.default == "organic" else 0.0,
+                                  op.partition * ratio / (1.0 + op.partition * ratio)),
+                         op.fraction_organic)
+        else:   # a phase without flow: nothing to split (the other takes all)
+            f = np.full(self.n, 1.0 if Q_org > 0 else 0.0)
+        rho = r.m / Q if Q > 0 else 0.0
+        cp = r.C / r.m if r.m > 0 else 0.0
+        out = {}
+        for outlet, Qp, frac in (("organic", Q_org, f), ("aqueous", Q_aq, 1.0 - f)):
+            vec = np.ones(self.w)
+            vec[:self.n] = Q * frac / Qp if Qp > 0 else 0.0
+            mp = rho * Qp
+            out[f"{name}.{outlet}"] = self._scaled(r, vec, Qp, mp, mp * cp)
+        return out
+
+    def _steady_inlet(self, name):
+        base = self.scenario._base_result
+        return base.operations[name].inlet if hasattr(base.operations[name], "inlet") else None
+
+    def _base_rho_cp(self, name):
+        inlet = self._steady_inlet(name)
+        op = self.route.operations[name]
+        return op._thermal(inlet).rho_cp
+
+    def _ua_per_volume(self, name):
+        """U a (W/m^3/K) as the steady route resolves it at the base operating point."""
+        cache = self.__dict__.setdefault("_ua_cache", {})
+        if name not in cache:
+            op = self.route.operations[name]
+            cache[name] = op._thermal(self._steady_inlet(name)).ua_per_volume
+        return cache[name]
+
+    def _exchange(self, name, op, r, N):
+        """Back-mixing D/dz^2 = N^2 / (tau Pe) of a dispersion tube at the flow of ``r``."""
+        from .stream import Stream
+
+        if r.Q <= 0:
+            return 0.0
+        inlet = Stream.from_si(self.route.mechanism, r.Q, 300.0, np.zeros(self.n))
+        Pe = op.dispersion(inlet)[0]
+        tau = op.volume / r.Q
+        return N * N / (tau * Pe)
+
+
+# =============================================================================== results
+@dataclass
+class StreamTrace:
+    """One stream against time: flow (m^3/s), T (K), concentrations
+    (n_t x n_species, mol/m^3, species order of the result) and tracers."""
+
+    flow_m3_per_s: np.ndarray
+    T_K: np.ndarray
+    conc_mol_per_m3: np.ndarray
+    tracers: dict
+
+
+class DynamicResult:
+    """Time courses of every stream of a route under a scenario.
+
+    Attributes
+    ----------
+    time_s : ndarray
+        Output times; an event time appears twice, first with the values just
+        before the event (left limit), then with those after it.
+    streams : dict of str -> StreamTrace
+        Every feed and every operation outlet, named as in route results.
+    species : list of str
+    product : dict or None
+        The route's product spec (stream ``from``, species, basis, impurities).
+    events, lots : list of dict
+    conservation : dict
+        Element (and inert species) balances in - out - accumulation over the run.
+    steady_state : dict
+        The route's steady state at the final conditions and the difference
+        of the long-time limit to it.
+    tracking : dict or None
+        Material tracking (in_spec, diversion, startup, lots, batch) when the
+        scenario has a spec, lots or a batch.
+    stats : dict
+        Integrator statistics, summed over segments, and run time.
+    """
+
+    def __init__(self, scenario, time_s, streams, species, events, lots, stats):
+        self.scenario = scenario
+        self.route = scenario.route
+        self.time_s = time_s
+        self.streams = streams
+        self.species = species
+        self.product = None if self.route.product is None else {
+            k: v for k, v in self.route.product.items() if k != "stoichiometric_factor"}
+        self.events = events
+        self.lots = lots
+        self.stats = stats
+        self.conservation = {}
+        self.steady_state = None
+        self.tracking = None
+        self.final_steady = None       # RouteResult at the final conditions
+
+    def __getitem__(self, name):
+        return self.streams[name]
+
+    def conc(self, stream, species):
+        """Concentration of ``species`` in ``stream`` against time (mol/m^3)."""
+        return self.streams[stream].conc_mol_per_m3[:, self.species.index(species)]
+
+    def to_dict(self):
+        def arr(a):
+            return [float(x) for x in a]
+
+        d = {"scenario": self.scenario.name, "route": self.route.name,
+             "duration_s": self.scenario.duration, "start": self.scenario.start,
+             "time_s": arr(self.time_s), "species": list(self.species), "streams": {}}
+        for name, s in self.streams.items():
+            d["streams"][name] = {
+                "flow_m3_per_s": arr(s.flow_m3_per_s), "T_K": arr(s.T_K),
+                "conc_mol_per_m3": {sp: arr(s.conc_mol_per_m3[:, i])
+                                    for i, sp in enumerate(self.species)},
+                "tracers": {k: arr(v) for k, v in s.tracers.items()}}
+        product = None
+        tracking = {}
+        if self.product is not None:
+            product = {"stream": self.product["from"], "species": self.product["species"],
+                       "basis": self.product["basis"]}
+        if self.tracking is not None:
+            from .material_tracking import tracking_to_dict
+
+            tracking = tracking_to_dict(self.tracking)
+            product.update(tracking.pop("product"))
+        d["product"] = product
+        d.update(_jsonable(tracking))
+        d["events"] = self.events
+        d["lot_changes"] = self.lots
+        d["conservation"] = _jsonable(self.conservation)
+        d["steady_state"] = _jsonable(self.steady_state)
+        d["stats"] = _jsonable(self.stats)
+        return d
+
+    def write_json(self, path):
+        """Write :meth:`to_dict` as JSON atomically."""
+        write_text_atomic(path, json.dumps(self.to_dict(), allow_nan=False) + "\n")
+
+    def write_csv(self, path):
+        """One row per output time: time, then per stream flow, T, the
+        concentrations and the tracers."""
+        import csv
+
+        names = list(self.streams)
+        header = ["time_s"]
+        cols = []
+        for nm in names:
+            s = self.streams[nm]
+            header += [f"{nm}.flow_m3_per_s", f"{nm}.T_K"]
+            cols += [s.flow_m3_per_s, s.T_K]
+            header += [f"{nm}.conc_{sp}_mol_per_m3" for sp in self.species]
+            cols += [s.conc_mol_per_m3[:, i] for i in range(len(self.species))]
+            header += [f"{nm}.tracer_{k}" for k in s.tracers]
+            cols += list(s.tracers.values())
+        table = np.column_stack([self.time_s] + cols)
+        with atomic_open(path, newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            for row in table:
+                w.writerow([repr(float(x)) for x in row])
+
+    def summary(self):
+        lines = [f"dynamic run of {self.route.name}: {self.scenario.duration / 60:.4g} min, "
+                 f"{len(self.time_s)} output times, {self.stats.get('segments', 0)} segments, "
+                 f"{self.stats.get('steps', 0)} steps, {self.stats.get('run_time_s', 0.0):.3g} s"]
+        cons = self.conservation.get("element_closure_rel") or {}
+        if cons:
+            worst = max(cons.values())
+            lines.append(f"  element balance closure (in - out - accumulation): {worst:.2e} relative")
+        if self.steady_state:
+            lines.append(f"  long-time limit vs flowchem run at the final conditions: "
+                         f"{self.steady_state['max_rel_difference']:.2e} relative "
+                         f"(at {self.steady_state['worst']})")
+        tr = self.tracking or {}
+        if "diversion" in tr:
+            lines.append(f"  diversion windows: {len(tr['diversion'])}")
+        return "\n".join(lines)
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_jsonable(v) for v in x.tolist()]
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    return x
+
+
+# =============================================================================== numerics
+def _kernel_module():
+    """kernels.network when it provides integrate_network, else None."""
+    try:
+        from kernels import network
+    except ImportError:      # a kernels tree older than issue 11
+        return None
+    return network if hasattr(network, "integrate_network") else None
+
+
+class _Integrator:
+    """Integrates one segment with the Numba kernel or, without it, scipy."""
+
+    def __init__(self, net, rtol, atol, backend="auto"):
+        self.net = net
+        self.rtol = rtol
+        self.atol = atol
+        self.kernel = _kernel_module()
+        if self.kernel is None:
+            raise InputError("kernels.network (integrate_network) is not installed", "<python>",
+                             "simulate_dynamic.backend")
+        self.scipy = backend == "scipy"
+        self.h = 0.0                  # step carried over between chunks and segments
+        self.max_steps = 1_000_000
+        self.totals = {"steps": 0, "accepted_steps": 0, "rejected_steps": 0, "rhs_evaluations": 0,
+                       "jacobian_evaluations": 0, "lu_factorizations": 0}
+        self.backend = "scipy solve_ivp BDF on kernels.network.network_rhs" if self.scipy \
+            else "kernels.network.integrate_network"
+
+    def run(self, y0, t0, t1, t_out, A0, A1, label):
+        if t1 <= t0:
+            return np.tile(y0, (len(t_out), 1)), y0.copy()
+        if not self.scipy:
+            return self._run_kernel(y0, t0, t1, t_out, A0, A1, label)
+        return self._run_scipy(y0, t0, t1, t_out, A0, A1, label)
+
+    def _run_scipy(self, y0, t0, t1, t_out, A0, A1, label):
+        """scipy's BDF on the kernel's right-hand side and analytic sparse
+        Jacobian: the same semi-discretised equations, another integrator."""
+        from scipy.integrate import solve_ivp
+        from scipy.sparse import csr_matrix
+
+        km = self.kernel
+        net, seg = self._network(), self._segment(A0, A1)
+        n = y0.size
+
+        def fun(t, y):
+            out = np.empty(n)
+            km.network_rhs(float(t), np.ascontiguousarray(y), net, seg, float(t0), float(t1), out)
+            return out
+
+        def jac(t, y):
+            indptr, indices, data = km.network_jacobian_csr(t, y, net, seg, t0, t1)
+            return csr_matrix((data, indices, indptr), shape=(n, n))
+
+        sol = solve_ivp(fun, (t0, t1), y0, method="BDF", t_eval=np.asarray(t_out), rtol=self.rtol,
+                        atol=self.atol, jac=jac)
+        if sol.status != 0:
+            raise SolverError(label, f"scipy BDF stopped: {sol.message}")
+        # solve_ivp does not report its step count (sol.t holds the output times)
+        self.totals["rhs_evaluations"] += int(sol.nfev)
+        self.totals["jacobian_evaluations"] += int(sol.njev)
+        self.totals["lu_factorizations"] += int(sol.nlu)
+        # t_out always ends at t1 (the driver's chunks do)
+        return sol.y.T.copy(), sol.y[:, -1].copy()
+
+    def _network(self):
+        if getattr(self, "_net_tuple", None) is None:
+            net, comp = self.net, self.net.compiled
+            self._net_tuple = self.kernel.make_network(
+                model=comp.model, rate_params=comp.rate_params, dH=comp.delta_H,
+                n_species=net.n, n_tracers=net.k, cell_energy=net.cell_energy,
+                link_ptr=net.link_ptr, link_src=net.link_src)
+        return self._net_tuple
+
+    def _segment(self, A0, A1):
+        return self.kernel.make_segment(
+            self._network(), kappa_start=A0["kappa"], kappa_end=A1["kappa"],
+            feed_start=A0["feed"], feed_end=A1["feed"], weight_start=A0["weight"],
+            weight_end=A1["weight"], ua_start=A0["ua"], ua_end=A1["ua"],
+            T_coolant_start=A0["Tc"], T_coolant_end=A1["Tc"], rho_cp_start=A0["rhocp"],
+            rho_cp_end=A1["rhocp"], exchange_start=A0["exchange"], exchange_end=A1["exchange"])
+
+    def steady(self, y0, A):
+        """The network's steady state under the inputs ``A`` by the kernel's
+        Newton / pseudo-transient solver; None when it fails."""
+        from kernels import status as kstatus
+
+        status, y, _ = self.kernel.steady_network(
+            self._network(), self._segment(A, A), np.ascontiguousarray(y0, dtype=np.float64),
+            float(self.rtol), np.ascontiguousarray(self.atol, dtype=np.float64), 500)
+        return y if status == kstatus.SUCCESS else None
+
+    def _run_kernel(self, y0, t0, t1, t_out, A0, A1, label):
+        from kernels import status as kstatus
+
+        from ..reactors.solver import STAT_NAMES
+
+        km = self.kernel
+        net = self._network()
+        seg = self._segment(A0, A1)
+        status, y_out, y_end, h_last, stats = km.integrate_network(
+            net, seg, np.ascontiguousarray(y0, dtype=np.float64), float(t0), float(t1),
+            np.ascontiguousarray(t_out, dtype=np.float64), float(self.rtol),
+            np.ascontiguousarray(self.atol, dtype=np.float64), float(self.h), int(self.max_steps))
+        for i, name in STAT_NAMES.items():
+            if name in self.totals:
+                self.totals[name] += int(stats[i])
+        self.totals["block_lu_factorizations"] = self.totals.get("block_lu_factorizations", 0) \
+            + int(stats[km.NET_STAT_BLOCK_LU])
+        if status != kstatus.SUCCESS:
+            reason = kstatus.MESSAGES.get(int(status), f"solver status {int(status)}")
+            raise SolverError(label, f"the network integrator (Rodas5P) stopped: {reason}")
+        self.h = float(h_last)
+        return y_out, y_end
+
+
+# =============================================================================== driver
+def _boundaries(scenario):
+    """Segment ends (sorted) and which of them are sharp (a step happens)."""
+    pts = {0.0: False, scenario.duration: False}
+    for e in scenario.events:
+        sharp = e.ramp_s == 0.0 or e.lot is not None
+        pts[e.time_s] = pts.get(e.time_s, False) or (sharp and 0.0 < e.time_s < scenario.duration)
+        if e.ramp_s:
+            pts.setdefault(e.time_s + e.ramp_s, False)
+    times = sorted(pts)
+    return times, [pts[t] for t in times]
+
+
+def _output_grid(scenario, t0, t1, include_start):
+    dt = scenario.output_interval or scenario.duration / DEFAULT_OUTPUT_POINTS
+    k0 = math.floor(t0 / dt) + 1
+    k1 = math.ceil(t1 / dt) - 1
+    inner = [k * dt for k in range(k0, k1 + 1) if t0 < k * dt < t1 * (1 - 1e-13)]
+    return ([t0] if include_start else []) + inner + [t1]
+
+
+def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend="auto"):
+    """Integrate a route through a scenario; returns a :class:`DynamicResult`.
+
+    Parameters
+    ----------
+    route_or_scenario : Route or Scenario or str
+        A :class:`Scenario` (or a scenario file name), or a route with the
+        scenario given as ``scenario`` (a mapping or a Scenario).
+    scenario : dict or Scenario, optional
+    progress : callable, optional
+        ``progress(done_s, total_s)`` (simulated seconds) after each chunk.
+    backend : {"auto", "kernel", "scipy"}
+        ``"kernel"`` or ``"auto"``: :func:`kernels.network.integrate_network`
+        (Rodas5P, block LU); ``"scipy"``: ``solve_ivp`` BDF on the kernel's
+        right-hand side and sparse Jacobian (a reference, slower).
+
+    Raises
+    ------
+    InputError
+        For a bad scenario (before any numerics).
+    SolverError
+        Naming the segment (its time span) and the integrator's reason.
+    """
+    from .route import Route
+
+    if isinstance(route_or_scenario, Scenario):
+        sc = route_or_scenario
+    elif isinstance(route_or_scenario, (str, Path)):
+        sc = load_scenario(route_or_scenario)
+    elif isinstance(route_or_scenario, Route):
+        if isinstance(scenario, Scenario):
+            sc = scenario
+            sc.route = route_or_scenario
+        else:
+            sc = scenario_from_dict(scenario or {}, route=route_or_scenario)
+    else:
+        raise InputError(f"expected a Route, Scenario or scenario file, got "
+                         f"{type(route_or_scenario).__name__}", "<python>", "simulate_dynamic")
+    t_start = _time.perf_counter()
+    route = sc.route
+    sc._base_result = route.run()             # resolves U: auto, the base operating point
+    schedule = _Schedule(sc)
+    net = _Network(sc, schedule)
+    n, w, nc = net.n, net.w, net.n_cells
+    atol = sc.atol if sc.atol is not None else 1e-9 * max(
+        1.0, max(float(np.max(f.conc)) if f.conc.size else 0.0 for f in route.feeds.values()))
+    atol_vec = np.full(nc * w, atol)
+    atol_vec.reshape(nc, w)[:, n:n + net.k] = min(1e-9, atol)
+    atol_vec.reshape(nc, w)[:, -1] = 1e-6
+    if backend not in ("auto", "kernel", "scipy"):
+        raise InputError(f"unknown backend {backend!r} (auto, kernel or scipy)", "<python>",
+                         "simulate_dynamic.backend")
+    integ = _Integrator(net, sc.rtol, atol_vec, backend)
+
+    # -- initial state ---------------------------------------------------------------
+    A_first = net.arrays(0.0, "right")
+    y0 = _initial_state(sc, net, A_first)
+    if sc.start == "steady-state":
+        y0 = _long_time_state(sc, net, integ, y0, A_first)
+
+    iso = net.cell_energy == 0
+    bounds, sharp = _boundaries(sc)
+    streams_out = list(A_first["reps"])
+    terminal = route.graph.terminal_streams()
+    rows_t, rows_val = [], {s: [] for s in streams_out}
+    flows_in, flows_out, holdups = [], [], []
+    seg_index = []
+    y = y0
+    n_seg = 0
+    for si in range(len(bounds) - 1):
+        t0, t1 = bounds[si], bounds[si + 1]
+        if t1 <= t0:
+            continue
+        A0 = net.arrays(t0, "right")
+        A1 = net.arrays(t1, "left")
+        include_start = si == 0 or sharp[si]
+        grid = _output_grid(sc, t0, t1, include_start)
+        label = f"segment {n_seg + 1} ({t0:g} s to {t1:g} s)"
+        # chunks of outputs: bounded memory, the step size carried over; an
+        # isothermal cell's T is held within a call, so a ramp of an operation
+        # T is followed in short chunks (piecewise constant at their midpoints)
+        step = OUTPUT_CHUNK
+        if np.any(A0["cell_T"][iso] != A1["cell_T"][iso]):
+            step = RAMPED_T_CHUNK
+        pos = 0
+        t_from = t0
+        while pos < len(grid):
+            chunk = grid[pos:pos + step]
+            t_to = chunk[-1]
+            if t_to > t_from:
+                # isothermal cells hold the T of their state: set it to the
+                # operating T of this chunk (an event or a ramp of an operation T)
+                cT = _interp_arrays(A0, A1, t0, t1, 0.5 * (t_from + t_to))["cell_T"]
+                y = y.copy()
+                y.reshape(nc, w)[iso, -1] = cT[iso]
+                s0 = _interp_arrays(A0, A1, t0, t1, t_from)
+                s1 = _interp_arrays(A0, A1, t0, t1, t_to)
+                y_out, y_end = integ.run(y, t_from, t_to, chunk, s0, s1, label)
+            else:
+                y_out = np.tile(y, (len(chunk), 1))
+                y_end = y
+            _check_states(y_out, net, label, atol)
+            # stream values are affine in the states with weights linear in t:
+            # blend the values under the segment's two ends
+            Ych = y_out.reshape(len(chunk), nc, w)
+            frac = np.clip((np.asarray(chunk) - t0) / (t1 - t0), 0.0, 1.0)[:, None]
+            R0, R1 = A0["reps"], A1["reps"]
+            for sname in streams_out:
+                V = (1 - frac) * _rep_values(R0[sname], Ych) + frac * _rep_values(R1[sname], Ych)
+                Qv = (1 - frac[:, 0]) * R0[sname].Q + frac[:, 0] * R1[sname].Q
+                rows_val[sname].append((Qv, V))
+            fin = 0.0
+            for f in route.feeds:
+                Qf = (1 - frac) * R0[f].Q + frac * R1[f].Q
+                fin = fin + Qf * ((1 - frac) * R0[f].const[:n] + frac * R1[f].const[:n])
+            flows_in.append(np.broadcast_to(fin, (len(chunk), n)))
+            flows_out.append(sum(rows_val[sn][-1][0][:, None] * rows_val[sn][-1][1][:, :n]
+                                 for sn in terminal))
+            vol = (1 - frac) * np.nan_to_num(A0["volume"]) + frac * np.nan_to_num(A1["volume"])
+            holdups.append(np.einsum("ti,tij->tj", vol, Ych[:, :, :n]))
+            rows_t.extend(chunk)
+            seg_index.extend([n_seg] * len(chunk))
+            y = y_end
+            t_from = t_to
+            pos += step
+            if progress is not None:
+                progress(t_to, sc.duration)
+        n_seg += 1
+
+    time_s = np.asarray(rows_t)
+    streams = {}
+    for sname in streams_out:
+        vals = rows_val[sname]
+        Q = np.concatenate([v[0] for v in vals])
+        Yv = np.concatenate([v[1] for v in vals])
+        streams[sname] = StreamTrace(Q, Yv[:, -1], np.maximum(Yv[:, :n], 0.0),
+                                     {tn: Yv[:, n + j] for j, tn in enumerate(net.tracers)})
+    events = [e.to_dict() for e in sc.events]
+    lots = []
+    for feed, changes in schedule.lots.items():
+        first = schedule.initial_lot[feed]
+        if first == "A" or changes[0][0] != 0.0:
+            lots.append({"feed": feed, "lot": first, "time_s": 0.0, "tracer": f"lot:{feed}:{first}"})
+        for t_e, lot in changes:
+            lots.append({"feed": feed, "lot": lot, "time_s": t_e, "tracer": f"lot:{feed}:{lot}"})
+    stats = dict(integ.totals)
+    stats.update({"segments": n_seg, "cells": nc, "states": nc * w, "backend": integ.backend,
+                  "rtol": sc.rtol, "atol": atol})
+    result = DynamicResult(sc, time_s, streams, list(net.species), events, lots, stats)
+    result.conservation = _conservation(route, time_s, np.concatenate(flows_in),
+                                        np.concatenate(flows_out), np.concatenate(holdups),
+                                        np.array(seg_index))
+    result.final_state = y
+    _compare_steady(result, sc, schedule)
+    _track(result, sc)
+    stats["run_time_s"] = _time.perf_counter() - t_start
+    return result
+
+
+def _interp_arrays(A0, A1, t0, t1, t):
+    """The network arrays at ``t`` inside [t0, t1] (linear, as the kernel
+    interpolates them); stream reps are left out."""
+    s = 0.0 if t1 <= t0 else (t - t0) / (t1 - t0)
+    if s <= 0.0:
+        return A0
+    if s >= 1.0:
+        return A1
+    return {key: (1 - s) * v + s * A1[key] for key, v in A0.items() if key != "reps"}
+
+
+def _rep_values(rep, Ych):
+    """Values (n_t, w) of a stream at the states Ych (n_t, n_cells, w)."""
+    v = np.broadcast_to(rep.const, (Ych.shape[0], rep.const.size)).copy()
+    for cell, wv in rep.W.items():
+        v += wv * Ych[:, cell, :]
+    return v
+
+
+def _initial_state(sc, net, A):
+    """Filled with solvent: no solutes, no tracers, each cell at its operating T."""
+    Y = np.zeros((net.n_cells, net.w))
+    base = sc._base_result
+    for name, (a, b) in net.op_cells.items():
+        op = sc.route.operations[name]
+        if np.all(np.isfinite(A["cell_T"][a:b])):
+            Y[a:b, -1] = A["cell_T"][a:b]
+        elif getattr(op, "energy", None) is not None and op.energy.mode == "cooled":
+            Y[a:b, -1] = A["Tc"][a:b]
+        else:
+            res = base.operations[name]
+            inlet = getattr(res, "inlet", None)
+            Y[a:b, -1] = inlet.T if inlet is not None else res.outlet.T
+    return Y.ravel()
+
+
+def _long_time_state(sc, net, integ, y0, A):
+    """The network's steady state at t = 0 conditions: the kernel's steady
+    solver, else (or when it fails) a long integration (50 times the sum of
+    the cells' residence times), which reaches the state a start-up from
+    the filled-with-solvent state would reach."""
+    y = integ.steady(y0, A)
+    if y is not None:
+        return y
+    with np.errstate(divide="ignore"):
+        tau_total = float(np.sum(np.where(A["kappa"] > 0, 1.0 / A["kappa"], 0.0)))
+    t_long = 50.0 * max(tau_total, 1e-9)
+    _, y = integ.run(y0, 0.0, t_long, [t_long], A, A, "steady start (long integration)")
+    return y
+
+
+def _check_states(y_out, net, label, atol):
+    if not np.all(np.isfinite(y_out)):
+        raise SolverError(label, "the integrator returned non-finite states")
+    Y = y_out.reshape(y_out.shape[0], net.n_cells, net.w)
+    low = float(np.min(Y[:, :, :net.n])) if net.n else 0.0
+    if low < -1e3 * atol - 1e-9 * float(np.max(np.abs(Y[:, :, :net.n])) or 1.0):
+        raise SolverError(label, f"the solution has a negative concentration ({low:.3g} mol/m^3)")
+
+
+def _segment_integral(t, f):
+    """Integral of samples f (n_t, ...) over t: a cubic spline (4th order) with
+    four or more distinct points, else the trapezoid rule."""
+    if t.size < 2 or t[-1] <= t[0]:
+        return np.zeros(f.shape[1:])
+    keep = np.concatenate([[True], np.diff(t) > 0])
+    t, f = t[keep], f[keep]
+    if t.size >= 4:
+        from scipy.interpolate import CubicSpline
+
+        return CubicSpline(t, f, axis=0).integrate(t[0], t[-1])
+    return np.trapezoid(f, t, axis=0)
+
+
+def _conservation(route, t, fin, fout, hold, seg):
+    """in - out - accumulation of each element and of each species no
+    reaction touches, integrated segment by segment."""
+    mech = route.mechanism
+    n = mech.n_species
+    total_in = np.zeros(n)
+    total_out = np.zeros(n)
+    accum = np.zeros(n)
+    for s in np.unique(seg):
+        idx = seg == s
+        ts = t[idx]
+        total_in += _segment_integral(ts, fin[idx])
+        total_out += _segment_integral(ts, fout[idx])
+        accum += hold[idx][-1] - hold[idx][0]
+    elements = {}
+    for e, row in zip(mech.elements, mech.element_matrix):
+        ok = ~np.isnan(row)
+        a_in = float(row[ok] @ total_in[ok])
+        if a_in <= 0:
+            continue
+        a_out = float(row[ok] @ total_out[ok])
+        a_acc = float(row[ok] @ accum[ok])
+        elements[e] = abs(a_in - a_out - a_acc) / a_in
+    reacting = set()
+    for r in mech.reactions:
+        reacting |= set(r.net_stoichiometry())
+        reacting |= set(r.species)
+    inert = {}
+    for i, sp in enumerate(mech.species_names):
+        if sp not in reacting and total_in[i] > 0:
+            inert[sp] = abs(total_in[i] - total_out[i] - accum[i]) / total_in[i]
+    return {"method": "in - out - (holdup(end) - holdup(start)) per segment; flows integrated "
+                      "by cubic splines on the output grid",
+            "moles_in": {sp: float(v) for sp, v in zip(mech.species_names, total_in)},
+            "moles_out": {sp: float(v) for sp, v in zip(mech.species_names, total_out)},
+            "accumulation_mol": {sp: float(v) for sp, v in zip(mech.species_names, accum)},
+            "element_closure_rel": elements, "inert_species_closure_rel": inert}
+
+
+def route_at(route, schedule, t, side="left"):
+    """A copy of ``route`` with the scheduled feed and operation values at ``t``."""
+    from .route import Route
+    from .stream import Stream
+
+    feeds = {}
+    names = route.mechanism.species_names
+    for fname, f in route.feeds.items():
+        conc = np.array([schedule.value(("feed", fname, "conc", sp), t, side) for sp in names])
+        s = Stream.from_si(route.mechanism, schedule.value(("feed", fname, "flow"), t, side),
+                           schedule.value(("feed", fname, "T"), t, side), conc, f.P, fname,
+                           f.properties)
+        s.solvent = getattr(f, "solvent", None)
+        feeds[fname] = s
+    ops = {}
+    for name, op in route.operations.items():
+        key_T, key_c = ("op", name, "T"), ("op", name, "coolant_T")
+        if key_T in schedule.pieces or key_c in schedule.pieces:
+            op = copy.copy(op)
+            if key_T in schedule.pieces:
+                op.T = schedule.value(key_T, t, side)
+            if key_c in schedule.pieces:
+                op.energy = copy.copy(op.energy)
+                op.energy.coolant_T = schedule.value(key_c, t, side)
+        ops[name] = op
+    r = Route(route.name, route.mechanism, feeds, ops, route.links, route.product, route.options,
+              route.source, route.hazardous)
+    return r
+
+
+def _compare_steady(result, sc, schedule):
+    """``flowchem run`` at the final conditions against the long-time limit."""
+    final_route = route_at(sc.route, schedule, sc.duration, "left")
+    try:
+        steady = final_route.run()
+    except (InputError, SolverError) as exc:
+        result.steady_state = {"error": str(exc)}
+        return
+    result.final_steady = steady
+    worst, worst_at = 0.0, None
+    per_stream = {}
+    for name, trace in result.streams.items():
+        s = steady.streams.get(name)
+        if s is None:
+            continue
+        c_dyn = trace.conc_mol_per_m3[-1]
+        scale = max(float(np.max(np.abs(s.conc))), 1e-300)
+        d = float(np.max(np.abs(c_dyn - s.conc))) / scale
+        dT = abs(float(trace.T_K[-1]) - s.T) / s.T
+        per_stream[name] = {"conc_max_rel_difference": d, "T_rel_difference": dT}
+        for v in (d, dT):
+            if v > worst:
+                worst, worst_at = v, name
+    result.steady_state = {"max_rel_difference": worst, "worst": worst_at,
+                           "streams": per_stream,
+                           "note": "tubes are N upwind cells (N tanks in series); the steady route "
+                                   "integrates plug flow, so they differ by O(1/N)",
+                           "result": steady.to_dict()}
+
+
+def _track(result, sc):
+    """Material tracking (:func:`flowchem.process.material_tracking.evaluate_tracking`)
+    on the product stream: spec, diversion, start-up, lot funnel, batches."""
+    if result.product is None:
+        return
+    from .material_tracking import evaluate_tracking
+
+    batch = sc.raw.get("batch") if sc.batch is not None else None
+    result.tracking = evaluate_tracking(result, sc.spec, sc.divert_margin_s, batch,
+                                        where=Location(sc.source))

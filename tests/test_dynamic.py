@@ -1,0 +1,332 @@
+"""Dynamic operation of a route (flowchem.process.dynamic): the cell network
+against closed forms (CSTR, Erlang, first order after a feed step, the
+upwind tube's delay), against ``flowchem run`` (long-time limits), mass
+conservation, bad scenarios on the command line and the lomustine scenario
+end to end."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import integrate as sint
+from scipy import stats
+
+from flowchem.cli import main
+from flowchem.core.errors import InputError
+from flowchem.process.dynamic import load_scenario, scenario_from_dict, simulate_dynamic
+from flowchem.process.route import Route
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "lomustine"
+K = 0.01          # 1/s, A => B
+C_IN = 1000.0     # mol/m^3
+Q = 1e-6 / 60     # 1 mL/min
+MECH = {"species": [{"name": "A", "formula": "C4H8O"}, {"name": "B", "formula": "C4H8O"},
+                    {"name": "S", "formula": "C2H6O"}],
+        "reactions": [{"equation": "A => B", "rate": {"k": K}, "dH": "-50 kJ/mol"}]}
+
+
+def _route(operations, feeds=None, product=True, properties=None):
+    data = {"mechanism": MECH,
+            "feeds": feeds or [{"name": "f", "flow": "1 mL/min", "T": 300,
+                                "conc": {"A": "1 mol/L"}}],
+            "operations": operations}
+    if product:
+        data["product"] = {"from": operations[-1]["name"] if product is True else product,
+                           "species": "B", "basis": "A"}
+    if properties:
+        data["properties"] = properties
+    return Route.from_dict(data)
+
+
+def _run(route, **scenario):
+    scenario.setdefault("rtol", 1e-10)
+    scenario.setdefault("atol", 1e-9)
+    return simulate_dynamic(route, scenario)
+
+
+# ------------------------------------------------------------------ closed forms
+def test_cstr_tracer_step_and_first_order_after_a_feed_step():
+    """CSTR (tau = 600 s) filled with solvent: tracer 1 - exp(-t/tau); A
+    after the start and after a step of the feed concentration at 1800 s
+    follows dA/dt = (c_in - A)/tau - k A exactly (closed form below)."""
+    tau = 600.0
+    route = _route([{"name": "R", "type": "cstr", "from": "f", "volume": "10 mL", "T": 300}])
+    res = _run(route, duration="1 h", output={"interval": "20 s"},
+               events=[{"at": "30 min", "feed": "f", "conc.A": "2 mol/L"}])
+    t = res.time_s
+    tracer = res.streams["R"].tracers["feed:f"]
+    assert np.max(np.abs(tracer - (1 - np.exp(-t / tau)))) < 1e-7
+    lam = 1 / tau + K
+    t_e = 1800.0
+    # the event time is output twice: the left limit, then the value after it
+    assert np.count_nonzero(t == t_e) == 2
+    before = np.arange(t.size) <= np.flatnonzero(t == t_e)[0]
+    A1 = C_IN / tau / lam * (1 - np.exp(-lam * t))
+    A_e = C_IN / tau / lam * (1 - np.exp(-lam * t_e))
+    A2 = 2 * C_IN / tau / lam + (A_e - 2 * C_IN / tau / lam) * np.exp(-lam * (t - t_e))
+    ref = np.where(before, A1, A2)
+    A = res.conc("R", "A")
+    assert np.max(np.abs(A - ref)) / C_IN < 1e-7
+    # A + B is a tracer of the feed's A: c_in (1 - e^(-t/tau)), then the step
+    total = np.where(before, C_IN * (1 - np.exp(-t / tau)),
+                     2 * C_IN + (C_IN * (1 - np.exp(-t_e / tau)) - 2 * C_IN)
+                     * np.exp(-(t - t_e) / tau))
+    assert np.max(np.abs(A + res.conc("R", "B") - total)) / C_IN < 1e-7
+
+
+def test_cascade_of_three_tanks_is_erlang():
+    """Tracer step through 3 equal tanks (600 s each): the Erlang-3 CDF."""
+    route = _route([{"name": "R", "type": "cstr_cascade", "from": "f", "n": 3,
+                     "volume": "30 mL", "T": 300}])
+    res = _run(route, duration="1 h", output={"interval": "30 s"})
+    F = stats.gamma.cdf(res.time_s, 3, scale=600.0)
+    assert np.max(np.abs(res.streams["R"].tracers["feed:f"] - F)) < 1e-7
+
+
+def test_upwind_tube_step_response_tends_to_a_delay_at_order_one_half():
+    """A plug-flow tube of N upwind cells answers a step with the Erlang-N
+    CDF; its L1 distance to the pure delay at tau falls as N^-1/2."""
+    tau = 600.0
+    route = _route([{"name": "R", "type": "pfr", "from": "f", "volume": "10 mL", "T": 300}])
+    l1 = {}
+    for N in (50, 200, 800):
+        res = _run(route, duration=f"{2 * tau} s", output={"interval": f"{tau / 1000} s"},
+                   discretisation={"cells": N}, rtol=1e-8, atol=1e-8)
+        t = res.time_s
+        F = res.streams["R"].tracers["feed:f"]
+        assert np.max(np.abs(F - stats.gamma.cdf(t, N, scale=tau / N))) < 1e-5
+        l1[N] = sint.trapezoid(np.abs(F - (t >= tau)), t)
+        # E|X - tau| of X ~ Gamma(N, tau/N), independently by quadrature
+        ref = sint.quad(lambda s: stats.gamma.cdf(s, N, scale=tau / N), 0, tau, limit=200)[0] + \
+            sint.quad(lambda s: stats.gamma.sf(s, N, scale=tau / N), tau, 4 * tau, limit=200)[0]
+        assert l1[N] == pytest.approx(ref, rel=2e-3)
+    order = math.log(l1[50] / l1[800]) / math.log(16)
+    assert 0.45 < order < 0.55
+    assert l1[800] < 0.03 * tau
+
+
+def test_tube_long_time_limit_is_the_cascade_and_converges_to_plug_flow_at_order_one():
+    """The tube's steady state equals ``flowchem run`` of the same route with
+    a cascade of N tanks (to 1e-6) and differs from the ideal PFR by O(1/N)."""
+    tube = [{"name": "R", "type": "pfr", "from": "f", "volume": "10 mL", "T": 300}]
+    pfr = _route(tube).run().streams["R"]["A"]
+    assert pfr == pytest.approx(C_IN * math.exp(-K * 600.0), rel=1e-6)
+    diff = {}
+    for N in (50, 100, 200):
+        res = _run(_route(tube), duration="10 s", start="steady-state",
+                   discretisation={"cells": N}, output={"interval": "5 s"}, rtol=1e-10, atol=1e-10)
+        A = res.conc("R", "A")[-1]
+        if N == 50:
+            cascade = _route([{"name": "R", "type": "cstr_cascade", "from": "f", "n": N,
+                               "volume": "10 mL", "T": 300}]).run().streams["R"]
+            for sp in ("A", "B"):
+                assert res.conc("R", sp)[-1] == pytest.approx(cascade[sp], rel=1e-6)
+        diff[N] = abs(A - pfr)
+    for a, b in ((50, 100), (100, 200)):
+        assert 0.9 < math.log(diff[a] / diff[b]) / math.log(2) < 1.1
+
+
+def test_dispersion_tube_long_time_limit_is_wehner_wilhelm_with_the_grid_dispersion():
+    """Upwind cells with the exchange D/dz^2 are the closed-vessel dispersion
+    model with D + u dz/2: the long-time first-order conversion tends to the
+    Wehner-Wilhelm closed form at 1/Pe_eff = 1/Pe + 1/(2N), at second order."""
+    ops = [{"name": "R", "type": "pfr", "from": "f", "volume": "10 mL", "T": 300,
+            "flow_model": "dispersion", "Pe": 20}]
+    err = {}
+    for N in (100, 200, 400):
+        res = _run(_route(ops), duration="10 s", start="steady-state",
+                   discretisation={"cells": N}, output={"interval": "5 s"})
+        Pe, Da = 1.0 / (1.0 / 20 + 1.0 / (2 * N)), K * 600.0
+        a = math.sqrt(1 + 4 * Da / Pe)
+        ww = 4 * a * math.exp(Pe / 2) / ((1 + a) ** 2 * math.exp(a * Pe / 2)
+                                         - (1 - a) ** 2 * math.exp(-a * Pe / 2))
+        err[N] = abs(res.conc("R", "A")[-1] / C_IN / ww - 1)
+    assert err[400] < 2e-4
+    for a, b in ((100, 200), (200, 400)):
+        assert 1.8 < math.log(err[a] / err[b]) / math.log(2) < 2.2
+
+
+def test_mixer_cooled_tank_and_separator_reach_flowchem_run():
+    """Mixer (two liquids of different rho*cp), a cooled CSTR with reaction
+    heat and a separator: the long-time limit is the steady route (tanks
+    only: no discretisation error) to 1e-6."""
+    feeds = [{"name": "f", "flow": "1 mL/min", "T": 310, "conc": {"A": "1 mol/L"}},
+             {"name": "w", "flow": "0.5 mL/min", "T": 290, "conc": {"S": "2 mol/L"},
+              "properties": {"density": "1.0 g/mL", "cp": "4.18 kJ/kg/K", "viscosity": "1 mPa*s"}}]
+    ops = [{"name": "M", "type": "mixer", "from": ["f", "w"]},
+           {"name": "R", "type": "cstr", "from": "M", "volume": "10 mL",
+            "energy": {"U": "200 W/m^2/K", "coolant_T": 300, "area": "10 cm^2"}},
+           {"name": "S1", "type": "separator", "from": ["R"], "phase_ratio": 1.0,
+            "partition": {"A": 3.0, "B": 0.5, "S": 0.1}}]
+    route = _route(ops, feeds, product="S1.organic",
+                   properties={"density": "0.8 g/mL", "cp": "2.0 kJ/kg/K", "viscosity": "1 mPa*s"})
+    steady = route.run()
+    res = _run(route, duration="10 s", start="steady-state", output={"interval": "5 s"},
+               rtol=1e-11, atol=1e-10)
+    for name in ("M", "R", "S1.organic", "S1.aqueous"):
+        s = steady.streams[name]
+        c = res.streams[name].conc_mol_per_m3[-1]
+        assert np.max(np.abs(c - s.conc)) / np.max(s.conc) < 1e-6, name
+        assert abs(res.streams[name].T_K[-1] - s.T) < 1e-5, name
+        assert res.streams[name].flow_m3_per_s[-1] == pytest.approx(s.flow, rel=1e-12)
+    assert res.steady_state["max_rel_difference"] < 1e-6
+    assert steady.streams["R"].T > 301.0          # the reaction heat shows
+
+
+def test_splitter_heat_exchanger_and_quench_long_time_limits():
+    """Splitter, heat exchanger, a tank keeping its inlet T, a mixer and a
+    quench hold: tanks reach ``flowchem run`` to 1e-6; the quench hold of
+    N_q cells gives A_in/(1 + k t_hold/N_q)^N_q after its mixing."""
+    feeds = [{"name": "f", "flow": "1 mL/min", "T": 300, "conc": {"A": "1 mol/L"}},
+             {"name": "w", "flow": "0.5 mL/min", "T": 300, "conc": {"S": "1 mol/L"}}]
+    ops = [{"name": "SP", "type": "splitter", "from": "f", "fractions": [0.3, 0.7]},
+           {"name": "HX", "type": "heat_exchanger", "from": "SP.1", "T": 320},
+           {"name": "R1", "type": "cstr", "from": "HX", "volume": "2 mL"},
+           {"name": "R2", "type": "cstr", "from": "SP.2", "volume": "4 mL", "T": 300},
+           {"name": "M", "type": "mixer", "from": ["R1", "R2"]},
+           {"name": "Q", "type": "quench", "from": ["M", "w"], "time": "60 s", "T": 300}]
+    route = _route(ops, feeds)
+    steady = route.run()
+    res = _run(route, duration="10 s", start="steady-state", output={"interval": "5 s"},
+               discretisation={"quench_cells": 8})
+    for name in ("SP.1", "SP.2", "HX", "R1", "R2", "M"):
+        s = steady.streams[name]
+        assert np.max(np.abs(res.streams[name].conc_mol_per_m3[-1] - s.conc)) / C_IN < 1e-6, name
+        assert res.streams[name].T_K[-1] == pytest.approx(s.T, abs=1e-6), name
+    assert res.streams["R1"].T_K[-1] == pytest.approx(320.0, abs=1e-9)
+    M = steady.streams["M"]
+    dilution = M.flow / (M.flow + Q / 2)
+    for sp, ref in (("A", M["A"] * dilution / (1 + K * 60 / 8) ** 8),
+                    ("S", C_IN * 0.5 / 1.5)):
+        assert res.conc("Q", sp)[-1] == pytest.approx(ref, rel=1e-6), sp
+    assert res.streams["Q"].tracers["feed:w"][-1] == pytest.approx(1 / 3, rel=1e-9)
+
+
+def test_kernel_and_scipy_bdf_agree_through_events_with_energy():
+    """The Rodas5P network kernel against scipy's BDF on the same equations:
+    mixer, adiabatic tube, cooled tank and separator through a flow step, a
+    feed temperature step and a coolant ramp."""
+    feeds = [{"name": "f", "flow": "1 mL/min", "T": 310, "conc": {"A": "1 mol/L"}},
+             {"name": "w", "flow": "0.5 mL/min", "T": 290, "conc": {"S": "2 mol/L"}}]
+    ops = [{"name": "M", "type": "mixer", "from": ["f", "w"]},
+           {"name": "T1", "type": "pfr", "from": "M", "volume": "3 mL", "energy": "adiabatic"},
+           {"name": "R", "type": "cstr", "from": "T1", "volume": "5 mL",
+            "energy": {"U": "200 W/m^2/K", "coolant_T": 300, "area": "10 cm^2"}},
+           {"name": "S1", "type": "separator", "from": ["R"], "phase_ratio": 1.0,
+            "partition": {"A": 3.0, "B": 0.5, "S": 0.1}}]
+    route = _route(ops, feeds, product="S1.organic",
+                   properties={"density": "0.8 g/mL", "cp": "2.0 kJ/kg/K", "viscosity": "1 mPa*s"})
+    scenario = dict(duration="30 min", output={"interval": "20 s"}, discretisation={"cells": 10},
+                    events=[{"at": "5 min", "feed": "w", "flow": "1 mL/min"},
+                            {"at": "10 min", "feed": "f", "T": 330},
+                            {"at": "15 min", "operation": "R", "coolant_T": 280, "ramp": "5 min"}],
+                    rtol=1e-9, atol=1e-9)
+    a = simulate_dynamic(route, scenario)
+    b = simulate_dynamic(route, scenario, backend="scipy")
+    assert a.stats["backend"] != b.stats["backend"]
+    for name in ("T1", "R", "S1.organic"):
+        ca, cb = a.streams[name].conc_mol_per_m3, b.streams[name].conc_mol_per_m3
+        assert np.max(np.abs(ca - cb)) / C_IN < 1e-6, name
+        assert np.max(np.abs(a.streams[name].T_K - b.streams[name].T_K)) < 1e-4, name
+    assert np.ptp(a.streams["R"].T_K) > 5.0       # the events move the temperatures
+
+
+def test_conservation_of_elements_through_events():
+    """in - out - accumulation of every element over a run with a tube, a
+    tank, a flow step and a concentration ramp closes to 1e-8."""
+    feeds = [{"name": "f", "flow": "1 mL/min", "T": 300, "conc": {"A": "1 mol/L"}},
+             {"name": "g", "flow": "1 mL/min", "T": 300, "conc": {"S": "0.5 mol/L"}}]
+    ops = [{"name": "M", "type": "mixer", "from": ["f", "g"]},
+           {"name": "T1", "type": "pfr", "from": "M", "volume": "5 mL", "T": 300},
+           {"name": "R", "type": "cstr", "from": "T1", "volume": "5 mL", "T": 320}]
+    route = _route(ops, feeds)
+    res = _run(route, duration="40 min", output={"interval": "4 s"},
+               discretisation={"cells": 20},
+               events=[{"at": "10 min", "feed": "g", "flow": "2 mL/min"},
+                       {"at": "15 min", "feed": "f", "conc.A": "0.5 mol/L", "ramp": "5 min"},
+                       {"at": "25 min", "operation": "R", "T": 330}])
+    closure = res.conservation["element_closure_rel"]
+    assert set(closure) == {"C", "H", "O"}
+    assert max(closure.values()) < 1e-8
+    assert res.conservation["inert_species_closure_rel"]["S"] < 1e-8
+
+
+# ------------------------------------------------------------------ scenario files and CLI
+def _write_route(tmp_path):
+    (tmp_path / "route.yaml").write_text(
+        "mechanism:\n"
+        "  species: [{name: A, formula: C4H8O}, {name: B, formula: C4H8O}]\n"
+        "  reactions: [{equation: A => B, rate: {k: 0.01}}]\n"
+        "feeds: [{name: f, flow: 1 mL/min, T: 300, conc: {A: 1 mol/L}}]\n"
+        "operations: [{name: R, type: cstr, from: f, volume: 10 mL, T: 300}]\n"
+        "product: {from: R, species: B, basis: A}\n")
+
+
+BAD = [
+    ("events: [{at: 10 min, feed: nope, flow: 1 mL/min}]", "unknown feed 'nope'"),
+    ("events: [{at: 2 h, feed: f, flow: 1 mL/min}]", "after the end of the run"),
+    ("events: [{at: 10 min, feed: f, flow: -1 mL/min}]", "events[0].flow"),
+    ("events: [{at: 50 min, feed: f, conc.A: 2 mol/L, ramp: 20 min}]", "after the end of the run"),
+    ("events: [{at: 10 min, feed: f, lot: B, ramp: 1 min}]", "takes no ramp"),
+    ("events: [{at: 10 min, feed: f, conc.Z: 1 mol/L}]", "unknown species 'Z'"),
+    ("spec: {impurity.Z: '<= 1'}", "spec.impurity.Z"),
+    ("colour: blue", "unknown key 'colour'"),
+]
+
+
+@pytest.mark.parametrize("extra, expected", BAD)
+def test_bad_scenarios_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, extra, expected):
+    _write_route(tmp_path)
+    sc = tmp_path / "scenario.yaml"
+    sc.write_text(f"route: route.yaml\nduration: 1 h\n{extra}\n")
+    out, js = tmp_path / "out", tmp_path / "r.json"
+    status = main(["dynamic", str(sc), "--out", str(out), "--json", str(js)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and expected in err and "scenario.yaml" in err
+    assert not out.exists() and not js.exists()
+
+
+def test_scenario_file_and_unsorted_events(tmp_path):
+    _write_route(tmp_path)
+    sc = tmp_path / "scenario.yaml"
+    sc.write_text("route: route.yaml\nduration: 1 h\nevents:\n"
+                  "  - {at: 40 min, feed: f, lot: C}\n  - {at: 20 min, feed: f, lot: B}\n")
+    scenario = load_scenario(sc)
+    assert [e.time_s for e in scenario.events] == [1200.0, 2400.0]
+    with pytest.raises(InputError, match="laminar"):
+        scenario_from_dict({"duration": 10}, route=Route.from_dict({
+            "mechanism": MECH,
+            "feeds": [{"name": "f", "flow": "1 mL/min", "T": 300, "conc": {"A": 1000}}],
+            "operations": [{"name": "R", "type": "pfr", "from": "f", "volume": "1 mL",
+                            "flow_model": "laminar"}]}))
+
+
+def test_lomustine_scenario_end_to_end(tmp_path, capsys):
+    """The example's events (pump stall, amine drift, lot change) through the
+    CLI on a coarse grid: JSON keys of DESIGN.md, the lot funnel of the new
+    amine lot ordered in time, element balances closed."""
+    text = (EXAMPLES / "scenario.yaml").read_text()
+    text = text.replace("route: route.yaml", f"route: {EXAMPLES / 'route.yaml'}")
+    text = text.replace("discretisation: {cells: 200, quench_cells: 50}",
+                        "discretisation: {cells: 12, quench_cells: 4}")
+    text = text.replace("output: {interval: 10 s}", "output: {interval: 30 s}")
+    sc = tmp_path / "scenario.yaml"
+    sc.write_text(text)
+    out, js = tmp_path / "out", tmp_path / "run.json"
+    assert main(["dynamic", str(sc), "--out", str(out), "--json", str(js)]) == 0
+    d = json.loads(js.read_text())
+    for key in ("time_s", "streams", "product", "diversion", "startup", "lots"):
+        assert key in d
+    assert d["product"]["stream"] == "S1.organic"
+    assert len(d["product"]["in_spec"]) == len(d["time_s"])
+    lot = d["lots"]["amine:B"]
+    assert 3 * 3600 < lot["t01_s"] < lot["t50_s"] < lot["t99_s"] < 4 * 3600
+    assert d["startup"]["first_in_spec_s"] > 0
+    # the coarse 30 s output grid limits the quadrature of the flows (1e-8 on a fine one)
+    assert max(d["conservation"]["element_closure_rel"].values()) < 1e-4
+    assert (out / "dynamic.csv").is_file() and (out / "dynamic.json").is_file()
+    stall = [w for w in d["diversion"] if w["start_s"] is not None and 1700 < w["start_s"] < 2400]
+    assert stall, "the nitrite stall makes off-spec product"
