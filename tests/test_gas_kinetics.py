@@ -59,7 +59,7 @@ low-P-rate-constant: {A: 1.0e+13, b: 0.0, Ea: 0.0}
 high-P-rate-constant: {A: 3.0e+10, b: 0.2, Ea: 500 cal/mol}
 """,
     """
-equation: 2 OH (+AR) <=> H2O2 (+AR)
+equation: H + OH (+AR) <=> H2O (+AR)
 type: falloff
 low-P-rate-constant: {A: 2.3e+18, b: -0.9, Ea: -1700 cal/mol}
 high-P-rate-constant: {A: 7.4e+13, b: -0.37, Ea: 0.0}
@@ -289,3 +289,92 @@ def test_unsupported_reaction_refused_by_name_or_skipped(solutions):
     assert g.skipped == ("HO2 <=> O + OH (Chebyshev)",)
     assert g.n_reactions == base.n_reactions
     assert list(g.reaction_indices) == list(range(base.n_reactions))
+
+
+# ----------------------------------------------------------------- Mechanism.from_cantera
+def _write(sol, path):
+    sol.write_yaml(str(path))
+    return path
+
+
+def test_from_cantera_reads_full_h2o2_mechanism(solutions):
+    """h2o2.yaml is read whole: names, equations and elements as Cantera's;
+    its gas kinetics gives Cantera's rates; the liquid compile refuses it by
+    reaction and type."""
+    import flowchem as fc
+
+    sol = solutions["h2o2"]
+    mech = fc.Mechanism.from_cantera("h2o2.yaml")
+    assert mech.species_names == sol.species_names
+    assert [r.equation for r in mech.reactions] == sol.reaction_equations()
+    assert mech.elements == sorted(sol.element_names)
+    O = mech.elements.index("O")
+    np.testing.assert_array_equal(mech.element_matrix[O],
+                                  [sol.n_atoms(k, "O") for k in range(sol.n_species)])
+    g = mech.gas_kinetics
+    assert g.n_reactions == 29 and g.reaction_types.count("three-body") == 11
+    sol.TPX = 1100.0, 2.0 * ct.one_atm, "H2:2, O2:1, H:0.01, O:0.01, OH:0.01, HO2:0.001, AR:5"
+    _, _, wdot = _evaluate(g, 1100.0, 2.0 * ct.one_atm, sol.concentrations * KMOL)
+    nu = sol.product_stoich_coeffs - sol.reactant_stoich_coeffs
+    _assert_net(wdot, sol.net_production_rates * KMOL,
+                np.abs(nu) @ np.abs(sol.net_rates_of_progress * KMOL), 1e-10, "wdot")
+    with pytest.raises(InputError) as err:
+        mech.compile()
+    assert err.value.location == "reactions[0]" and "'2 O + M <=> O2 + M'" in err.value.problem
+    assert "three-body" in err.value.problem
+    same = fc.Mechanism.from_dict({"cantera": "h2o2.yaml"}, source="route.yaml", where="mechanism")
+    assert same.gas_kinetics.equations == g.equations
+
+
+def test_from_cantera_elementary_file_keeps_liquid_path(tmp_path, solutions):
+    """A file of elementary reactions still compiles for the liquid kernel and
+    carries gas kinetics whose rates are Cantera's."""
+    import flowchem as fc
+
+    base = solutions["h2o2"]
+    keep = [r for r in base.reactions() if r.reaction_type == "Arrhenius"]
+    sol = ct.Solution(thermo="ideal-gas", kinetics="gas", species=base.species(), reactions=keep)
+    mech = fc.Mechanism.from_cantera(_write(sol, tmp_path / "elem.yaml"))
+    c = mech.compile()
+    assert c.n_reactions == len(keep) == mech.gas_kinetics.n_reactions
+    sol.TPX = 1500.0, ct.one_atm, "H2:2, O2:1, H:0.1, O:0.1, OH:0.1, AR:5"
+    ws, _, _ = _evaluate(mech.gas_kinetics, 1500.0, ct.one_atm, sol.concentrations * KMOL)
+    np.testing.assert_allclose(ws[gk.QF], sol.forward_rates_of_progress * KMOL, rtol=1e-10)
+
+
+def test_from_cantera_refuses_unsupported_type_by_name(tmp_path, solutions):
+    """A Cantera file with a Chebyshev reaction: InputError naming the file,
+    the reaction, its equation and type; skip_unsupported leaves it out with
+    the list printed (warning) and in gas_kinetics.skipped."""
+    import flowchem as fc
+
+    base = solutions["mixed"]
+    sol = ct.Solution(thermo="ideal-gas", kinetics="gas", species=base.species(),
+                      reactions=base.reactions() + [ct.Reaction.from_yaml(CHEBYSHEV, base)])
+    path = _write(sol, tmp_path / "cheb.yaml")
+    with pytest.raises(InputError) as err:
+        fc.Mechanism.from_cantera(path)
+    assert err.value.source == str(path)
+    assert err.value.location == f"reactions[{base.n_reactions}]"
+    assert "'HO2 <=> O + OH'" in err.value.problem and "Chebyshev" in err.value.problem
+    with pytest.warns(UserWarning, match=r"left out \d+ reactions"):
+        mech = fc.Mechanism.from_cantera(path, skip_unsupported=True)
+    assert mech.gas_kinetics.skipped == ("HO2 <=> O + OH (Chebyshev)",)
+    assert mech.gas_kinetics.n_reactions == base.n_reactions
+    assert all(r.equation in base.reaction_equations() for r in mech.reactions)
+    mech.compile()   # the elementary subset, for the liquid kernel
+
+
+def test_from_cantera_negative_orders_are_gas_only(solutions, tmp_path):
+    """An elementary reaction with a negative order is read (the gas kernel
+    takes it); the liquid compile refuses it by name."""
+    import flowchem as fc
+
+    base = solutions["h2o2"]
+    text = [t for t in EXTRA_REACTIONS if "negative-orders" in t][0]
+    sol = ct.Solution(thermo="ideal-gas", kinetics="gas", species=base.species(),
+                      reactions=[ct.Reaction.from_yaml(text, base)])
+    mech = fc.Mechanism.from_cantera(_write(sol, tmp_path / "neg.yaml"))
+    assert mech.gas_kinetics.model[2].min() == pytest.approx(-0.3)
+    with pytest.raises(InputError, match="negative or non-reactant orders"):
+        mech.compile()

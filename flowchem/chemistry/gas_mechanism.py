@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import InputError, Location
+from .mechanism import Mechanism
 
-__all__ = ["GasKinetics", "UNSUPPORTED_HINT"]
+__all__ = ["GasKinetics", "GasPhaseMechanism", "UNSUPPORTED_HINT"]
 
 # reaction kinds (kernels.gas_kinetics mirrors these numbers)
 ELEMENTARY, THREE_BODY, FALLOFF, CHEMICALLY_ACTIVATED, PLOG = 0, 1, 2, 3, 4
@@ -300,3 +301,30 @@ class GasKinetics:
                    skipped=tuple(skipped), molar_masses=np.asarray(sol.molecular_weights) * 1e-3,
                    element_names=tuple(sol.element_names), element_matrix=element_matrix,
                    reference_pressure=float(sol.reference_pressure), model=model, source=source)
+
+
+class GasPhaseMechanism(Mechanism):
+    """A Cantera mechanism with reactions beyond elementary Arrhenius
+    (three-body, falloff, chemically activated, PLOG).
+
+    It lists species and reactions like any :class:`Mechanism` (names,
+    elements, element balance, equation strings; the ``rate`` of such a
+    reaction is only a representative Arrhenius term, stated in its ``note``),
+    and carries the full kinetics and thermodynamics in :attr:`gas_kinetics`
+    for the gas-phase kernels. :meth:`compile` (the liquid-phase mass-action
+    arrays) refuses it, since those arrays cannot represent these rate forms.
+    """
+
+    gas_kinetics: GasKinetics
+    #: reaction index -> what the liquid-phase kernel cannot represent (Cantera's
+    #: reaction type, e.g. 'three-body-Arrhenius', or the negative orders)
+    gas_only_reactions: dict
+
+    def compile(self):
+        j, why = next(iter(self.gas_only_reactions.items()))
+        where = Location(self.source, f"reactions[{j}]")
+        raise where.error(
+            f"reaction {self.reactions[j].equation!r} is {why}; flowchem's liquid-phase (mass-action) "
+            "kinetics takes only elementary Arrhenius reactions (a gas-phase reactor runs the "
+            "whole mechanism; to keep only the elementary reactions: skip_unsupported=True, or "
+            "'mechanism: {cantera: FILE, skip_unsupported: true}' in a route)")
