@@ -172,13 +172,9 @@ class GasKinetics:
                                  source) from None
         source = source or getattr(sol, "source", None) or "<cantera>"
         top = Location(source)
-        if sol.thermo_model not in ("ideal-gas",):
-            raise top.error(f"phase {sol.name!r} is '{sol.thermo_model}'; gas kinetics needs an "
-                            "ideal-gas phase")
-        if not hasattr(sol, "reactions") or sol.kinetics_model not in ("gas", "bulk"):
-            raise top.error(f"phase {sol.name!r} has no gas-phase kinetics")
+        if not hasattr(sol, "reactions"):
+            raise top.error(f"phase {sol.name!r} has no kinetics")
         n = sol.n_species
-        nasa = np.array([_nasa7(sp, top.key("species").item(k)) for k, sp in enumerate(sol.species())])
 
         r_rows, p_rows, s_rows, eff_rows = [], [], [], []
         kind, reversible, dn, fform = [], [], [], []
@@ -273,6 +269,12 @@ class GasKinetics:
             types.append(KIND_NAMES[k] + (f"-{sub}" if sub else ""))
             kept.append(j)
 
+        # the phase after the reactions, so that a surface or electrochemical
+        # mechanism is refused by its first unsupported reaction
+        if sol.thermo_model != "ideal-gas" or sol.kinetics_model not in ("gas", "bulk"):
+            raise top.error(f"phase {sol.name!r} is '{sol.thermo_model}' with '{sol.kinetics_model}' "
+                            "kinetics; the gas kernels need an ideal gas with gas-phase kinetics")
+        nasa = np.array([_nasa7(sp, top.key("species").item(k)) for k, sp in enumerate(sol.species())])
         m = len(kept)
         plog_ptr = np.zeros(m + 1, dtype=np.int64)
         plog_ptr[1:] = np.cumsum(plog_levels)
