@@ -30,9 +30,10 @@ KMOL = 1000.0
 STATES = [(T, P) for T in (800.0, 1200.0, 2000.0) for P in (0.1, 1.0, 10.0)]  # K, atm
 
 # Every supported rate form outside gri30/h2o2: PLOG (two Arrhenius terms at
-# one pressure), chemically activated (Troe and Lindemann), 4-parameter Troe
-# with an explicit collider, Lindemann with efficiencies, explicit fractional
-# and negative (non-reactant) orders, duplicates.
+# one pressure, a negative A in the sum at another), chemically activated
+# (Troe and Lindemann), 4-parameter Troe with an explicit collider, Lindemann
+# with efficiencies, explicit fractional and negative (non-reactant) orders,
+# duplicates.
 EXTRA_REACTIONS = [
     """
 equation: H2O2 <=> 2 OH
@@ -42,6 +43,7 @@ rate-constants:
 - {P: 1.0 atm, A: 3.0e+14, b: -0.3, Ea: 48500 cal/mol}
 - {P: 1.0 atm, A: 2.0e+12, b: 0.4, Ea: 47000 cal/mol}
 - {P: 10.0 atm, A: 5.0e+15, b: -0.6, Ea: 49000 cal/mol}
+- {P: 10.0 atm, A: -1.0e+14, b: -0.5, Ea: 49200 cal/mol}
 - {P: 100.0 atm, A: 2.0e+16, b: -0.8, Ea: 49500 cal/mol}
 """,
     """
@@ -191,6 +193,18 @@ def test_mixed_mechanism_exercises_every_kind(solutions):
         c = sol.concentrations * KMOL
         ws, _, _ = _evaluate(g, 1500.0, P, c)
         assert ws[gk.KF, j] == pytest.approx(sol.forward_rate_constants[j], rel=1e-12)  # first order: same in kmol
+
+
+def test_one_compilation_serves_every_mechanism(solutions):
+    """The kernels' argument tuple has the same Numba type for every mechanism
+    (with and without third bodies, falloff or PLOG), so one compilation serves all."""
+    import numba
+
+    types = {numba.typeof(GasKinetics.from_solution(sol).model) for sol in solutions.values()}
+    elementary = ct.Solution(thermo="ideal-gas", kinetics="gas", species=solutions["h2o2"].species(),
+                             reactions=solutions["h2o2"].reactions()[2:4])
+    types.add(numba.typeof(GasKinetics.from_solution(elementary).model))
+    assert len(types) == 1
 
 
 @pytest.mark.parametrize("name", ["h2o2", "gri30"])
