@@ -34,11 +34,12 @@ serves every mechanism::
     24  nasa        float[n, 15]  NASA-7 data (see :mod:`kernels.thermo`)
     25  p_ref       float[1]      reference pressure of the thermodynamic data (Pa)
 
-Work arrays: ``ws`` of shape ``(NW_M, m)`` (rows ``KF``, ``KR``, ``QF``,
-``QR``, ``Q``, ``MC``, ...) and ``wsn`` of shape ``(NW_N, n)`` (rows
-``CP_R``, ``H_RT``, ``S_R``); after :func:`gas_production_rates` they hold the
-rate constants, rates of progress, third-body concentrations and species
-thermodynamics at the state evaluated.
+Work arrays: ``work = (ws, wsn, tp)`` from :func:`gas_workspace`: ``ws`` of
+shape ``(NW_M, m)`` (rows ``KF``, ``KR``, ``QF``, ``QR``, ``Q``, ``MC``, ...)
+and ``wsn`` of shape ``(NW_N, n)`` (rows ``CP_R``, ``H_RT``, ``S_R``); after
+:func:`gas_production_rates` they hold the rate constants, rates of
+progress, third-body concentrations and species thermodynamics at the state
+evaluated. ``tp`` caches the (T, P) of the temperature-dependent part.
 
 Conventions (those of Cantera >= 3 with ``use_legacy_rate_constants`` off):
 ``KF`` of a three-body reaction excludes [M], which multiplies its forward
@@ -61,11 +62,12 @@ ELEMENTARY, THREE_BODY, FALLOFF, CHEMICALLY_ACTIVATED, PLOG = 0, 1, 2, 3, 4
 LINDEMANN, TROE = 0, 1
 
 # rows of the per-reaction work array
-KF, KR, QF, QR, Q, MC, DKF_DM, DLNKF_DT, LNKC, DLNKC_DT, RKCN = range(11)
-NW_M = 11
+(KF, KR, QF, QR, Q, MC, DKF_DM, DLNKF_DT, LNKC, DLNKC_DT, RKCN,
+ KHIGH, DHIGH, KLOW, DLOW, LGFC, DLNFC_DT) = range(17)
+NW_M = 17
 # rows of the per-species work array
-CP_R, H_RT, S_R = 0, 1, 2
-NW_N = 3
+CP_R, H_RT, S_R, JM = 0, 1, 2, 3   # JM: Jacobian scratch
+NW_N = 4
 
 SMALL_NUMBER = 1.0e-300   # Cantera's SmallNumber: floors in Pr, F_cent, PLOG sums
 _LN10 = np.log(10.0)
@@ -73,8 +75,25 @@ _LN10 = np.log(10.0)
 
 @njit
 def gas_workspace(n, m):
-    """Zeroed work arrays ``(ws, wsn)`` for ``n`` species and ``m`` reactions."""
-    return np.zeros((NW_M, m)), np.zeros((NW_N, n))
+    """Work arrays ``work = (ws, wsn, tp)`` for ``n`` species and ``m`` reactions.
+
+    ``ws`` (NW_M, m) and ``wsn`` (NW_N, n) receive the per-reaction and
+    per-species quantities; ``tp`` holds the (T, P) at which the
+    temperature-dependent part of ``ws`` was last computed, so that calls at
+    an unchanged T and P (an isothermal reactor, a Jacobian after its
+    right-hand side) skip it. Call :func:`invalidate` after changing the
+    arrays of the mechanism in place.
+    """
+    tp = np.empty(2)
+    tp[:] = np.nan
+    return np.zeros((NW_M, m)), np.zeros((NW_N, n)), tp
+
+
+@njit
+def invalidate(work):
+    """Forget the cached temperature-dependent rate constants of ``work``."""
+    work[2][0] = np.nan
+    work[2][1] = np.nan
 
 
 @njit(inline="always")
@@ -85,8 +104,8 @@ def _arrhenius(row, lnT, invT):
 
 
 @njit(inline="always")
-def _troe(T, pr, troe):
-    """Troe broadening: (F, d ln F / d ln Pr, d ln F / dT at fixed Pr)."""
+def _troe_center(T, troe):
+    """(log10 F_cent floored at 1e-300 as Cantera does, d ln F_cent / dT)."""
     a = troe[0]
     fcent = 0.0
     dfcent = 0.0
@@ -105,11 +124,13 @@ def _troe(T, pr, troe):
         fcent += e2
         dfcent += troe[3] / (T * T) * e2
     if fcent > SMALL_NUMBER:
-        lgfc = np.log10(fcent)
-        dlnfc_dT = dfcent / fcent
-    else:
-        lgfc = np.log10(SMALL_NUMBER)
-        dlnfc_dT = 0.0
+        return np.log10(fcent), dfcent / fcent
+    return np.log10(SMALL_NUMBER), 0.0
+
+
+@njit(inline="always")
+def _troe(pr, lgfc):
+    """Troe broadening at Pr: (F, d ln F / d ln Pr, d lg F / d lg F_cent)."""
     if pr > SMALL_NUMBER:
         lpr = np.log10(pr)
         pr_free = 1.0
@@ -125,11 +146,10 @@ def _troe(T, pr, troe):
     lgf = lgfc / w
     F = 10.0 ** lgf
     dlgf_df1 = -2.0 * lgfc * f1 / (w * w)
-    g = pr_free * dlgf_df1 * nn / (d * d)                    # d lgF / d lg Pr
-    # d f1 / d lgFc at fixed Pr: du = -0.67, dd = -1.27 + 0.14 * 0.67
+    g = pr_free * dlgf_df1 * nn / (d * d)                    # d lg F / d lg Pr
+    # d f1 / d lg F_cent at fixed Pr: du = -0.67, dd = -1.27 + 0.14 * 0.67
     df1 = (-0.67 * d - u * (-1.27 + 0.14 * 0.67)) / (d * d)
-    dlgf_dlgfc = 1.0 / w + dlgf_df1 * df1
-    return F, g, dlgf_dlgfc * dlnfc_dT
+    return F, g, 1.0 / w + dlgf_df1 * df1
 
 
 @njit(inline="always")
@@ -202,14 +222,10 @@ def third_body_concentrations(c, gm, mc):
 
 
 @njit
-def gas_rate_constants(T, P, c, gm, ws, wsn):
-    """Forward and reverse rate constants at ``T`` (K), ``P`` (Pa) and ``c`` (mol/m^3).
-
-    Fills the rows KF, KR, MC, DKF_DM (d k_f / d[M] at fixed T), DLNKF_DT
-    (d ln k_f / dT at fixed [M] and P), LNKC, DLNKC_DT, RKCN (1/K_c, capped
-    at 1e300 as Cantera does; 0 if irreversible) of ``ws`` and the species
-    thermodynamics rows of ``wsn``.
-    """
+def _temperature_part(T, P, gm, ws, wsn):
+    """Everything that depends on T and P only: species thermodynamics, K_c,
+    k_f of elementary, three-body and PLOG reactions, the limits and F_cent
+    of falloff reactions."""
     s_ptr, s_sp, s_nu = gm[6], gm[7], gm[8]
     kind, rev, dn = gm[9], gm[10], gm[11]
     high, low, troe, fform = gm[12], gm[13], gm[14], gm[15]
@@ -218,38 +234,28 @@ def gas_rate_constants(T, P, c, gm, ws, wsn):
     species_thermo(T, nasa, wsn[CP_R], wsn[H_RT], wsn[S_R])
     log_equilibrium_constants(T, p_ref, wsn[H_RT], wsn[S_R], s_ptr, s_sp, s_nu, dn, ws[LNKC])
     log_equilibrium_constants_dT(T, wsn[H_RT], s_ptr, s_sp, s_nu, dn, ws[DLNKC_DT])
-    third_body_concentrations(c, gm, ws[MC])
     lnT = np.log(T)
     invT = 1.0 / T
     lnP = np.log(P)
     for j in range(kind.shape[0]):
         k = kind[j]
-        dkdm = 0.0
         if k == ELEMENTARY or k == THREE_BODY:
             kf, dlnk = _arrhenius(high[j], lnT, invT)
+            ws[KF, j] = kf
+            ws[DLNKF_DT, j] = dlnk
+            ws[DKF_DM, j] = 0.0
         elif k == FALLOFF or k == CHEMICALLY_ACTIVATED:
             klow, dlow = _arrhenius(low[j], lnT, invT)
             khigh, dhigh = _arrhenius(high[j], lnT, invT)
-            ratio = klow / (khigh + SMALL_NUMBER)
-            pr = ws[MC, j] * ratio
+            ws[KLOW, j] = klow
+            ws[DLOW, j] = dlow
+            ws[KHIGH, j] = khigh
+            ws[DHIGH, j] = dhigh
             if fform[j] == TROE:
-                F, g, dlnF_dT = _troe(T, pr, troe[j])
-            else:
-                F, g, dlnF_dT = 1.0, 0.0, 0.0
-            opr = 1.0 + pr
-            if k == FALLOFF:
-                kf = pr * (F / opr) * khigh
-                dkdpr = khigh * F * (g / opr + 1.0 / (opr * opr))
-                dlnk = dhigh + (dlow - dhigh) * (1.0 / opr + g) + dlnF_dT
-            else:
-                kf = (F / opr) * klow
-                if pr > SMALL_NUMBER:
-                    dkdpr = klow * F * (g / pr - 1.0 / opr) / opr
-                else:
-                    dkdpr = -klow * F / (opr * opr)
-                dlnk = dlow + (dlow - dhigh) * (g - pr / opr) + dlnF_dT
-            dkdm = dkdpr * ratio
-        else:  # PLOG: bracket ln P (end levels held outside the table)
+                lgfc, dlnfc = _troe_center(T, troe[j])
+                ws[LGFC, j] = lgfc
+                ws[DLNFC_DT, j] = dlnfc
+        else:  # PLOG: bracket ln P (end levels held outside the table, as Cantera)
             l0 = plog_ptr[j]
             l1 = plog_ptr[j + 1]
             lo = l0
@@ -267,32 +273,78 @@ def gas_rate_constants(T, P, c, gm, ws, wsn):
                 w = (lnP - plog_lnP[lo]) * (1.0 / (plog_lnP[hi] - plog_lnP[lo]))
                 kf = np.exp(logk0 + (logk1 - logk0) * w)
                 dlnk = dlogk0 + (dlogk1 - dlogk0) * w
-        ws[KF, j] = kf
-        ws[DKF_DM, j] = dkdm
-        ws[DLNKF_DT, j] = dlnk
+            ws[KF, j] = kf
+            ws[DLNKF_DT, j] = dlnk
+            ws[DKF_DM, j] = 0.0
         if rev[j] != 0:
             rkcn = np.exp(-ws[LNKC, j])
-            if rkcn > BIG_NUMBER:
-                rkcn = BIG_NUMBER
-            ws[RKCN, j] = rkcn
-            ws[KR, j] = kf * rkcn
+            ws[RKCN, j] = rkcn if rkcn < BIG_NUMBER else BIG_NUMBER
         else:
             ws[RKCN, j] = 0.0
-            ws[KR, j] = 0.0
 
 
 @njit
-def gas_production_rates(T, P, c, gm, ws, wsn, wdot):
+def gas_rate_constants(T, P, c, gm, work):
+    """Forward and reverse rate constants at ``T`` (K), ``P`` (Pa) and ``c`` (mol/m^3).
+
+    Fills the rows KF, KR, MC, DKF_DM (d k_f / d[M] at fixed T), DLNKF_DT
+    (d ln k_f / dT at fixed [M] and P), LNKC, DLNKC_DT, RKCN (1/K_c, capped
+    at 1e300 as Cantera does; 0 if irreversible) of ``ws = work[0]`` and the
+    species thermodynamics rows of ``wsn = work[1]``. The temperature part is
+    recomputed only when T or P differ from the last call (``work[2]``).
+    """
+    ws, wsn, tp = work
+    kind, fform = gm[9], gm[15]
+    if T != tp[0] or P != tp[1]:
+        _temperature_part(T, P, gm, ws, wsn)
+        tp[0] = T
+        tp[1] = P
+    third_body_concentrations(c, gm, ws[MC])
+    for j in range(kind.shape[0]):
+        k = kind[j]
+        if k == FALLOFF or k == CHEMICALLY_ACTIVATED:
+            klow = ws[KLOW, j]
+            khigh = ws[KHIGH, j]
+            dlow = ws[DLOW, j]
+            dhigh = ws[DHIGH, j]
+            ratio = klow / (khigh + SMALL_NUMBER)
+            pr = ws[MC, j] * ratio
+            if fform[j] == TROE:
+                F, g, dlgf_dlgfc = _troe(pr, ws[LGFC, j])
+                dlnF_dT = dlgf_dlgfc * ws[DLNFC_DT, j]
+            else:
+                F, g, dlnF_dT = 1.0, 0.0, 0.0
+            opr = 1.0 + pr
+            if k == FALLOFF:
+                kf = pr * (F / opr) * khigh
+                dkdpr = khigh * F * (g / opr + 1.0 / (opr * opr))
+                dlnk = dhigh + (dlow - dhigh) * (1.0 / opr + g) + dlnF_dT
+            else:
+                kf = (F / opr) * klow
+                if pr > SMALL_NUMBER:
+                    dkdpr = klow * F * (g / pr - 1.0 / opr) / opr
+                else:
+                    dkdpr = -klow * F / (opr * opr)
+                dlnk = dlow + (dlow - dhigh) * (g - pr / opr) + dlnF_dT
+            ws[KF, j] = kf
+            ws[DKF_DM, j] = dkdpr * ratio
+            ws[DLNKF_DT, j] = dlnk
+        ws[KR, j] = ws[KF, j] * ws[RKCN, j]
+
+
+@njit
+def gas_production_rates(T, P, c, gm, work, wdot):
     """Net molar production rates ``wdot`` (mol/m^3/s) at ``T``, ``P``, ``c``.
 
-    Also fills ``ws`` (rate constants, forward/reverse/net rates of progress
-    in rows QF, QR, Q) and ``wsn`` (species thermodynamics).
+    Also fills ``work[0]`` (rate constants, forward/reverse/net rates of
+    progress in rows QF, QR, Q) and ``work[1]`` (species thermodynamics).
     """
+    ws = work[0]
     r_ptr, r_sp, r_ord = gm[0], gm[1], gm[2]
     p_ptr, p_sp, p_ord = gm[3], gm[4], gm[5]
     s_ptr, s_sp, s_nu = gm[6], gm[7], gm[8]
     kind = gm[9]
-    gas_rate_constants(T, P, c, gm, ws, wsn)
+    gas_rate_constants(T, P, c, gm, work)
     for i in range(wdot.shape[0]):
         wdot[i] = 0.0
     for j in range(kind.shape[0]):
@@ -327,7 +379,7 @@ def _add_concentration_derivative(c, coef, ptr, sp, order, j, s_ptr, s_sp, s_nu,
 
 
 @njit
-def gas_jacobian(T, P, c, gm, ws, wsn, wdot, J, dwdT):
+def gas_jacobian(T, P, c, gm, work, wdot, J, dwdT):
     """Analytic ``J = d wdot / d c`` (fixed T, P) and ``dwdT = d wdot / dT``
     (fixed c, P), with ``wdot`` and the work arrays filled as by
     :func:`gas_production_rates` (which this calls).
@@ -343,9 +395,14 @@ def gas_jacobian(T, P, c, gm, ws, wsn, wdot, J, dwdT):
     kind = gm[9]
     eff_ptr, eff_sp, eff_val, eff_default = gm[16], gm[17], gm[18], gm[19]
     n = c.shape[0]
-    gas_production_rates(T, P, c, gm, ws, wsn, wdot)
+    ws = work[0]
+    # sum_j nu_ij dq_j/d[M] default_j: the part of d wdot_i / dc_l that is
+    # the same in every column l, added once at the end
+    row_m = work[1][JM]
+    gas_production_rates(T, P, c, gm, work, wdot)
     for i in range(n):
         dwdT[i] = 0.0
+        row_m[i] = 0.0
         for l in range(n):
             J[i, l] = 0.0
     for j in range(kind.shape[0]):
@@ -372,9 +429,7 @@ def gas_jacobian(T, P, c, gm, ws, wsn, wdot, J, dwdT):
             for s in range(s_ptr[j], s_ptr[j + 1]):
                 row = s_sp[s]
                 nu = s_nu[s]
-                if base != 0.0:
-                    for l in range(n):
-                        J[row, l] += nu * base
+                row_m[row] += nu * base
                 for a in range(eff_ptr[j], eff_ptr[j + 1]):
                     J[row, eff_sp[a]] += nu * dqdm * eff_val[a]
         # temperature
@@ -383,3 +438,8 @@ def gas_jacobian(T, P, c, gm, ws, wsn, wdot, J, dwdT):
         if dqdt != 0.0:
             for s in range(s_ptr[j], s_ptr[j + 1]):
                 dwdT[s_sp[s]] += s_nu[s] * dqdt
+    for i in range(n):
+        r = row_m[i]
+        if r != 0.0:
+            for l in range(n):
+                J[i, l] += r

@@ -132,10 +132,10 @@ def _states(sol, seed):
 
 
 def _evaluate(g, T, P, c):
-    ws, wsn = gk.gas_workspace(g.n_species, g.n_reactions)
+    work = gk.gas_workspace(g.n_species, g.n_reactions)
     wdot = np.zeros(g.n_species)
-    gk.gas_production_rates(T, P, c, g.model, ws, wsn, wdot)
-    return ws, wsn, wdot
+    gk.gas_production_rates(T, P, c, g.model, work, wdot)
+    return work[0], work[1], wdot
 
 
 def _assert_net(got, expected, scale, rtol, what):
@@ -259,13 +259,14 @@ def test_jacobian_against_finite_differences(solutions, name):
     sol = solutions[name]
     g = GasKinetics.from_solution(sol)
     n, m = g.n_species, g.n_reactions
-    ws, wsn = gk.gas_workspace(n, m)
+    work = gk.gas_workspace(n, m)
+    ws = work[0]
     wdot, J, dwdT = np.zeros(n), np.zeros((n, n)), np.zeros(n)
     worst = worst_T = 0.0
     for T, P, X in list(_states(sol, seed=5))[::2]:
         sol.TPX = T, P, X
         c = sol.concentrations * KMOL
-        gk.gas_jacobian(T, P, c, g.model, ws, wsn, wdot, J, dwdT)
+        gk.gas_jacobian(T, P, c, g.model, work, wdot, J, dwdT)
         Jfd, dTfd = _fd_jacobian(g, T, P, c)
         row_scale = np.abs(Jfd).max(axis=1, keepdims=True)
         worst = max(worst, (np.abs(J - Jfd) / np.where(row_scale > 0, row_scale, 1.0)).max())
@@ -298,16 +299,52 @@ def test_pure_feeds_and_empty_gas_are_finite(solutions, name):
     sol = solutions[name]
     g = GasKinetics.from_solution(sol)
     n, m = g.n_species, g.n_reactions
-    ws, wsn = gk.gas_workspace(n, m)
+    work = gk.gas_workspace(n, m)
+    ws = work[0]
     wdot, J, dwdT = np.zeros(n), np.zeros((n, n)), np.zeros(n)
     sol.TPX = 1000.0, ct.one_atm, "H2:2, O2:1, N2:3.76"
     for c in (sol.concentrations * KMOL, np.zeros(n)):
-        gk.gas_jacobian(1000.0, ct.one_atm, c, g.model, ws, wsn, wdot, J, dwdT)
+        gk.gas_jacobian(1000.0, ct.one_atm, c, g.model, work, wdot, J, dwdT)
         assert np.isfinite(J).all() and np.isfinite(dwdT).all() and np.isfinite(ws).all()
-    gk.gas_production_rates(1000.0, ct.one_atm, sol.concentrations * KMOL, g.model, ws, wsn, wdot)
+    gk.gas_production_rates(1000.0, ct.one_atm, sol.concentrations * KMOL, g.model, work, wdot)
     scale = np.abs(sol.net_production_rates * KMOL).max()
     assert scale > 0
     np.testing.assert_allclose(wdot, sol.net_production_rates * KMOL, rtol=0, atol=1e-10 * scale)
+
+
+def test_cached_temperature_part_equals_fresh_evaluation(solutions):
+    """A workspace reused at the same T and P (new concentrations), at a new
+    T, at a new P (PLOG), and after ``invalidate`` following an in-place change
+    of the mechanism's arrays gives bit-for-bit what a fresh workspace gives."""
+    sol = solutions["mixed"]
+    g = GasKinetics.from_solution(sol)
+    n, m = g.n_species, g.n_reactions
+    work = gk.gas_workspace(n, m)
+    wdot, J, dwdT = np.zeros(n), np.zeros((n, n)), np.zeros(n)
+    states = list(_states(sol, seed=9))
+    calls = [(1200.0, ct.one_atm, states[0][2]), (1200.0, ct.one_atm, states[1][2]),
+             (1500.0, ct.one_atm, states[1][2]), (1500.0, 20 * ct.one_atm, states[1][2])]
+    for T, P, X in calls:
+        c = P / (8.31446261815324 * T) * X
+        gk.gas_jacobian(T, P, c, g.model, work, wdot, J, dwdT)
+        fresh = gk.gas_workspace(n, m)
+        wdot1, J1, dwdT1 = np.zeros(n), np.zeros((n, n)), np.zeros(n)
+        gk.gas_jacobian(T, P, c, g.model, fresh, wdot1, J1, dwdT1)
+        np.testing.assert_array_equal(work[0][gk.KF], fresh[0][gk.KF])
+        np.testing.assert_array_equal(wdot, wdot1)
+        np.testing.assert_array_equal(J, J1)
+        np.testing.assert_array_equal(dwdT, dwdT1)
+    model = tuple(a.copy() for a in g.model)
+    gk.gas_production_rates(T, P, c, model, work, wdot)
+    model[12][:, 0] += math.log(2.0)           # every k_inf and elementary A doubled in place
+    gk.invalidate(work)
+    gk.gas_production_rates(T, P, c, model, work, wdot)
+    fresh = gk.gas_workspace(n, m)
+    gk.gas_production_rates(T, P, c, model, fresh, wdot1)
+    np.testing.assert_array_equal(wdot, wdot1)
+    elementary = np.array(g.reaction_types) == "elementary"
+    np.testing.assert_allclose(work[0][gk.KF][elementary],
+                               2 * _evaluate(g, T, P, c)[0][gk.KF][elementary], rtol=1e-14)
 
 
 def test_unsupported_reaction_refused_by_name_or_skipped(solutions):
