@@ -70,7 +70,6 @@ CP_R, H_RT, S_R, JM = 0, 1, 2, 3   # JM: Jacobian scratch
 NW_N = 4
 
 SMALL_NUMBER = 1.0e-300   # Cantera's SmallNumber: floors in Pr, F_cent, PLOG sums
-_LN10 = np.log(10.0)
 
 
 @njit
