@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from ..core.errors import InputError, Location
+from .gas_mechanism import GasKinetics, GasPhaseMechanism
 from .mechanism import (_DEFAULT_T_REF, Equilibrium, Mechanism, RateLaw, Reaction, Species,
                         _located)
 
@@ -25,11 +26,27 @@ def read_cantera(path_or_name, phase: str | None = None, *, T_ref: float = _DEFA
     """Read a Cantera mechanism (file path, a name in Cantera's data path, or a
     ``cantera.Solution``).
 
-    Only elementary reactions with Arrhenius rates are taken; three-body,
-    falloff, pressure-dependent, Chebyshev, Blowers-Masel and surface reactions
-    are refused with an InputError naming the reaction (or, with
-    ``skip_unsupported=True``, left out with a warning naming them). Cantera's kmol-based
-    units are converted: A_mol = A_kmol * 1000^(1 - n) for forward order n.
+    Every reaction the gas-phase kernels represent (elementary, three-body,
+    Lindemann/Troe falloff, chemically activated, PLOG; see
+    :mod:`flowchem.chemistry.gas_mechanism`) is read; any other type
+    (Chebyshev, Blowers-Masel, surface, ...) is refused with an InputError
+    naming the reaction and its type. The result carries ``gas_kinetics``, a
+    :class:`~flowchem.chemistry.gas_mechanism.GasKinetics` of the whole file
+    (None when the phase is not an ideal gas with NASA-7 species data):
+
+    * only elementary Arrhenius reactions: a plain :class:`Mechanism` whose
+      :meth:`~Mechanism.compile` gives the liquid-phase mass-action arrays, as
+      below;
+    * three-body, falloff or PLOG reactions: a
+      :class:`~flowchem.chemistry.gas_mechanism.GasPhaseMechanism`, which lists
+      every species and reaction but refuses ``compile()`` (the liquid-phase
+      kernel cannot represent them);
+    * ``skip_unsupported=True``: the elementary Arrhenius reactions only, for the
+      liquid-phase kernel, the others left out with a warning naming them;
+      ``gas_kinetics`` then holds every reaction of the file the gas kernels
+      represent (``gas_kinetics.equations``; others in ``gas_kinetics.skipped``).
+
+    Cantera's kmol-based units are converted: A_mol = A_kmol * 1000^(1 - n) for forward order n.
     Reversible reactions: Cantera computes k_r from thermochemistry; flowchem
     stores a van 't Hoff equilibrium fitted at ``T_ref`` (K exactly Cantera's
     K_c at T_ref, d ln K / d(1/T) from a central difference there), so k_r agrees
@@ -53,6 +70,15 @@ def read_cantera(path_or_name, phase: str | None = None, *, T_ref: float = _DEFA
             raise InputError(f"Cantera could not read it: {detail}", source) from None
     if not hasattr(sol, "reactions"):
         raise InputError("the Cantera phase has no kinetics", source)
+    gas = None
+    gas_only = {j: why for j, r in enumerate(sol.reactions()) if (why := _not_liquid(r))}
+    if gas_only and not skip_unsupported:
+        gas = GasKinetics.from_solution(sol, source=source)   # refuses Chebyshev & co. by name
+    else:
+        try:
+            gas = GasKinetics.from_solution(sol, skip_unsupported=True, source=source)
+        except InputError:  # not an ideal gas with NASA-7 data: liquid-phase use only
+            gas = None
     species = []
     mw = sol.molecular_weights
     for k, sp in enumerate(sol.species()):
@@ -76,27 +102,26 @@ def read_cantera(path_or_name, phase: str | None = None, *, T_ref: float = _DEFA
         for j, r in enumerate(sol.reactions()):
             loc = Location(source, f"reactions[{j}]")
             rate = r.rate
-            if r.third_body is not None or getattr(rate, "type", None) != "Arrhenius" \
-                    or r.reaction_type != "Arrhenius":
-                if skip_unsupported:
-                    skipped.append(r.equation)
-                    continue
-                raise loc.error(f"reaction {r.equation!r} is of type '{r.reaction_type}'; only "
-                                "elementary Arrhenius reactions are supported (to leave such "
-                                "reactions out with a warning: skip_unsupported=True, or "
-                                "'mechanism: {cantera: FILE, skip_unsupported: true}' in a route)")
-            A_kmol = rate.pre_exponential_factor
-            if A_kmol < 0 or not math.isfinite(A_kmol):
-                raise loc.error(f"reaction {r.equation!r} has a negative or infinite pre-exponential factor")
+            note = None
             orders = dict(r.reactants)
             orders.update(r.orders)
             n_fwd = sum(orders.values())
             n_rev = sum(r.products.values())
-            # A = 0 switches a reaction off (ln A = -inf, as for native mechanisms)
-            lnA = math.log(A_kmol) if A_kmol > 0 else -math.inf
-            fwd = RateLaw(lnA + (1.0 - n_fwd) * math.log(1000.0),
-                          float(rate.temperature_exponent),
-                          float(rate.activation_energy) / ct.gas_constant)
+            if j in gas_only:
+                if skip_unsupported:
+                    skipped.append(r.equation)
+                    continue
+                # listed for names and balances; the rate lives in gas_kinetics
+                fwd, note = _representative_rate(gas, j, gas_only[j])
+            else:
+                A_kmol = rate.pre_exponential_factor
+                if A_kmol < 0 or not math.isfinite(A_kmol):
+                    raise loc.error(f"reaction {r.equation!r} has a negative or infinite pre-exponential factor")
+                # A = 0 switches a reaction off (ln A = -inf, as for native mechanisms)
+                lnA = math.log(A_kmol) if A_kmol > 0 else -math.inf
+                fwd = RateLaw(lnA + (1.0 - n_fwd) * math.log(1000.0),
+                              float(rate.temperature_exponent),
+                              float(rate.activation_energy) / ct.gas_constant)
             equilibrium = None
             if r.reversible:
                 if not np.isfinite(lnK[j]) or not np.isfinite(slope[j]):
@@ -104,8 +129,10 @@ def read_cantera(path_or_name, phase: str | None = None, *, T_ref: float = _DEFA
                 equilibrium = Equilibrium(float(lnK[j] + (n_rev - n_fwd) * math.log(1000.0)),
                                           float(T_ref), float(-slope[j]))
             reactions.append(Reaction(dict(r.reactants), dict(r.products), bool(r.reversible), fwd,
-                                      orders=dict(r.orders) or None, equilibrium=equilibrium,
-                                      dH=float(dH_all[j]), equation=r.equation, where=loc))
+                                      orders=(dict(r.orders) or None) if note is None else None,
+                                      equilibrium=equilibrium,
+                                      dH=float(dH_all[j]), equation=r.equation, note=note,
+                                      where=loc))
     finally:
         sol.TPY = saved
     if skipped:
@@ -114,5 +141,44 @@ def read_cantera(path_or_name, phase: str | None = None, *, T_ref: float = _DEFA
         warnings.warn(f"{source}: left out {len(skipped)} reactions that flowchem's liquid-phase "
                       f"kinetics cannot represent: {', '.join(skipped[:5])}"
                       + (" ..." if len(skipped) > 5 else ""), stacklevel=3)
-    return _located(Mechanism, species, reactions, sol.name or None, source, Location(source))
+    cls = GasPhaseMechanism if gas_only and not skip_unsupported else Mechanism
+    mech = _located(cls, species, reactions, sol.name or None, source, Location(source))
+    mech.gas_kinetics = gas
+    if cls is GasPhaseMechanism:
+        mech.gas_only_reactions = gas_only
+    return mech
+
+
+def _not_liquid(r) -> str:
+    """Why the liquid-phase kernel cannot represent reaction ``r`` ('' if it can):
+    only elementary Arrhenius reactions with non-negative orders of reactants."""
+    if (r.third_body is not None or getattr(r.rate, "type", None) != "Arrhenius"
+            or r.reaction_type != "Arrhenius"):
+        return r.reaction_type
+    if any(o < 0 or name not in r.reactants for name, o in r.orders.items()):
+        return "elementary with negative or non-reactant orders"
+    return ""
+
+
+def _representative_rate(gas: GasKinetics, j: int, kind: str) -> tuple[RateLaw, str]:
+    """An Arrhenius term standing for reaction ``j``'s rate in the reaction list
+    (never used for kinetics: GasPhaseMechanism refuses compile), and a note
+    saying which term it is."""
+    gm = gas.model
+    if kind.startswith("pressure-dependent"):  # Cantera's type name of PLOG
+        levels = range(gm[20][j], gm[20][j + 1])
+        lev = min(levels, key=lambda lv: abs(gm[21][lv] - math.log(101325.0)))
+        row = gm[23][gm[22][lev]]
+        what = f"the first Arrhenius term at {math.exp(gm[21][lev]):.6g} Pa"
+    elif kind.startswith("chemically-activated"):
+        row, what = gm[13][j], "its low-pressure limit"
+    elif kind.startswith("falloff"):
+        row, what = gm[12][j], "its high-pressure limit"
+    elif kind.startswith("three-body"):
+        row, what = gm[12][j], "its Arrhenius term without [M]"
+    else:
+        row, what = gm[12][j], "its Arrhenius term (orders as in the file)"
+    lnA = row[0] if row[3] > 0 else -math.inf
+    return (RateLaw(float(lnA), float(row[1]), float(row[2])),
+            f"{kind}: rate shown is {what}; the full rate is in mechanism.gas_kinetics")
 
