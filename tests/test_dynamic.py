@@ -76,6 +76,36 @@ def test_cstr_tracer_step_and_first_order_after_a_feed_step():
     assert np.max(np.abs(A + res.conc("R", "B") - total)) / C_IN < 1e-7
 
 
+@pytest.mark.parametrize("backend", ["kernel", "scipy"])
+def test_ramp_of_a_dilute_solute_in_solvent_follows_the_closed_form_at_tight_rtol(backend):
+    """Regression (issue 11): the default atol was 1e-9 times the largest feed
+    concentration (the solvent, 17 mol/L here), 1.7e-5 mol/m^3 whatever the
+    rtol, so a dilute solute's error stalled near 1e-6 relative (kernel 3e-6,
+    scipy BDF 9e-6 here at rtol 1e-10) and every ramp comparison against a
+    tight reference disagreed. CSTR (tau = 600 s) at steady state, feed A
+    ramped 2 -> 3 mmol/L over 10 min at 20 min: dA/dt = c_in(t)/tau - lam A
+    (lam = 1/tau + k) has the closed form below (linear particular solution
+    during the ramp, exponential relaxation after it)."""
+    tau, a, c1, t_e, ramp = 600.0, 2.0, 3.0, 1200.0, 600.0
+    route = _route([{"name": "R", "type": "cstr", "from": "f", "volume": "10 mL", "T": 300}],
+                   feeds=[{"name": "f", "flow": "1 mL/min", "T": 300,
+                           "conc": {"A": "2 mmol/L", "S": "17 mol/L"}}])
+    res = simulate_dynamic(route, {"duration": "1 h", "start": "steady-state", "rtol": 1e-10,
+                                   "output": {"interval": "20 s"},
+                                   "events": [{"at": "20 min", "feed": "f", "conc.A": "3 mmol/L",
+                                               "ramp": "10 min"}]}, backend=backend)
+    lam = 1 / tau + K
+    beta = (c1 - a) / ramp / (tau * lam)
+    alpha = (a / tau - beta) / lam
+    c0, c_end = a / (tau * lam), c1 / (tau * lam)
+    t = res.time_s
+    s = np.clip(t - t_e, 0.0, ramp)
+    during = alpha + beta * s + (c0 - alpha) * np.exp(-lam * s)
+    after = c_end + (during - c_end) * np.exp(-lam * np.maximum(t - t_e - ramp, 0.0))
+    ref = np.where(t <= t_e, c0, after)
+    assert np.max(np.abs(res.conc("R", "A") - ref)) / c1 < 1e-8
+
+
 def test_cascade_of_three_tanks_is_erlang():
     """Tracer step through 3 equal tanks (600 s each): the Erlang-3 CDF."""
     route = _route([{"name": "R", "type": "cstr_cascade", "from": "f", "n": 3,

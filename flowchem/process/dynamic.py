@@ -1053,11 +1053,16 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
     schedule = _Schedule(sc)
     net = _Network(sc, schedule)
     n, w, nc = net.n, net.w, net.n_cells
-    atol = sc.atol if sc.atol is not None else 1e-9 * max(
+    # default atol: 1e-3 rtol of the largest feed concentration (often the
+    # solvent), capped at its 1e-6-rtol value; a fixed atol would dominate
+    # rtol for every solute below atol/rtol, so tightening rtol would stop
+    # improving the solution (issue 11: errors stalled near 1e-6 relative)
+    tol_scale = min(1e-9, 1e-3 * sc.rtol)
+    atol = sc.atol if sc.atol is not None else tol_scale * max(
         1.0, max(float(np.max(f.conc)) if f.conc.size else 0.0 for f in route.feeds.values()))
     atol_vec = np.full(nc * w, atol)
-    atol_vec.reshape(nc, w)[:, n:n + net.k] = min(1e-9, atol)
-    atol_vec.reshape(nc, w)[:, -1] = 1e-6
+    atol_vec.reshape(nc, w)[:, n:n + net.k] = min(tol_scale, atol)
+    atol_vec.reshape(nc, w)[:, -1] = min(1e-6, sc.rtol)           # K
     if backend not in ("auto", "kernel", "scipy"):
         raise InputError(f"unknown backend {backend!r} (auto, kernel or scipy)", "<python>",
                          "simulate_dynamic.backend")
