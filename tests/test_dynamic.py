@@ -358,5 +358,9 @@ def test_lomustine_scenario_end_to_end(tmp_path, capsys):
     # the coarse 30 s output grid limits the quadrature of the flows (1e-8 on a fine one)
     assert max(d["conservation"]["element_closure_rel"].values()) < 1e-4
     assert (out / "dynamic.csv").is_file() and (out / "dynamic.json").is_file()
+    # the route report at the final steady state, extended with the dynamic section
+    page = (out / "dynamic.html").read_text()
+    assert page.index("Key performance indicators") < page.index("<section id='dynamic'>")
+    assert "windows)</h3>" in page and page.count("data:image/png;base64,") >= 4
     stall = [w for w in d["diversion"] if w["start_s"] is not None and 1700 < w["start_s"] < 2400]
     assert stall, "the nitrite stall makes off-spec product"

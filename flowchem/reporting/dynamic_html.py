@@ -192,10 +192,29 @@ def dynamic_html_section(result, tracking, figures):
     return f"<section id='dynamic'><h2>Dynamic operation</h2>{intro}{body}</section>"
 
 
-def dynamic_html_page(result, tracking, figures, title=None):
-    """A standalone HTML page of a dynamic run (string)."""
+def dynamic_html_page(result, tracking, figures, title=None, route_figures=None):
+    """A single-file HTML page of a dynamic run (string).
+
+    When the run carries the route's steady result at the final conditions
+    (``result.final_steady``, set by :func:`~flowchem.process.dynamic.simulate_dynamic`),
+    the page is that route report (KPIs, balances, streams, operations,
+    ``route_figures``) extended with the dynamic-operation section;
+    otherwise the dynamic section stands alone.
+    """
     from .. import __version__
 
+    steady = getattr(result, "final_steady", None)
+    section = dynamic_html_section(result, tracking, figures)
+    if steady is not None:
+        from .html import html_report
+
+        page = html_report(steady, route_figures or {})
+        link = "<a href='#dynamic'>Dynamic operation</a>"
+        page = page.replace("<nav>", "<nav>" + link, 1)
+        page = page.replace("</style>", "h3{font-size:1.05em;margin-top:1.2em}</style>", 1)
+        page = page.replace("flowchem route report · ",
+                            "flowchem route report (steady state at the end of the dynamic run) · ", 1)
+        return page.replace("</body>", section + "</body>", 1)
     route = getattr(result, "route", None)
     name = title or (getattr(route, "name", None) or "dynamic run")
     now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -206,7 +225,7 @@ def dynamic_html_page(result, tracking, figures, title=None):
             "h3{font-size:1.05em;margin-top:1.2em}</style></head><body>"
             f"<header><h1>{_e(name)}</h1><p class='meta'>flowchem dynamic report · "
             f"flowchem {_e(__version__)} · {_e(now)}</p><nav>{nav}</nav></header>"
-            f"{dynamic_html_section(result, tracking, figures)}</body></html>\n")
+            f"{section}</body></html>\n")
 
 
 def write_dynamic_html(result, tracking, path, figures=None):
@@ -217,9 +236,14 @@ def write_dynamic_html(result, tracking, path, figures=None):
     if path.is_dir():
         path = path / "dynamic.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if figures is None:
-        with tempfile.TemporaryDirectory(prefix="flowchem-dynamic-") as tmp:
-            text = dynamic_html_page(result, tracking, write_dynamic_figures(result, tracking, tmp))
-    else:
-        text = dynamic_html_page(result, tracking, figures)
+    steady = getattr(result, "final_steady", None)
+    with tempfile.TemporaryDirectory(prefix="flowchem-dynamic-") as tmp:
+        if figures is None:
+            figures = write_dynamic_figures(result, tracking, tmp)
+        route_figures = None
+        if steady is not None:
+            from .html import render_figures
+
+            route_figures = render_figures(steady, Path(tmp) / "route")
+        text = dynamic_html_page(result, tracking, figures, route_figures=route_figures)
     return write_text_atomic(path, text)
