@@ -38,8 +38,23 @@ BATCH_ENERGY_SENS (5)
     BATCH_ENERGY with forward sensitivities: y = [x, dx/dθ_1, ..., dx/dθ_p],
     x = [c, heat, T] as in BATCH_ENERGY; ``params`` and ``work`` as laid out
     in :mod:`kernels.sensitivity` (its own layout, not BATCH_ENERGY's).
+GAS_CONST_P (10), GAS_CONST_V (11), GAS_PFR (12)
+    Ideal-gas batch reactors and the gas plug flow with the energy equation,
+    on a gas *system* tuple (nine entries, :mod:`kernels.gas_reactors`).
+
+Dispatch on the system's type
+-----------------------------
+:func:`rhs` and :func:`jacobian` pick the liquid (six-entry system) or the
+gas (nine-entry system) implementation when Numba types the call, through
+``numba.extending.overload``: the liquid specialisation of every caller
+compiles exactly as before, and one gas specialisation serves every gas
+mechanism.
 """
 
+from numba.core import types as _nbtypes
+from numba.extending import overload
+
+from .gas_reactors import GAS_CONST_P, GAS_CONST_V, GAS_PFR, gas_jac, gas_rhs  # noqa: F401
 from .jit import njit
 
 from .kinetics import (production_jacobian, production_rates, rate_constants,
@@ -55,9 +70,39 @@ BATCH_SENS = 4
 BATCH_ENERGY_SENS = 5
 
 
+GAS_SYSTEM_LENGTH = 9
+
+
+def _is_gas_system(system_type):
+    """True for the Numba type of a gas system tuple (see :mod:`kernels.gas_reactors`)."""
+    return isinstance(system_type, _nbtypes.BaseTuple) and len(system_type) == GAS_SYSTEM_LENGTH
+
+
+def _dispatch_rhs(code, t, y, system, out):
+    """Typing stub: :func:`rhs` resolves it by the type of ``system``."""
+    raise NotImplementedError
+
+
+def _dispatch_jacobian(code, t, y, system, J):
+    """Typing stub: :func:`jacobian` resolves it by the type of ``system``."""
+    raise NotImplementedError
+
+
 @njit
 def rhs(code, t, y, system, out):
     """Fill ``out`` with dy/dt of problem ``code`` at (t, y)."""
+    _dispatch_rhs(code, t, y, system, out)
+
+
+@njit
+def jacobian(code, t, y, system, J):
+    """Fill ``J`` with d(dy/dt)/dy of problem ``code`` at (t, y)."""
+    _dispatch_jacobian(code, t, y, system, J)
+
+
+@njit
+def liquid_rhs(code, t, y, system, out):
+    """:func:`rhs` of the liquid problems (six-entry system)."""
     if code == BATCH_SENS:
         sensitivity_rhs(y, system, out)
         return
@@ -85,8 +130,8 @@ def rhs(code, t, y, system, out):
 
 
 @njit
-def jacobian(code, t, y, system, J):
-    """Fill ``J`` with d(dy/dt)/dy of problem ``code`` at (t, y)."""
+def liquid_jacobian(code, t, y, system, J):
+    """:func:`jacobian` of the liquid problems (six-entry system)."""
     if code == BATCH_SENS:
         sensitivity_jacobian(y, system, J)
         return
@@ -132,7 +177,9 @@ def temperature_column(y, system, J):
     :func:`kernels.kinetics.production_jacobian`, have a zero T column);
     kf, kr must be at T = y[-1]. Used by :func:`jacobian` and by the
     slot-form Jacobians of :mod:`kernels.rosenbrock` and :mod:`kernels.bdf`."""
-    model, rate_params, kf, kr, params, work = system
+    # indexed, not unpacked: the drivers' gas specialisation types this call too
+    model, rate_params, kf, kr, params, work = (system[0], system[1], system[2], system[3],
+                                                system[4], system[5])
     n_state = y.shape[0]
     n = n_state - 1
     T = y[n]
@@ -146,3 +193,27 @@ def temperature_column(y, system, J):
         for a in range(s_ptr[j], s_ptr[j + 1]):
             J[s_sp[a], n] += s_nu[a] * dqdT[j]
     J[n, n] -= params[n + 2]
+
+
+@overload(_dispatch_rhs, jit_options={"error_model": "numpy"})
+def _rhs_for_system(code, t, y, system, out):
+    if _is_gas_system(system):
+        def gas_impl(code, t, y, system, out):
+            gas_rhs(code, y, system, out)
+        return gas_impl
+
+    def liquid_impl(code, t, y, system, out):
+        liquid_rhs(code, t, y, system, out)
+    return liquid_impl
+
+
+@overload(_dispatch_jacobian, jit_options={"error_model": "numpy"})
+def _jacobian_for_system(code, t, y, system, J):
+    if _is_gas_system(system):
+        def gas_impl(code, t, y, system, J):
+            gas_jac(code, y, system, J)
+        return gas_impl
+
+    def liquid_impl(code, t, y, system, J):
+        liquid_jacobian(code, t, y, system, J)
+    return liquid_impl
