@@ -223,3 +223,11 @@ def gas_jac(code, y, system, J):
         for k in range(n):
             acc -= (wsn[H_RT, k] - shift) * J[k, n]
         J[n, n] = (T * acc - sum_cf + dwall - tdot * dden) * inv_den
+
+
+@njit
+def gas_rhs_rows(code, ys, system, out):
+    """:func:`gas_rhs` of every row of ``ys`` into the rows of ``out`` (one
+    compiled loop, e.g. dT/dt along a solution for the ignition delay)."""
+    for r in range(ys.shape[0]):
+        gas_rhs(code, ys[r], system, out[r])
