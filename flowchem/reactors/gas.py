@@ -30,9 +30,10 @@ __all__ = ["GasBatchReactor", "GasBatchResult", "GasPFR", "GasPFRResult", "GasIn
 # R in J/(mol K) as the kernels use it (kernels.thermo, Cantera's value)
 R_GAS = 8.31446261815324
 PROFILE_POINTS = 201
-# absolute tolerances: moles per kg relative to the largest initial one (as the
-# liquid reactors take 1e-12 of the largest inlet concentration), K, s
-ATOL_REL_PHI = 1.0e-12
+# absolute tolerance on mass fractions when SolverOptions.atol is None (the
+# induction of an ignition runs on radical pools far below Cantera's default
+# 1e-15: a looser one moves the ignition delay by 1e-4 relative); K; s
+ATOL_MASS_FRACTION = 1.0e-20
 ATOL_T = 1.0e-9
 ATOL_TAU = 1.0e-15
 # the ignition delay is refined on this many points of the dense output
@@ -126,10 +127,12 @@ def _system(gk, params):
             np.zeros(6 * n), gk.model, gas_workspace(n, m), np.zeros((n, n)))
 
 
-def _atol(phi0, n_extra, options):
-    """Absolute tolerances: moles per kg (``options.atol`` in mol/m^3 is not
-    used: the state is per mass), then T and the residence time."""
-    a = np.full(phi0.shape[0], max(ATOL_REL_PHI * float(phi0.max()), 1e-30))
+def _atol(gk, n_extra, options):
+    """Absolute tolerances of the state: moles per kg from the tolerance on
+    mass fractions (``options.atol``, as Cantera's ReactorNet takes it, or
+    :data:`ATOL_MASS_FRACTION`), then T and the residence time."""
+    atol_y = ATOL_MASS_FRACTION if options.atol is None else options.atol
+    a = atol_y / gk.molar_masses
     tail = [ATOL_T, ATOL_TAU][:n_extra]
     return np.concatenate([a, tail])
 
@@ -264,8 +267,9 @@ class GasBatchReactor:
         constant volume (``IdealGasReactor``). The volume itself does not
         enter the intensive results; ``volume`` is accepted for the record.
     options : SolverOptions or dict, optional
-        Tolerances (``atol`` is not used: the tolerances on moles per kg
-        scale with the initial composition) and the integrator.
+        Tolerances and the integrator; for gas reactors ``atol`` is the
+        absolute tolerance on mass fractions (as Cantera's ReactorNet takes
+        it; default 1e-20).
     """
 
     def __init__(self, mechanism, T, P, X=None, Y=None, *, constant="pressure", volume=None,
@@ -308,7 +312,7 @@ class GasBatchReactor:
         system = _system(gk, params)
         y0 = np.append(phi0, self.T)
         sol, y_eval = integrate(system, np.int64(code), y0, t_end, self.options, t_eval=times,
-                                record=True, atol=_atol(phi0, 1, self.options),
+                                record=True, atol=_atol(gk, 1, self.options),
                                 operation=f"gas batch at constant {self.constant}")
         phi = y_eval[:, :-1]
         T = y_eval[:, -1]
@@ -455,7 +459,7 @@ class GasPFR:
         y0 = np.concatenate([phi0, [feed.T, 0.0]])
         z = np.linspace(0.0, self.length, max(self.points, 2))
         sol, y_eval = integrate(system, np.int64(GAS_PFR), y0, self.length, self.options,
-                                t_eval=z, record=True, atol=_atol(phi0, 2, self.options),
+                                t_eval=z, record=True, atol=_atol(gk, 2, self.options),
                                 operation="gas plug-flow reactor")
         n = gk.n_species
         phi = y_eval[:, :n]
