@@ -7,6 +7,8 @@ from Cantera's own rates at each of its (small) steps and located by a
 parabola through the largest value and its neighbours.
 """
 
+import json
+
 import numpy as np
 import pytest
 
@@ -169,6 +171,10 @@ def test_long_adiabatic_pfr_reaches_hp_equilibrium(h2o2):
     assert res.T[-1] == pytest.approx(gas.T, rel=1e-6)
     assert np.max(np.abs(res.X[-1] - gas.X)) < 1e-6
     assert res.element_error() < 1e-10
+    # the JSON form carries the same outlet
+    out = json.loads(json.dumps(res.to_dict()))["outlet"]
+    assert out["T"] == pytest.approx(gas.T, rel=1e-6)
+    assert out["X"]["H2O"] == pytest.approx(gas["H2O"].X[0], abs=1e-6)
 
 
 def test_isothermal_and_cooled_pfr(h2o2):

@@ -211,7 +211,7 @@ class GasBatchResult(_GasProfiles):
         return {"kind": "gas_batch", "constant": self.constant,
                 "species": self.species, "time": self.time.tolist(), "T": self.T.tolist(),
                 "P": self.P.tolist(), "X": self.X.tolist(), "stats": self.stats,
-                "method": self.method}
+                "method": self.method, "element_error": self.element_error()}
 
 
 def ignition_delay(result):
@@ -394,7 +394,7 @@ class GasPFRResult(_GasProfiles):
         return {"kind": "gas_pfr", "species": self.species, "z": self.z.tolist(),
                 "T": self.T.tolist(), "P": self.P.tolist(), "X": self.X.tolist(),
                 "residence_time": self.residence_time.tolist(), "outlet": self.outlet,
-                "stats": self.stats, "method": self.method}
+                "stats": self.stats, "method": self.method, "element_error": self.element_error()}
 
 
 class GasPFR:
