@@ -21,6 +21,7 @@ from .process.operations import HeatExchanger, Mixer, Quench, Separator, Splitte
 from .chemistry.properties import LiquidProperties
 from .reactors.energy import EnergyBalance
 from .reactors.ideal import CSTR, PFR, BatchReactor, CSTRCascade
+from .reactors.gas import GasBatchReactor, GasInlet, GasPFR, ignition_delay
 from .process.sizing import SizingResult, TargetUnreachableError, size_reactor
 from .process.route import Route, RouteResult, load_route
 from .reactors.solver import SolverOptions
@@ -43,6 +44,7 @@ __all__ = [
     "Stream", "mix", "Mixer", "Splitter", "Separator", "HeatExchanger", "Quench",
     "BatchReactor", "PFR", "CSTR", "CSTRCascade", "EnergyBalance", "LiquidProperties",
     "DispersionPFR", "LaminarPFR", "rtd",
+    "GasBatchReactor", "GasPFR", "GasInlet", "ignition_delay",
     "size_reactor", "SizingResult", "TargetUnreachableError", "compare_batch", "BatchComparison",
     "Route", "RouteResult", "load_route",
     "SolverOptions",
