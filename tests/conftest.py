@@ -18,7 +18,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # second pytest process runs, in the background, the tests that first compile
 # the kernels the main process needs later (the BDF, the explicit method,
 # forward sensitivities with energy, the dispersion solver, the fit ensemble,
-# the network integrator of dynamic runs, the gas kinetics). Numba caches each
+# the network integrator of dynamic runs, the gas kinetics and gas reactors). Numba caches each
 # compiled kernel on disk, so by the time the main process gets there it loads
 # it instead of compiling. The warm-up's own results are not looked at: every
 # one of those tests also runs, and is judged, in the main process. Set
@@ -34,6 +34,9 @@ _WARMUP_TESTS = [
     "tests/test_energy_sensitivity.py::test_adiabatic_first_order_closed_form",
     "tests/test_energy_sensitivity.py::test_dispersion_model_falls_back_to_labelled_differences",
     "tests/test_fit_cli.py::test_alpha_pinene_published_optimum",
+    "tests/test_gas_reactors.py::test_constant_volume_batch_matches_cantera",
+    "tests/test_gas_reactors.py::test_adiabatic_pfr_matches_cantera_reactor_followed_in_time",
+    "tests/test_gas_kinetics.py::test_jacobian_against_finite_differences",
     "tests/test_kernel_integrators.py::test_dopri5_closed_forms_and_dense_output",
 ]
 _warmup_process = None
