@@ -4,6 +4,8 @@ dependency order; the product KPIs and balance closure of a run come from
 
 See DESIGN.md for the file format. Everything is validated when the route is
 loaded, before any numerics run, so a bad file fails fast and writes nothing.
+A route on a gas mechanism with gas feeds (DESIGN.md, "Gas feeds") reads its
+feeds and builds its operations through :mod:`flowchem.process.gas_route`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..chemistry.properties import LiquidProperties
 from ..reactors.ideal import CSTR, PFR, CSTRCascade
 from ..reactors.solver import SolverOptions
 from .flowsheet import Flowsheet
+from .gas_route import build_gas_operation, gas_feed, gas_operation_keys, is_gas_route
 from .kpis import balance_closure, product_factor, product_kpis
 from .stream import Stream
 from ..core.units import parse_quantity, parse_units_block
@@ -115,9 +118,17 @@ class Route:
         feeds_data = data.get("feeds")
         if not isinstance(feeds_data, list) or not feeds_data:
             raise root.key("feeds").error("expected a non-empty list of feeds")
+        gas = is_gas_route(mechanism, feeds_data, root)   # gas feeds, gas streams, gas operations
         feeds = {}
         for i, fd in enumerate(feeds_data):
             where = root.key("feeds").item(i)
+            if gas:
+                stream = gas_feed(fd, mechanism, units, where)
+                fname = _name(fd["name"], where.key("name"))
+                if fname in feeds:
+                    raise where.key("name").error(f"duplicate name {fname!r}")
+                feeds[fname] = stream
+                continue
             _check_keys(fd, FEED_KEYS, where, "a feed")
             for key in ("name", "flow", "T"):
                 if key not in fd:
@@ -148,7 +159,8 @@ class Route:
             if otype not in OPERATION_KEYS:
                 raise where.key("type").error(
                     f"unknown operation type {otype!r} (known: {', '.join(OPERATION_KEYS)})")
-            _check_keys(od, COMMON_OP_KEYS + OPERATION_KEYS[otype], where, f"a {otype}")
+            allowed = gas_operation_keys(otype, where) if gas else OPERATION_KEYS[otype]
+            _check_keys(od, COMMON_OP_KEYS + allowed, where, f"a {otype}")
             oname = _name(od["name"], where.key("name"))
             if oname in operations or oname in feeds:
                 raise where.key("name").error(f"duplicate name {oname!r}")
@@ -165,8 +177,12 @@ class Route:
             for j, inlet in enumerate(inlets):
                 _name(inlet, where.key("from"))
             links[oname] = list(inlets)
-            operations[oname] = _build_operation(otype, oname, od, units, source, where, options,
-                                                 liquid, mechanism)
+            if gas:
+                operations[oname] = build_gas_operation(otype, oname, od, units, source, where,
+                                                        data.get("solver"))
+            else:
+                operations[oname] = _build_operation(otype, oname, od, units, source, where,
+                                                     options, liquid, mechanism)
             if otype == "separator":
                 operations[oname].inlet_names = list(inlets)
 

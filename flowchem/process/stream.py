@@ -136,6 +136,10 @@ def mix(streams, name=None):
 
     if not streams:
         raise ValueError("a mixer needs at least one inlet stream")
+    if any(getattr(s, "phase", None) == "gas" for s in streams):
+        from .gas_route import mix_gas   # by total enthalpy (NASA-7), not liquid cp
+
+        return mix_gas(streams, name)
     mech = streams[0].mechanism
     flow = sum(s.flow for s in streams)
     molar = sum(s.molar_flows for s in streams)
