@@ -22,6 +22,8 @@ from .chemistry.properties import LiquidProperties
 from .reactors.energy import EnergyBalance
 from .reactors.ideal import CSTR, PFR, BatchReactor, CSTRCascade
 from .reactors.gas import GasBatchReactor, GasInlet, GasPFR, ignition_delay
+from .reactors.gas_sensitivity import ReactionSensitivities, reaction_sensitivities
+from .reactors.gas_cstr import GasCSTR
 from .process.sizing import SizingResult, TargetUnreachableError, size_reactor
 from .process.route import Route, RouteResult, load_route
 from .reactors.solver import SolverOptions
@@ -45,6 +47,7 @@ __all__ = [
     "BatchReactor", "PFR", "CSTR", "CSTRCascade", "EnergyBalance", "LiquidProperties",
     "DispersionPFR", "LaminarPFR", "rtd",
     "GasBatchReactor", "GasPFR", "GasInlet", "ignition_delay",
+    "reaction_sensitivities", "ReactionSensitivities", "GasCSTR",
     "size_reactor", "SizingResult", "TargetUnreachableError", "compare_batch", "BatchComparison",
     "Route", "RouteResult", "load_route",
     "SolverOptions",
