@@ -224,7 +224,12 @@ def test_refusals_name_the_entry(tmp_path, capsys):
         # an operation gas streams do not support yet
         ("mechanism: {cantera: h2o2.yaml}\nfeeds:\n"
          "  - {name: f, mass_flow: 1 g/s, T: 1000 K, X: {H2: 1}}\n"
-         "operations:\n  - {name: C, type: cstr, from: f, volume: 1 L}\n", "operations[0].type"),
+         "operations:\n  - {name: C, type: quench, from: f}\n", "operations[0].type"),
+        # an energy mode a gas tank does not have
+        ("mechanism: {cantera: h2o2.yaml}\nfeeds:\n"
+         "  - {name: f, mass_flow: 1 g/s, T: 1000 K, X: {H2: 1}}\n"
+         "operations:\n  - {name: C, type: cstr, from: f, volume: 1 L, energy: cooled}\n",
+         "operations[0].energy"),
         # T with an adiabatic gas PFR
         ("mechanism: {cantera: h2o2.yaml}\nfeeds:\n"
          "  - {name: f, mass_flow: 1 g/s, T: 1000 K, X: {H2: 1}}\n"
@@ -279,3 +284,32 @@ def test_cooled_gas_pfr_heat_removed_is_the_wall_integral(tmp_path):
     # Simpson on 20001 points of the dense output; measured 1.1e-9
     assert d["heat_removed_W"] == pytest.approx(wall, rel=1e-6)
     assert d["T_out_K"] < d["T_max_K"] - 100
+
+
+def test_gas_cstr_in_a_route_matches_cantera_steady_reactor(tmp_path):
+    """A `type: cstr` on a gas stream through `flowchem run --json` against
+    Cantera's IdealGasReactor fed by a MassFlowController and drained by a
+    PressureController, advanced to steady state (rtol 1e-12)."""
+    V, mdot, T_in = 1e-6, 1e-4, 1100.0
+    gas = ct.Solution("h2o2.yaml")
+    gas.TPX = T_in, P_ATM, X_FEED
+    inlet, exhaust = ct.Reservoir(gas, clone=True), ct.Reservoir(gas, clone=True)
+    r = ct.IdealGasReactor(gas, volume=V, clone=True)
+    mfc = ct.MassFlowController(inlet, r, mdot=mdot)
+    ct.PressureController(r, exhaust, primary=mfc, K=1e-2)
+    net = ct.ReactorNet([r])
+    net.rtol, net.atol = 1e-12, 1e-20
+    net.advance_to_steady_state()
+    net.advance(net.time + 200 * r.mass / mdot)
+    T_ref, X_ref, tau_ref = r.T, r.phase.X.copy(), r.mass / mdot
+    d = _run(tmp_path, "mechanism: {cantera: h2o2.yaml}\nfeeds:\n"
+             f"  - {{name: fuel, mass_flow: {mdot!r}, T: {T_in!r}, P: 1 atm, X: {{H2: 2, O2: 1, AR: 7}}}}\n"
+             "operations:\n  - {name: C, type: cstr, from: fuel, volume: 1 mL, initial: inlet}\n")
+    out = d["streams"]["C"]
+    assert T_ref > 2000.0                                    # the tank burns
+    assert out["T_K"] == pytest.approx(T_ref, rel=1e-6)
+    names = gas.species_names
+    X = np.array([out["mole_fractions"][n] for n in names])
+    assert np.max(np.abs(X - X_ref)) < 1e-8
+    assert d["operations"]["C"]["residence_time_s"] == pytest.approx(tau_ref, rel=1e-6)
+    assert max(d["balance"]["element_closure_rel"].values()) < 1e-10

@@ -60,6 +60,7 @@ GAS_OPERATION_KEYS = {
     "splitter": ("fractions",),
     "heat_exchanger": ("T",),
     "pfr": ("volume", "length", "diameter", "T", "energy", "solver"),
+    "cstr": ("volume", "T", "energy", "initial", "solver"),
 }
 GAS_SOLVER_KEYS = ("rtol", "atol", "method", "max_steps")
 # Newton on the mixture enthalpy: relative tolerance on T, iteration cap
@@ -322,6 +323,9 @@ def build_gas_operation(otype, name, od, units, source, where: Location, route_s
     if otype == "pfr":
         options = _merged_solver(route_solver, od.get("solver"), where)
         return GasPFROperation(name, od, units, options, where)
+    if otype == "cstr":
+        options = _merged_solver(route_solver, od.get("solver"), where)
+        return GasCSTROperation(name, od, units, options, where)
     raise AssertionError(otype)
 
 
@@ -492,3 +496,81 @@ class GasPFROperation(_Operation):
             thermal["preheat_duty_W"] = start.enthalpy_flow() - feed.enthalpy_flow()
         return GasPFROperationResult(self.name, feed.mechanism, start, out, self.volume, prof,
                                      thermal)
+
+
+class GasCSTROperation(_Operation):
+    """A route's ``type: cstr`` on a gas stream: the steady
+    :class:`~flowchem.reactors.gas_cstr.GasCSTR` at the inlet's pressure.
+
+    Keys: ``volume``; ``energy`` ``adiabatic`` (default) or ``isothermal``
+    (at ``T`` if given, else at the inlet temperature); ``initial`` ``burnt``
+    (default: start the steady-state search on the ignited branch) or
+    ``inlet``; ``solver: {rtol, atol}``.
+    """
+
+    kind = "cstr"
+
+    def __init__(self, name, od, units, options, where: Location):
+        super().__init__(name, source=where.source, where=where.path)
+        if "volume" not in od:
+            raise where.error("missing 'volume'")
+        self.volume = parse_quantity(od["volume"], "volume", units, where.key("volume"), positive=True)
+        self.T = None if od.get("T") is None else parse_quantity(
+            od["T"], "temperature", units, where.key("T"), positive=True)
+        energy = od.get("energy", "isothermal" if self.T is not None else "adiabatic")
+        if energy not in ("adiabatic", "isothermal"):
+            raise where.key("energy").error(
+                f"a gas CSTR is 'adiabatic' or 'isothermal', got {energy!r}")
+        if self.T is not None and energy != "isothermal":
+            raise where.key("T").error("'T' fixes the temperature of an isothermal gas CSTR; "
+                                       "an adiabatic one starts from its inlet")
+        initial = od.get("initial", "burnt")
+        if initial not in ("burnt", "inlet"):
+            raise where.key("initial").error(f"expected 'burnt' or 'inlet', got {initial!r}")
+        self.energy_mode, self.initial, self.options = energy, initial, options
+
+    def run(self, inlets):
+        from ..reactors.gas import GasInlet
+        from ..reactors.gas_cstr import GasCSTR
+
+        (feed,) = _gas_inlets(self, inlets)
+        start = feed if self.T is None else feed.at_temperature(self.T)
+        gk = feed.gas
+        inlet = GasInlet.__new__(GasInlet)
+        inlet.T, inlet.P, inlet.X = start.T, start.P, start.X
+        inlet.mean_molar_mass = float(inlet.X @ gk.molar_masses)
+        inlet.density = start.density
+        inlet.mass_flow = start.mass_flow
+        tank = GasCSTR(gk, self.volume, energy=self.energy_mode, initial=self.initial,
+                       options=self.options)
+        try:
+            res = tank.run(inlet)
+        except SolverError as exc:
+            raise SolverError(f"gas CSTR {self.name}", getattr(exc, "reason", str(exc))) from None
+        X = np.asarray(res.X[0], dtype=float)
+        molar_flows = X * (start.mass_flow / float(X @ gk.molar_masses))
+        out = GasStream(feed.mechanism, molar_flows, float(res.T[0]), float(res.P[0]), self.name)
+        thermal = {"phase": "gas", "energy": self.energy_mode, "T_in_K": start.T, "P_Pa": start.P,
+                   "T_max_K": out.T, "mass_flow_kg_per_s": start.mass_flow,
+                   "heat_removed_W": start.enthalpy_flow() - out.enthalpy_flow()}
+        if self.T is not None:
+            thermal["preheat_duty_W"] = start.enthalpy_flow() - feed.enthalpy_flow()
+        stats = {"iterations": int(res.iterations), "residual": float(res.residual)}
+        return GasCSTROperationResult(self.name, feed.mechanism, start, out, self.volume, res,
+                                      stats, thermal)
+
+
+class GasCSTROperationResult(FlowResult):
+    """A steady gas CSTR in a route: inlet and outlet gas streams and the
+    :class:`~flowchem.reactors.gas_cstr.GasCSTRResult` as ``tank``."""
+
+    kind = "cstr"
+
+    def __init__(self, name, mechanism, inlet, outlet, volume, tank, stats, thermal):
+        super().__init__(name, mechanism, inlet, outlet, volume, outlet.T, stats, thermal)
+        self.tank = tank
+
+    @property
+    def residence_time(self):
+        """rho V / mass flow at the tank's own state (s)."""
+        return float(self.tank.residence_time)
