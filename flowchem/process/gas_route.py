@@ -332,6 +332,19 @@ def build_gas_operation(otype, name, od, units, source, where: Location, route_s
 # --------------------------------------------------------------------------- operations
 
 
+def _reactor_inlet(stream):
+    """The :class:`~flowchem.reactors.gas.GasInlet` of a gas stream (its T, P,
+    composition and mass flow), without re-parsing quantities."""
+    from ..reactors.gas import GasInlet
+
+    inlet = GasInlet.__new__(GasInlet)
+    inlet.T, inlet.P, inlet.X = stream.T, stream.P, stream.X
+    inlet.mean_molar_mass = float(inlet.X @ stream.gas.molar_masses)
+    inlet.density = stream.density
+    inlet.mass_flow = stream.mass_flow
+    return inlet
+
+
 def _gas_inlets(op, inlets):
     inlets = [inlets] if isinstance(inlets, Stream) else list(inlets)
     if not inlets:
@@ -462,16 +475,12 @@ class GasPFROperation(_Operation):
         return mode, U, Tc
 
     def run(self, inlets):
-        from ..reactors.gas import GasInlet, GasPFR
+        from ..reactors.gas import GasPFR
 
         (feed,) = _gas_inlets(self, inlets)
         start = feed if self.T is None else feed.at_temperature(self.T)
         gk = feed.gas
-        inlet = GasInlet.__new__(GasInlet)
-        inlet.T, inlet.P, inlet.X = start.T, start.P, start.X
-        inlet.mean_molar_mass = float(inlet.X @ gk.molar_masses)
-        inlet.density = start.density
-        inlet.mass_flow = start.mass_flow
+        inlet = _reactor_inlet(start)
         energy = ({"U": self.U, "coolant_T": self.coolant_T} if self.energy_mode == "cooled"
                   else self.energy_mode)
         reactor = GasPFR(gk, self.length, self.diameter, energy=energy, options=self.options)
@@ -530,17 +539,12 @@ class GasCSTROperation(_Operation):
         self.energy_mode, self.initial, self.options = energy, initial, options
 
     def run(self, inlets):
-        from ..reactors.gas import GasInlet
         from ..reactors.gas_cstr import GasCSTR
 
         (feed,) = _gas_inlets(self, inlets)
         start = feed if self.T is None else feed.at_temperature(self.T)
         gk = feed.gas
-        inlet = GasInlet.__new__(GasInlet)
-        inlet.T, inlet.P, inlet.X = start.T, start.P, start.X
-        inlet.mean_molar_mass = float(inlet.X @ gk.molar_masses)
-        inlet.density = start.density
-        inlet.mass_flow = start.mass_flow
+        inlet = _reactor_inlet(start)
         tank = GasCSTR(gk, self.volume, energy=self.energy_mode, initial=self.initial,
                        options=self.options)
         try:
