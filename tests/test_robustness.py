@@ -362,7 +362,7 @@ def test_foreign_mapping_and_duplicate_keys_are_not_echoed(tmp_path):
     with pytest.raises(fc.InputError) as err:
         fc.load_mechanism(path)
     assert str(err.value) == (f"{path}: none of the top-level keys is one of units, species, "
-                              "reactions, name, description (is this the right file?)")
+                              "reactions, name, description, thermo (is this the right file?)")
     path.write_text("species: [{name: A}]\npassword: hunter2\npassword: s3cr3t\n")
     with pytest.raises(fc.InputError) as err:
         fc.load_mechanism(path)

@@ -577,7 +577,7 @@ def _csr(rows: list[list[tuple[int, float]]]):
 
 # --------------------------------------------------------------------------- mechanism
 
-_TOP_KEYS = ("units", "species", "reactions", "name", "description")
+_TOP_KEYS = ("units", "species", "reactions", "name", "description", "thermo")
 _SPECIES_KEYS = ("name", "formula", "molar_mass", "composition", "charge", "note")
 _REACTION_KEYS = ("equation", "id", "rate", "orders", "reverse", "equilibrium", "dH", "note")
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -755,7 +755,10 @@ class Mechanism:
         """A mechanism from a mapping of the native format (DESIGN.md, "Mechanism file").
 
         A mapping ``{cantera: FILE, phase: NAME}`` reads a Cantera file instead (FILE
-        relative to ``base_dir`` when it exists there). ``where`` prefixes entry paths,
+        relative to ``base_dir`` when it exists there). A native mapping may carry
+        ``thermo: {cantera: FILE, phase: NAME, T: 298.15 K}``: reactions without a
+        ``dH`` take theirs from that file's species enthalpies
+        (:mod:`flowchem.chemistry.cantera_thermo`). ``where`` prefixes entry paths,
         e.g. ``"mechanism"`` for a mechanism inlined in a route file.
         """
         top = Location.coerce(where, source)
@@ -812,6 +815,12 @@ class Mechanism:
                                        elements=entry.get("composition"), note=entry.get("note"),
                                        charge=entry.get("charge", 0), where=loc))
 
+        thermo = None
+        if mapping.get("thermo") is not None:
+            from .cantera_thermo import read_thermo_block   # dH of reactions from Cantera species
+
+            thermo = read_thermo_block(mapping["thermo"], base_dir, units, top.key("thermo"))
+
         rloc = top.key("reactions")
         reactions = []
         raw_reactions = mapping.get("reactions")
@@ -822,9 +831,16 @@ class Mechanism:
             check_mapping(entry, loc, "a reaction mapping such as {equation: A => B, rate: {k: 0.1}}")
             check_keys(entry, _REACTION_KEYS, loc, required=("equation", "rate"))
             reactants, products, reversible = parse_equation(entry["equation"], loc.key("equation"))
+            dH = entry.get("dH")
+            eq = entry.get("equilibrium")
+            if thermo is not None and dH is None and not (isinstance(eq, dict) and "dH" in eq):
+                net = {n: products.get(n, 0.0) - reactants.get(n, 0.0) for n in {**reactants, **products}}
+                net = {n: nu for n, nu in net.items() if nu != 0.0}
+                dH_J = thermo.reaction_enthalpy(net, " ".join(entry["equation"].split()), loc)
+                dH = f"{dH_J!r} J/mol"   # explicit unit: independent of the units block
             reactions.append(Reaction(reactants, products, reversible, entry["rate"],
                                       orders=entry.get("orders"), reverse=entry.get("reverse"),
-                                      equilibrium=entry.get("equilibrium"), dH=entry.get("dH"),
+                                      equilibrium=eq, dH=dH,
                                       equation=" ".join(entry["equation"].split()),
                                       note=entry.get("note"), id=entry.get("id"), units=units,
                                       where=loc))
