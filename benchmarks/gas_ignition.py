@@ -86,6 +86,17 @@ PFR_CANTERA_RTOLS = {"full": (1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10), "quick": (1e
 _PHASES = {}
 
 
+def print_flowchem_rows(rows):
+    """flowchem's rows of either part: method, rtol, error, time, steps,
+    Jacobians, Cantera's time at that error and the ratio."""
+    print("  flowchem  method rtol   error     time      steps  jac   Cantera at error  ratio")
+    for r in rows:
+        print(f"            {r['method']:5s} {r['rtol']:.0e}  {fmt_e(r['error'])}  "
+              f"{fmt_t(r['time_s'])}  {r['steps']:6d}  {r['jacobian_evaluations']:5d}  "
+              f"{r['cantera_flag']:2s}{fmt_t(r['cantera_time_at_error_s'])}  "
+              f"{r['speedup']:.2f}x")
+
+
 def cantera_reactor(ct, spec, rtol):
     # the phase is loaded once per file (as flowchem's mechanism is), and only
     # its state is reset before each run: loading gri30.yaml alone takes about
@@ -283,12 +294,7 @@ def run_pfr(ct, timer, mode):
         for r in cantera_rows:
             print(f"            {r['way']:12s} {r['rtol']:.0e}  {fmt_e(r['error'])}  "
                   f"{fmt_t(r['time_s'])}  {r['steps']:6d}  {r['jacobian_evaluations']:4d}")
-        print("  flowchem  method rtol   error     time      steps  jac   Cantera at error  ratio")
-        for r in flowchem_rows:
-            print(f"            {r['method']:5s} {r['rtol']:.0e}  {fmt_e(r['error'])}  "
-                  f"{fmt_t(r['time_s'])}  {r['steps']:6d}  {r['jacobian_evaluations']:5d}  "
-                  f"{r['cantera_flag']:2s}{fmt_t(r['cantera_time_at_error_s'])}  "
-                  f"{r['speedup']:.2f}x")
+        print_flowchem_rows(flowchem_rows)
     return report
 
 
@@ -346,12 +352,7 @@ def run(quick=False, out=None):
         for r in cantera_rows:
             print(f"            {r['rtol']:.0e}  {fmt_e(r['error'])}  {fmt_t(r['time_s'])}  "
                   f"{r['steps']:6d}  {r['jacobian_evaluations']:4d}")
-        print("  flowchem  method rtol   error     time      steps  jac   Cantera at error  ratio")
-        for r in flowchem_rows:
-            print(f"            {r['method']:5s} {r['rtol']:.0e}  {fmt_e(r['error'])}  "
-                  f"{fmt_t(r['time_s'])}  {r['steps']:6d}  {r['jacobian_evaluations']:5d}  "
-                  f"{r['cantera_flag']:2s}{fmt_t(r['cantera_time_at_error_s'])}  "
-                  f"{r['speedup']:.2f}x")
+        print_flowchem_rows(flowchem_rows)
     report["pfr"] = run_pfr(ct, timer, mode)
     if out:
         out = Path(out)

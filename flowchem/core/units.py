@@ -20,6 +20,7 @@ temperature         K           temperature         ``"60 degC"``
 activation-energy   J/mol       activation-energy   ``"45 kJ/mol"``
 energy              J/mol       energy              ``"-85 kJ/mol"`` (reaction enthalpy)
 molar_mass          kg/mol      --                  ``"105.5 g/mol"``
+mass                kg          --                  ``"500 g"``
 mass_flow           kg/s        --                  ``"2 g/min"``
 density             kg/m^3      --                  ``"0.9 g/mL"``
 heat_capacity       J/(kg K)    --                  ``"2.1 kJ/kg/K"``
@@ -69,6 +70,7 @@ KINDS: dict[str, tuple[str, str, str | None]] = {
     "activation-energy": ("J/mol", "an activation energy (energy per mole)", "activation-energy"),
     "energy": ("J/mol", "an energy per mole", "energy"),
     "molar_mass": ("kg/mol", "a molar mass", None),
+    "mass": ("kg", "a mass", None),
     "mass_flow": ("kg/s", "a mass flow", None),
     "density": ("kg/m^3", "a density", None),
     "heat_capacity": ("J/kg/K", "a specific heat capacity", None),

@@ -872,26 +872,17 @@ def _jsonable(x):
 
 
 # =============================================================================== numerics
-def _kernel_module():
-    """kernels.network when it provides integrate_network, else None."""
-    try:
-        from kernels import network
-    except ImportError:      # a kernels tree older than issue 11
-        return None
-    return network if hasattr(network, "integrate_network") else None
-
-
 class _Integrator:
-    """Integrates one segment with the Numba kernel or, without it, scipy."""
+    """Integrates one segment with kernels.network (or, with ``backend="scipy"``,
+    scipy's BDF on the kernel's right-hand side and sparse Jacobian)."""
 
     def __init__(self, net, rtol, atol, backend="auto"):
         self.net = net
         self.rtol = rtol
         self.atol = atol
-        self.kernel = _kernel_module()
-        if self.kernel is None:
-            raise InputError("kernels.network (integrate_network) is not installed", "<python>",
-                             "simulate_dynamic.backend")
+        from kernels import network
+
+        self.kernel = network
         self.scipy = backend == "scipy"
         self.h = 0.0                  # step carried over between chunks and segments
         self.max_steps = 1_000_000

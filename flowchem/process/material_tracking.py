@@ -376,25 +376,7 @@ def parse_batch(batch, where=None):
     key, value = next(iter(batch.items()))
     if key == "run_time":
         return key, parse_quantity(value, "time", None, where.key(key), positive=True)
-    return key, _parse_mass(value, where.key(key))
-
-
-def _parse_mass(value, where):
-    """A mass in kg from a number (kg) or a string such as ``"500 g"``."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        kg = float(value)
-    elif isinstance(value, str):
-        from ..core.units import get_registry
-
-        try:
-            kg = float(get_registry().Quantity(value).to("kg").magnitude)
-        except Exception:       # pint raises several unrelated types for bad text
-            raise where.error(f"expected a mass such as '1 kg', got {value!r}") from None
-    else:
-        raise where.error(f"expected a mass such as '1 kg', got {value!r}")
-    if not (math.isfinite(kg) and kg > 0):
-        raise where.error(f"expected a positive mass, got {value!r}")
-    return kg
+    return key, parse_quantity(value, "mass", None, where.key(key), positive=True)
 
 
 def _batches(result, t, windows, batch, where):
