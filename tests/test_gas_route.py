@@ -313,3 +313,37 @@ def test_gas_cstr_in_a_route_matches_cantera_steady_reactor(tmp_path):
     assert np.max(np.abs(X - X_ref)) < 1e-8
     assert d["operations"]["C"]["residence_time_s"] == pytest.approx(tau_ref, rel=1e-6)
     assert max(d["balance"]["element_closure_rel"].values()) < 1e-10
+
+
+def test_example_route_terminal_table_and_time_axis(tmp_path, capsys):
+    """examples/hydrogen/route.yaml: the terminal table of a gas route shows P
+    and mole fractions; the mixer's equal the hand mixing of the two feeds
+    (Cantera's molar masses); the route profile's time axis is in ms."""
+    from pathlib import Path
+
+    import flowchem as fc
+    from flowchem.reporting.route_figures import plot_route_profile
+
+    route = Path(__file__).resolve().parents[1] / "examples" / "hydrogen" / "route.yaml"
+    assert main(["run", str(route), "--out", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split()
+    col = header.index("mixer")          # "stream" heads the label column
+    rows = {ln.split("[")[0].strip(): ln.split("]")[1].split() for ln in lines[2:] if "]" in ln}
+    gas = ct.Solution("h2o2.yaml")
+    mw = dict(zip(gas.species_names, gas.molecular_weights))
+    fuel = 0.2e-3 / ((mw["H2"] + 3 * mw["AR"]) / 4e3)         # mol/s, X = H2:1, AR:3
+    oxid = 0.8e-3 / ((mw["O2"] + 4 * mw["AR"]) / 5e3)         # X = O2:1, AR:4
+    total = fuel + oxid
+    expected = {"H2": fuel / 4 / total, "O2": oxid / 5 / total,
+                "AR": (0.75 * fuel + 0.8 * oxid) / total}
+    for sp, x in expected.items():
+        shown = float(rows[f"x {sp}"][col - 1])
+        assert shown == pytest.approx(x, rel=2e-3), sp          # printed to 4 figures
+    assert float(rows["P"][col - 1]) == pytest.approx(P_ATM / 1e5, rel=1e-4)
+    result = fc.load_route(str(route)).run()
+    ax = plot_route_profile(result)
+    assert ax.get_xlabel() == "cumulative residence time [ms]"
+    # the total on the axis is the sum of the two tubes' residence times
+    total_ms = sum(result.operations[n].residence_time for n in ("burner", "cooler")) * 1e3
+    assert ax.get_xlim()[1] == pytest.approx(1.01 * total_ms, rel=1e-9)

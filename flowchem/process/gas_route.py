@@ -408,15 +408,19 @@ class GasPFROperationResult(FlowResult):
         """∫ dz / u along the tube (s); the gas expands or contracts as it reacts."""
         return float(self.profile.residence_time[-1])
 
-    def plot(self, ax=None, species=None, conc_unit="mol/L"):
-        """Concentrations and temperature along the tube."""
+    def plot(self, ax=None, species=None):
+        """Mole fractions and temperature along the tube. Mole fractions, not
+        concentrations: a gas's concentrations all fall as it heats up, which
+        hides the chemistry. ``species`` defaults to those that reach 1 % of
+        the largest mole fraction."""
         from ..reporting.plots import plot_profiles, plot_temperature
 
-        if species is None:   # the species that reach 1 % of the largest concentration
-            peak = self.conc.max(axis=0)
+        X = self.conc / self.conc.sum(axis=1)[:, None]
+        if species is None:
+            peak = X.max(axis=0)
             species = [n for n, p in zip(self.species_names, peak) if p >= 0.01 * peak.max()]
-        ax = plot_profiles(self.z, self.conc, self.species_names, ax=ax, species=species,
-                           x_label="position", x_unit="m", conc_unit=conc_unit,
+        ax = plot_profiles(self.z, X, self.species_names, ax=ax, species=species,
+                           x_label="position", x_unit="m", conc_unit=None,
                            title=f"gas PFR {self.name}")
         if np.ptp(self.T_profile) > 1e-6:
             plot_temperature(ax, self.z, self.T_profile, "position", "m")

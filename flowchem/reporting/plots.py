@@ -61,15 +61,16 @@ def _selected(names, species, conc):
 
 def plot_profiles(x, conc, names, *, ax=None, species=None, x_label="time", x_unit="s",
                   conc_unit="mol/L", title=None):
-    """Concentration profiles against time, residence time or position."""
+    """Concentration profiles against time, residence time or position.
+    ``conc_unit=None`` plots a dimensionless quantity (mole fractions) as given."""
     fig, ax = _axes(ax)
     kind = _DISPLAY_KIND.get(x_label, "time")
     xs = np.asarray(x) / _factor(x_unit, kind)
-    cf = _factor(conc_unit, "concentration")
+    cf = 1.0 if conc_unit is None else _factor(conc_unit, "concentration")
     for i in _selected(list(names), species, conc):
         ax.plot(xs, conc[:, i] / cf, label=names[i])
     ax.set_xlabel(f"{x_label} [{x_unit}]")
-    ax.set_ylabel(f"concentration [{conc_unit}]")
+    ax.set_ylabel("mole fraction" if conc_unit is None else f"concentration [{conc_unit}]")
     if title:
         ax.set_title(title)
     ax.legend(loc="best", fontsize="small")

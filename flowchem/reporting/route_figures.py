@@ -255,6 +255,18 @@ def _time_factor(unit):
     return parse_quantity(f"1 {unit}", "time")
 
 
+def _time_unit(unit, total_s):
+    """``unit`` itself, or for ``"auto"`` the unit that keeps the route's total
+    residence time between about 1 and 120 on the axis (a gas tube lasts
+    milliseconds, a liquid coil minutes, a cascade hours)."""
+    if unit != "auto":
+        return unit
+    for name, size in (("h", 7200.0), ("min", 120.0), ("s", 1.0)):
+        if total_s >= size:
+            return name
+    return "ms"
+
+
 def _mark_segments(ax, segments, tf):
     """Shade reactors, draw their boundaries, label every operation on the path."""
     from matplotlib.transforms import blended_transform_factory
@@ -283,14 +295,16 @@ def _path_label(data):
     return " → ".join(data["path"])
 
 
-def plot_route_profile(result, ax=None, species=None, conc_unit="mol/L", time_unit="min"):
+def plot_route_profile(result, ax=None, species=None, conc_unit="mol/L", time_unit="auto"):
     """Concentrations along the main path (:func:`route_path`) against
     cumulative residence time (see :func:`route_profile` for how each kind of
     operation contributes). Tubular reactors are curves, tanks are steps with a
     marker at each tank outlet, mixers and other instantaneous operations
     vertical jumps (dilution); reactors are shaded and labelled. Each species
-    is one line. Returns the axes."""
+    is one line. ``time_unit="auto"`` picks ms, s, min or h from the total
+    residence time. Returns the axes."""
     data = route_profile(result)
+    time_unit = _time_unit(time_unit, data["t"][-1])
     if ax is None:
         ax = _new_axes((8.0, 4.6))
     names = list(result.route.mechanism.species_names)
@@ -346,10 +360,11 @@ def plot_route_profile(result, ax=None, species=None, conc_unit="mol/L", time_un
     return ax
 
 
-def plot_route_temperature(result, ax=None, time_unit="min"):
+def plot_route_temperature(result, ax=None, time_unit="auto"):
     """Temperature (degC) along the main path, on the axis of
     :func:`plot_route_profile`. Returns the axes."""
     data = route_profile(result)
+    time_unit = _time_unit(time_unit, data["t"][-1])
     if ax is None:
         ax = _new_axes((8.0, 3.4))
     tf = _time_factor(time_unit)

@@ -7,7 +7,8 @@ from .numbers import table_cell as _fmt
 
 
 def stream_table(result, conc_unit="mol/L", flow_unit="mL/min"):
-    """Streams as columns; flow, temperature and concentrations as rows."""
+    """Streams as columns; flow, temperature and concentrations as rows (for
+    a gas route: pressure and mole fractions, which do not change with T)."""
     cf = parse_quantity(f"1 {conc_unit}", "concentration")
     ff = parse_quantity(f"1 {flow_unit}", "flow")
     names = list(result.streams)
@@ -21,6 +22,17 @@ def stream_table(result, conc_unit="mol/L", flow_unit="mL/min"):
     lines.append("-" * len(header))
     lines.append(f"flow [{flow_unit}]".ljust(label_w) + "".join(_fmt(s.flow / ff, width) for s in streams))
     lines.append("T [degC]".ljust(label_w) + "".join(_fmt(s.T - 273.15, width) for s in streams))
+    if streams and all(getattr(s, "phase", None) == "gas" for s in streams):
+        lines.append("P [bar]".ljust(label_w) + "".join(_fmt(s.P / 1e5, width) for s in streams))
+        fractions = [s.conc / s.conc.sum() if s.conc.sum() > 0 else s.conc for s in streams]
+        for i, sp in enumerate(species):
+            row = [0.0 if abs(x[i]) <= 1e-12 else x[i] for x in fractions]
+            if any(v != 0 for v in row):
+                lines.append(f"x {sp} [mol/mol]".ljust(label_w)
+                             + "".join(_fmt(v, width) for v in row))
+        lines.append("mass flow [g/h]".ljust(label_w)
+                     + "".join(_fmt(s.mass_flow * 3.6e6, width) for s in streams))
+        return "\n".join(lines)
     # round-off far below the stream's own concentrations prints as zero
     floors = [1e-12 * float(abs(s.conc).max()) if s.conc.size else 0.0 for s in streams]
     for i, sp in enumerate(species):
