@@ -25,8 +25,11 @@ likewise)::
     dT/dz = (-sum_k h_k wdot_k + Uw (T_c - T)) / (G sum_k phi_k cp_k),  Uw = U 4/d
     dtau/dz = rho / G
 
-Plug flow with pressure drop (``GAS_PFR_FRICTION``) appends the pressure,
-``y = [phi, T, tau, P]``; rho and c follow the local P, and P follows the
+Plug flow with pressure drop (``GAS_PFR_FRICTION``) appends the pressure
+over the inlet pressure, ``y = [phi, T, tau, P / P_in]`` (order one, like
+the other states: in pascals its Jacobian entries dwarf the species' and
+LU pivoting on them spreads round-off into species held at 1e-20); rho and
+c follow the local P, and P follows the
 steady momentum balance with Darcy-Weisbach wall friction and the
 acceleration of the gas (as in Cantera's FlowReactor, plus friction)::
 
@@ -57,7 +60,7 @@ form", so the drivers call :func:`kernels.problems.rhs` and
 
 ``params = [P (Pa) or rho (kg/m^3) at constant volume, G (kg/m^2/s), energy
 (1.0 solves the energy equation, 0.0 holds T), Uw (W/m^3/K), T_c (K)]``
-(``GAS_PFR_FRICTION`` appends F = f_D / (2 d), 1/m);
+(``GAS_PFR_FRICTION``: P is P_in, and F = f_D / (2 d), 1/m, is appended);
 ``scratch`` float[6 n], ``jscratch`` float[n, n]; ``gm`` and ``gwork`` as in
 :mod:`kernels.gas_kinetics`. Being nine entries long, this tuple is a Numba
 type of its own: :mod:`kernels.problems` dispatches on it at compile time, so
@@ -114,7 +117,7 @@ def _state_density(code, y, n, params):
         rho = params[P_OR_RHO]
         P = rho * S * GAS_CONSTANT * T
     elif code == GAS_PFR_FRICTION:
-        P = y[n + 2]
+        P = params[P_OR_RHO] * y[n + 2]
         rho = P / (GAS_CONSTANT * T * S)
     else:
         P = params[P_OR_RHO]
@@ -161,7 +164,7 @@ def gas_rhs(code, y, system, out):
             dS += out[k]
         B, D = _momentum_terms(y, n, params, S)
         if P > 0.0 and D > 0.0:
-            out[n + 2] = -B * (params[FRICTION] + out[n] / T + dS / S) / D
+            out[n + 2] = -B * (params[FRICTION] + out[n] / T + dS / S) / (D * params[P_OR_RHO])
         else:   # no outlet pressure: the integrator rejects the step and stops
             out[n + 2] = np.nan
 
@@ -172,7 +175,7 @@ def _momentum_terms(y, n, params, S):
     B = G^2 / rho = G^2 R T S / P (Pa) and D = 1 - B / P, one minus the
     squared isothermal Mach number u^2 rho / P (the flow chokes at D = 0)."""
     G = params[MASS_FLUX]
-    P = y[n + 2]
+    P = params[P_OR_RHO] * y[n + 2]
     B = G * G * GAS_CONSTANT * y[n] * S / P
     return B, 1.0 - B / P
 
@@ -244,10 +247,12 @@ def gas_jac(code, y, system, J):
             J[n + 1, n] = -rho * invT / G
         if code == GAS_PFR_FRICTION:
             # c = rho phi with rho proportional to P: d wdot_k / dP = jcc_k / P
-            # (PLOG's own dependence on P left out, as at constant volume)
+            # (PLOG's own dependence on P left out, as at constant volume);
+            # the state is P / P_in: d/d(P / P_in) = P_in d/dP
+            dP_dstate = params[P_OR_RHO]
             for k in range(n):
-                J[k, n + 2] = s * jcc[k] / P
-            J[n + 1, n + 2] = rho / (P * params[MASS_FLUX])
+                J[k, n + 2] = s * jcc[k] / P * dP_dstate
+            J[n + 1, n + 2] = rho / (P * params[MASS_FLUX]) * dP_dstate
     tdot = 0.0
     if params[ENERGY] != 0.0:
         wsn = gwork[1]
@@ -297,7 +302,8 @@ def _pressure_jacobian_row(y, n, params, S, f, tdot, J):
     0 when T is held; S' = sum_k phi_k' from ``f``), so
     dg = g dB/B - (B/D) dQ - g dD/D over the columns phi_l, T and P."""
     T = y[n]
-    P = y[n + 2]
+    P0 = params[P_OR_RHO]
+    P = P0 * y[n + 2]
     B, D = _momentum_terms(y, n, params, S)
     p = n + 2
     if not (P > 0.0 and D > 0.0):
@@ -310,22 +316,24 @@ def _pressure_jacobian_row(y, n, params, S, f, tdot, J):
     Q = params[FRICTION] + tdot / T + dS / S
     g = -B * Q / D
     r = B / D
+    inv_P0 = 1.0 / P0       # row of d(P / P_in)/dz
     for l in range(n):
         col = 0.0
         for k in range(n):
             col += J[k, l]
         dQ = J[n, l] / T + col / S - dS / (S * S)
-        J[p, l] = g / S - r * dQ + g * B / (S * P * D)
+        J[p, l] = (g / S - r * dQ + g * B / (S * P * D)) * inv_P0
     col = 0.0
     for k in range(n):
         col += J[k, n]
     dQ = J[n, n] / T - tdot / (T * T) + col / S
-    J[p, n] = g / T - r * dQ + g * B / (T * P * D)
+    J[p, n] = (g / T - r * dQ + g * B / (T * P * D)) * inv_P0
+    # column p of the rows above is already d/d(P / P_in) = P_in d/dP
     col = 0.0
     for k in range(n):
         col += J[k, p]
     dQ = J[n, p] / T + col / S
-    J[p, p] = -g / P - r * dQ - 2.0 * g * B / (P * P * D)
+    J[p, p] = -g / P - r * dQ * inv_P0 - 2.0 * g * B / (P * P * D)
 
 
 @njit
