@@ -96,6 +96,19 @@ def test_a_choked_tube_stops_with_the_length_reached(h2o2):
     assert L_choke * (1 - 1e-3) < z <= L_choke * (1 + 1e-9), (z, L_choke)
 
 
+def test_a_choked_route_exits_1_naming_the_operation(tmp_path, capsys, h2o2):
+    route = tmp_path / "route.yaml"
+    route.write_text("mechanism: {cantera: h2o2.yaml}\nfeeds:\n"
+                     "  - {name: f, mass_flow: 2 g/s, T: 300 K, P: 3 bar, X: {AR: 1}}\n"
+                     "operations:\n  - {name: R1, type: pfr, from: f, length: 10 m, "
+                     "diameter: 4 mm, T: 300 K, friction: true, viscosity: 2.27e-5 Pa*s}\n")
+    out = tmp_path / "out.json"
+    assert main(["run", str(route), "--json", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "R1" in err and "chokes" in err and "z = 8.69" in err, err
+    assert not out.exists()
+
+
 def test_jacobian_against_finite_differences(h2o2):
     """Every entry of the analytic Jacobian of GAS_PFR_FRICTION (species, T,
     tau and P rows; the P column) against central differences of the
