@@ -26,7 +26,12 @@ Operations on gas streams:
   without ``energy`` means isothermal at T) or ``{U, coolant_T}``, and
   ``solver: {rtol, atol, method, max_steps}`` (over the route's ``solver:``;
   for gas reactors ``atol`` is on mass fractions, default 1e-20, and the
-  method defaults to ``bdf``).
+  method defaults to ``bdf``). ``friction: true`` adds the frictional
+  pressure drop (P a state along the tube: Darcy-Weisbach with the gas's
+  acceleration, see :class:`~flowchem.reactors.gas.GasPFR`); it needs
+  ``diameter`` and the gas's ``viscosity`` (constant, e.g. ``1.8e-5 Pa*s``)
+  and takes ``roughness`` (default 0); the outlet stream leaves at the
+  outlet pressure and the result reports ``pressure_drop_Pa``.
 * ``heat_exchanger``: brings the stream to ``T`` at constant P; the duty is
   the change of its total enthalpy.
 * ``splitter``: as for liquids.
@@ -59,7 +64,8 @@ GAS_OPERATION_KEYS = {
     "mixer": (),
     "splitter": ("fractions",),
     "heat_exchanger": ("T",),
-    "pfr": ("volume", "length", "diameter", "T", "energy", "solver"),
+    "pfr": ("volume", "length", "diameter", "T", "energy", "solver", "friction", "viscosity",
+            "roughness"),
     "cstr": ("volume", "T", "energy", "initial", "solver"),
 }
 GAS_SOLVER_KEYS = ("rtol", "atol", "method", "max_steps")
@@ -455,6 +461,31 @@ class GasPFROperation(_Operation):
         self.energy_mode, self.U, self.coolant_T = self._energy(od.get("energy"), units,
                                                                 where.key("energy"))
         self.options = options
+        self.friction, self.viscosity, self.roughness = self._friction(od, units, where)
+
+    @staticmethod
+    def _friction(od, units, where):
+        """(friction, viscosity Pa s, roughness m) of the operation's keys."""
+        friction = od.get("friction", False)
+        if not isinstance(friction, bool):
+            raise where.key("friction").error(f"expected true or false, got {friction!r}")
+        if not friction:
+            extra = [k for k in ("viscosity", "roughness") if k in od]
+            if extra:
+                raise where.key(extra[0]).error("applies only with 'friction: true'")
+            return False, None, None
+        if "diameter" not in od:
+            raise where.key("friction").error(
+                "the pressure drop depends on the tube's diameter: give 'diameter' (with "
+                "'length' or 'volume')")
+        if "viscosity" not in od:
+            raise where.key("friction").error(
+                "the pressure drop needs the gas's dynamic 'viscosity' (e.g. 1.8e-5 Pa*s)")
+        mu = parse_quantity(od["viscosity"], "viscosity", units, where.key("viscosity"),
+                            positive=True)
+        rough = parse_quantity(od.get("roughness", 0.0), "length", units,
+                               where.key("roughness"), nonnegative=True)
+        return True, mu, rough
 
     def _energy(self, energy, units, where):
         if energy is None:
@@ -487,7 +518,9 @@ class GasPFROperation(_Operation):
         inlet = _reactor_inlet(start)
         energy = ({"U": self.U, "coolant_T": self.coolant_T} if self.energy_mode == "cooled"
                   else self.energy_mode)
-        reactor = GasPFR(gk, self.length, self.diameter, energy=energy, options=self.options)
+        reactor = GasPFR(gk, self.length, self.diameter, energy=energy, options=self.options,
+                         friction=self.friction, viscosity=self.viscosity,
+                         roughness=self.roughness)
         try:
             prof = reactor.run(inlet)
         except SolverError as exc:
@@ -499,10 +532,14 @@ class GasPFROperation(_Operation):
             "energy": self.energy_mode, "T_in_K": start.T, "P_Pa": start.P,
             "T_max_K": float(prof.T[k]), "z_T_max_m": float(prof.z[k]),
             "mass_flow_kg_per_s": start.mass_flow,
-            # open system at constant P: heat through the wall = H_out - H_in
+            # ideal-gas h does not depend on P: heat through the wall = H_in - H_out
+            # (with friction too; the kinetic energy is left out)
             "heat_removed_W": start.enthalpy_flow() - out.enthalpy_flow(),
             "element_error": prof.element_error(),
         }
+        if prof.hydraulics is not None:
+            thermal.update(prof.hydraulics)
+            thermal["P_out_Pa"] = out.P
         if self.energy_mode == "cooled":
             thermal.update({"U_W_per_m2_K": self.U, "coolant_T_K": self.coolant_T})
         if self.T is not None:

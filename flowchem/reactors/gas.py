@@ -36,6 +36,7 @@ PROFILE_POINTS = 201
 ATOL_MASS_FRACTION = 1.0e-20
 ATOL_T = 1.0e-9
 ATOL_TAU = 1.0e-15
+ATOL_PRESSURE_RATIO = 1.0e-12   # on P / P_in, the state of a tube with friction
 # the ignition delay is refined on this many points of the dense output
 # between the steps around the largest dT/dt
 IGNITION_REFINE_POINTS = 201
@@ -379,8 +380,11 @@ class GasPFRResult(_GasProfiles):
     ``residence_time`` (s from the inlet), ``molar_flows`` (mol/s), each a row
     per point; ``outlet`` (a dict of the last point); ``stats``."""
 
-    def __init__(self, gk, z, phi, T, tau, rho, P, area, mass_flow, solution):
+    def __init__(self, gk, z, phi, T, tau, rho, P, area, mass_flow, solution, hydraulics=None):
         self._fill(gk, phi, T, rho, P)
+        #: with friction: {"pressure_drop_Pa", "reynolds", "friction_factor",
+        #: "flow_regime", "viscosity_Pa_s", "roughness_m"}; None at constant P
+        self.hydraulics = hydraulics
         self.z = z
         self.residence_time = tau
         self.area = area
@@ -392,20 +396,29 @@ class GasPFRResult(_GasProfiles):
         self.method = solution.method
 
     @property
+    def pressure_drop(self):
+        """Inlet minus outlet pressure (Pa); 0 at constant pressure."""
+        return float(self.P[0] - self.P[-1])
+
+    @property
     def outlet(self):
         return {"T": float(self.T[-1]), "P": float(self.P[-1]),
                 "X": dict(zip(self.species, self.X[-1].tolist())),
                 "residence_time": float(self.residence_time[-1])}
 
     def to_dict(self):
-        return {"kind": "gas_pfr", "species": self.species, "z": self.z.tolist(),
-                "T": self.T.tolist(), "P": self.P.tolist(), "X": self.X.tolist(),
-                "residence_time": self.residence_time.tolist(), "outlet": self.outlet,
-                "stats": self.stats, "method": self.method, "element_error": self.element_error()}
+        d = {"kind": "gas_pfr", "species": self.species, "z": self.z.tolist(),
+             "T": self.T.tolist(), "P": self.P.tolist(), "X": self.X.tolist(),
+             "residence_time": self.residence_time.tolist(), "outlet": self.outlet,
+             "stats": self.stats, "method": self.method, "element_error": self.element_error()}
+        if self.hydraulics is not None:
+            d.update(self.hydraulics)
+        return d
 
 
 class GasPFR:
-    """Steady ideal-gas plug-flow reactor at constant pressure, in distance.
+    """Steady ideal-gas plug-flow reactor in distance, at constant pressure or
+    with frictional pressure drop.
 
     Parameters
     ----------
@@ -419,10 +432,24 @@ class GasPFR:
     options : SolverOptions or dict, optional
     points : int
         Number of evenly spaced profile points (default 201).
+    friction : bool
+        False (default): constant pressure. True: P is a state along the
+        tube, from the momentum balance with Darcy-Weisbach friction and the
+        gas's acceleration, ``G du/dz + dP/dz = -f_D rho u^2 / (2 d)``
+        (:data:`kernels.gas_reactors.GAS_PFR_FRICTION`); concentrations and
+        density follow the local P.
+    viscosity
+        Dynamic viscosity of the gas (e.g. ``"1.8e-5 Pa*s"``), required with
+        friction. It is taken as constant, so Re = G d / mu and the Darcy
+        factor (:func:`flowchem.reactors.hydraulics.darcy_friction_factor`:
+        64/Re laminar, Colebrook-White turbulent) are constant along the tube;
+        give the value at a representative temperature.
+    roughness
+        Absolute wall roughness (default 0, hydraulically smooth).
     """
 
     def __init__(self, mechanism, length, diameter, energy="adiabatic", options=None, *,
-                 points=PROFILE_POINTS):
+                 points=PROFILE_POINTS, friction=False, viscosity=None, roughness=None):
         where = Location("<python>", "GasPFR")
         self.gas = gas_kinetics_of(mechanism, "GasPFR.mechanism")
         self.length = parse_quantity(length, "length", where=where.key("length"), positive=True)
@@ -432,6 +459,37 @@ class GasPFR:
         self.energy_mode, self.U, self.coolant_T = self._energy(energy, where.key("energy"))
         self.options = _options(options)
         self.points = int(points)
+        self.friction, self.viscosity, self.roughness = self._friction(
+            friction, viscosity, roughness, where)
+
+    @staticmethod
+    def _friction(friction, viscosity, roughness, where):
+        """(friction, viscosity Pa s or None, roughness m), validated."""
+        if not isinstance(friction, bool):
+            raise where.key("friction").error(f"expected true or false, got {friction!r}")
+        if not friction:
+            for key, value in (("viscosity", viscosity), ("roughness", roughness)):
+                if value is not None:
+                    raise where.key(key).error("applies only with friction=True")
+            return False, None, 0.0
+        rough = 0.0 if roughness is None else parse_quantity(
+            roughness, "length", where=where.key("roughness"), nonnegative=True)
+        if viscosity is None:
+            raise where.key("viscosity").error(
+                "friction needs the gas's dynamic viscosity (e.g. '1.8e-5 Pa*s')")
+        mu = parse_quantity(viscosity, "viscosity", where=where.key("viscosity"), positive=True)
+        return True, mu, rough
+
+    def friction_factor(self, mass_flow):
+        """(Re, Darcy f_D, regime) of ``mass_flow`` (kg/s) in this tube at
+        the constant viscosity (Re = G d / mu, G = mass_flow / area)."""
+        from .hydraulics import LAMINAR_RE, TURBULENT_RE, darcy_friction_factor
+
+        Re = mass_flow / self.area * self.diameter / self.viscosity
+        f = darcy_friction_factor(Re, self.roughness / self.diameter)
+        regime = ("laminar" if Re <= LAMINAR_RE else
+                  "turbulent" if Re >= TURBULENT_RE else "transitional")
+        return Re, f, regime
 
     @staticmethod
     def _energy(energy, where):
@@ -462,6 +520,8 @@ class GasPFR:
         phi0 = _moles_per_mass(gk, feed.X)
         params = [feed.P, G, 0.0 if self.energy_mode == "isothermal" else 1.0,
                   self.U * 4.0 / self.diameter, self.coolant_T]
+        if self.friction:
+            return self._run_with_friction(feed, phi0, params)
         system = _system(gk, params)
         y0 = np.concatenate([phi0, [feed.T, 0.0]])
         z = np.linspace(0.0, self.length, max(self.points, 2))
@@ -477,3 +537,54 @@ class GasPFR:
             raise SolverError("gas plug-flow reactor", "non-finite density along the tube")
         return GasPFRResult(gk, z, phi, T, tau, rho, np.full(T.shape, feed.P), self.area,
                             feed.mass_flow, sol)
+
+    def _run_with_friction(self, feed, phi0, params):
+        """:meth:`run` with P a state (``GAS_PFR_FRICTION``)."""
+        from kernels.gas_reactors import GAS_PFR_FRICTION
+
+        operation = "gas plug-flow reactor"
+        gk = self.gas
+        G = params[1]
+        Re, f, regime = self.friction_factor(feed.mass_flow)
+        # squared isothermal Mach number at the inlet: u^2 rho / P
+        mach2 = G * G / (feed.density * feed.P)
+        if not mach2 < 1.0:
+            raise SolverError(operation, f"the inlet flow is choked (u = {G / feed.density:.4g} "
+                              "m/s reaches the isothermal speed of sound sqrt(P/rho)) at z = 0 m: "
+                              "widen the tube or lower the mass flow")
+        system = _system(gk, params + [f / (2.0 * self.diameter)])
+        y0 = np.concatenate([phi0, [feed.T, 0.0, 1.0]])
+        z = np.linspace(0.0, self.length, max(self.points, 2))
+        atol = np.append(_atol(gk, 2, self.options), ATOL_PRESSURE_RATIO)
+        try:
+            sol, y_eval = integrate(system, np.int64(GAS_PFR_FRICTION), y0, self.length,
+                                    self.options, t_eval=z, record=True, atol=atol,
+                                    operation=operation)
+        except SolverError as exc:
+            raise SolverError(operation, _friction_failure(exc.reason, self.length)) from None
+        n = gk.n_species
+        phi = y_eval[:, :n]
+        T = y_eval[:, n]
+        tau = y_eval[:, n + 1]
+        P = y_eval[:, n + 2] * feed.P
+        rho = P / (R_GAS * T * phi.sum(axis=1))
+        if not (np.all(np.isfinite(rho)) and np.all(P > 0.0)):
+            raise SolverError(operation, "the pressure falls to zero before the outlet "
+                              f"(L = {self.length:.6g} m): shorten or widen the tube")
+        hydraulics = {"pressure_drop_Pa": float(P[0] - P[-1]), "reynolds": float(Re),
+                      "friction_factor": float(f), "flow_regime": regime,
+                      "viscosity_Pa_s": self.viscosity, "roughness_m": self.roughness}
+        return GasPFRResult(gk, z, phi, T, tau, rho, P, self.area, feed.mass_flow, sol,
+                            hydraulics)
+
+
+def _friction_failure(reason, length):
+    """The reason of a failed integration with pressure drop, with the length
+    reached (the integrators report it as their 't = ... s')."""
+    import re
+
+    m = re.search(r"stopped at t = (\S+) s", reason)
+    where = f"at z = {float(m.group(1)):.6g} m of {length:.6g} m" if m else f"before z = {length:.6g} m"
+    return (f"the pressure falls toward zero or the flow chokes (u reaching the isothermal "
+            f"speed of sound) {where}: shorten or widen the tube or lower the mass flow "
+            f"(integrator: {reason})")
