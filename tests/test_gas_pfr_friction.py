@@ -105,7 +105,7 @@ def test_a_choked_route_exits_1_naming_the_operation(tmp_path, capsys, h2o2):
     out = tmp_path / "out.json"
     assert main(["run", str(route), "--json", str(out)]) == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "R1" in err and "chokes" in err and "z = 8.69" in err, err
+    assert len(err.splitlines()) == 1 and "R1" in err and "choking" in err and "z = 8.69" in err, err
     assert not out.exists()
 
 

@@ -585,6 +585,7 @@ def _friction_failure(reason, length):
 
     m = re.search(r"stopped at t = (\S+) s", reason)
     where = f"at z = {float(m.group(1)):.6g} m of {length:.6g} m" if m else f"before z = {length:.6g} m"
-    return (f"the pressure falls toward zero or the flow chokes (u reaching the isothermal "
-            f"speed of sound) {where}: shorten or widen the tube or lower the mass flow "
+    return (f"the integration with pressure drop stopped {where}; the usual cause is the "
+            f"pressure falling toward zero or the flow choking (u reaching the isothermal "
+            f"speed of sound): shorten or widen the tube or lower the mass flow "
             f"(integrator: {reason})")
