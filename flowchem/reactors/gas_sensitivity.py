@@ -362,8 +362,10 @@ def _forward(reactor, quantity, t_end, inlet, options):
         # w = dT/dt, v = dw/d ln k at the nine points
         w = res.heating_rates(sol(t_query))
         v = sdot[:, :, n]
-        w2 = _richardson(_second_derivative(w[2:7], spacing), _second_derivative(w[::2], 2 * spacing))
-        v1 = _richardson(_first_derivative(v[2:7], spacing), _first_derivative(v[::2], 2 * spacing))
+        w2 = _richardson(_second_derivative(w[2:7], spacing),
+                         _second_derivative(w[::2], 2 * spacing))
+        v1 = _richardson(_first_derivative(v[2:7], spacing),
+                         _first_derivative(v[::2], 2 * spacing))
         if not w2 < 0.0:
             raise SolverError(operation, "dT/dt has no maximum at the ignition delay")
         return tau, -v1 / (w2 * tau), stats
