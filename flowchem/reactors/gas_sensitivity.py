@@ -329,15 +329,19 @@ def _forward(reactor, quantity, t_end, inlet, options):
     else:
         r.points = 2
         res = r.run(inlet)
-        # the system GasPFR.run integrated (its result does not carry it)
-        feed = GasInlet.parse(gk, inlet, Location("<python>", "reaction_sensitivities.inlet"))
-        params = [feed.P, feed.mass_flow / r.area,
-                  0.0 if r.energy_mode == "isothermal" else 1.0,
-                  r.U * 4.0 / r.diameter, r.coolant_T]
-        system, code = _system(gk, params), GAS_PFR
+        system, code = getattr(res, "_system", None), GAS_PFR
+        if system is None:
+            # the system GasPFR.run integrated, rebuilt as it builds it (its
+            # result does not carry it, unlike GasBatchResult)
+            feed = GasInlet.parse(gk, inlet, Location("<python>", "reaction_sensitivities.inlet"))
+            params = [feed.P, feed.mass_flow / r.area,
+                      0.0 if r.energy_mode == "isothermal" else 1.0,
+                      r.U * 4.0 / r.diameter, r.coolant_T]
+            system = _system(gk, params)
     sol = res.solution
-    if sol.method != "bdf" or sol.y.shape[1] != n + (2 if code == GAS_PFR else 1):
-        raise SolverError(operation, f"expected a BDF solve of the {n + 1}-state gas problem")
+    if sol.method != "bdf" or sol.y.shape[1] < n + 1:
+        raise SolverError(operation, "expected a BDF solve of a gas problem "
+                                     f"(states: {n} species, T, ...)")
     t_query = np.zeros(0)
     if quantity == "ignition_delay":
         tau, w_max, curvature = _ignition_parabola(res)
