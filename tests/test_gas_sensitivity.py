@@ -169,6 +169,7 @@ def test_forward_matches_central_differences(kind, quantity):
     fwd = reaction_sensitivities(r, quantity, **kw)
     ref = reaction_sensitivities(r, quantity, **kw, **FD_CHECK)
     assert len(fwd) == 29 and fwd.stats["replay_mismatch"] < 1e-9
+    assert fwd.to_dict()["stats"]["accepted_steps"] == fwd.stats["accepted_steps"] > 0
     assert fwd.value == pytest.approx(ref.value, rel=1e-6)    # rtol 1e-9 against 1e-10
     _assert_forward_matches(fwd, ref)
     if quantity == "ignition_delay":

@@ -216,6 +216,8 @@ class ReactionSensitivities:
                "seconds": self.seconds, "reactions": [r.to_dict() for r in self.rows]}
         if self.screen is not None:
             out["screen"] = {str(j): s for j, s in self.screen.items()}
+        if self.stats:
+            out["stats"] = dict(self.stats)
         return out
 
 
