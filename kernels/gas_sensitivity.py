@@ -50,8 +50,8 @@ from .jit import njit
 from .linalg import factor_w_dense, solve_w_dense
 from .status import INVALID_INPUT, NON_FINITE, SINGULAR_MATRIX, SUCCESS
 
-# relative change of the step below which the replay treats h as unchanged
-# (recorded times carry round-off; the solver changed h by 20 % or more)
+# relative change of the step below which the replay treats h as unchanged:
+# recorded times carry round-off, and a re-spacing this small changes nothing
 SAME_STEP = 1.0e-12
 
 
