@@ -1,4 +1,7 @@
-"""Ranked reaction sensitivities of gas reactors against Cantera's brute force.
+"""Ranked reaction sensitivities of gas reactors: the forward method (the
+default) against the central differences of the same reactors (the
+``finite-difference`` method) and against Cantera's brute force; the
+finite differences against Cantera's brute force.
 
 References: Cantera 3's ``IdealGasConstPressureReactor`` (rtol 1e-10, atol
 1e-20) rerun with ``Kinetics.set_multiplier(exp(+-h), j)`` for every reaction
@@ -11,10 +14,14 @@ the same multipliers; Cantera's ``IdealGasReactor`` with a
 steady state (the gas CSTR).
 
 Tolerances: the ignition-delay sensitivities within 2e-3 of the largest
-(measured: 2e-5, the difference of the two integrators' ignition delays over
-the step); rates of progress 1e-10 relative; the PFR outlet T within 1e-4 of
-the largest sensitivity (measured 5e-8); the steady CSTR's T within 1e-6
-relative (measured 1e-13).
+(measured: 5e-6 of the largest, forward and central differences alike, the
+difference of the two integrators' ignition delays over the step); forward against central differences (step 1e-4, rtol 1e-11, so
+that their truncation error, up to 6e-4 of the value at step 1e-3 inside a
+front, stays near 6e-6) 1e-4 relative on the five leaders and 1e-4 of the
+largest on every reaction (measured 4e-7 to 7e-6; gri30's five leaders
+1.3e-7 against the default step 1e-3); rates of progress 1e-10 relative;
+the PFR outlet T within 1e-4 of the largest sensitivity (measured 5e-8);
+the steady CSTR's T within 1e-6 relative (measured 1e-13).
 """
 
 import numpy as np
@@ -74,13 +81,22 @@ def cantera_ignition_sensitivities():
 
 @pytest.fixture(scope="module")
 def ignition_sens():
+    """Forward sensitivities (the default method); the first test to use it
+    compiles kernels.gas_sensitivity."""
     r = GasBatchReactor("h2o2.yaml", T=T_IGN, P="1 atm", X=H2O2_X)
     return reaction_sensitivities(r, "ignition_delay", t_end=2e-3)
+
+
+@pytest.fixture(scope="module")
+def ignition_fd():
+    r = GasBatchReactor("h2o2.yaml", T=T_IGN, P="1 atm", X=H2O2_X)
+    return reaction_sensitivities(r, "ignition_delay", t_end=2e-3, method="finite-difference")
 
 
 def test_ignition_delay_sensitivities_match_cantera(ignition_sens, cantera_ignition_sensitivities):
     tau0, s_ref = cantera_ignition_sensitivities
     s = ignition_sens
+    assert s.method == "forward" and s.runs == 1
     assert s.value == pytest.approx(tau0, rel=1e-4)
     tol = 2e-3 * np.max(np.abs(s_ref))
     # the same top five, in the same order, with the same values
@@ -105,16 +121,80 @@ def test_ignition_delay_sensitivities_match_cantera(ignition_sens, cantera_ignit
     assert len(d["reactions"]) == len(s_ref)
 
 
-def test_screen_keeps_the_top_reactions(ignition_sens):
+def test_screen_keeps_the_top_reactions(ignition_fd):
     r = GasBatchReactor("h2o2.yaml", T=T_IGN, P="1 atm", X=H2O2_X)
-    top = reaction_sensitivities(r, "ignition_delay", t_end=2e-3, top=5)
-    assert len(top) == 5 and len(top.screen) == len(ignition_sens)
-    assert [row.reaction for row in top] == [row.reaction for row in ignition_sens[:5]]
-    for a, b in zip(top, ignition_sens[:5]):
+    top = reaction_sensitivities(r, "ignition_delay", t_end=2e-3, top=5,
+                                 method="finite-difference")
+    assert len(top) == 5 and len(top.screen) == len(ignition_fd)
+    assert [row.reaction for row in top] == [row.reaction for row in ignition_fd[:5]]
+    for a, b in zip(top, ignition_fd[:5]):
         assert a.sensitivity == pytest.approx(b.sensitivity, abs=1e-9)
     # the screen itself ranks: within 5 % of the refined values for the top
     for row in top:
         assert top.screen[row.reaction] == pytest.approx(row.sensitivity, rel=5e-2)
+
+
+# the check: central differences at a step small enough for their truncation
+# error inside an ignition front, on runs tight enough for that step
+FD_CHECK = {"method": "finite-difference", "step": 1e-4, "rtol": 1e-11}
+PFR_H2O2 = {"length": 0.022, "diameter": 0.01}      # the outlet inside the front
+PFR_INLET = {"mass_flow": 5e-3, "T": T_IGN, "P": "1 atm", "X": H2O2_X}
+
+
+def _assert_forward_matches(fwd, ref, rel=1e-4):
+    """Forward against central differences: the reference's five leaders to
+    ``rel`` relative and in the same order, every reaction to ``rel`` of the
+    largest."""
+    assert fwd.method == "forward" and ref.method == "finite-difference"
+    f, d = fwd.by_reaction(), ref.by_reaction()
+    assert sorted(f) == sorted(d)
+    for row in ref[:5]:
+        assert f[row.reaction] == pytest.approx(row.sensitivity, rel=rel)
+    assert [row.reaction for row in fwd[:5]] == [row.reaction for row in ref[:5]]
+    big = abs(ref[0].sensitivity)
+    assert max(abs(f[j] - d[j]) for j in d) < rel * big
+
+
+@pytest.mark.parametrize("kind, quantity", [
+    ("pressure", "ignition_delay"), ("volume", "ignition_delay"),
+    ("pressure", "T"), ("volume", "OH"),          # batch at 1.2e-4 s: inside the front
+    ("pfr", "T"), ("pfr", "H2O"),
+])
+def test_forward_matches_central_differences(kind, quantity):
+    if kind == "pfr":
+        r, kw = GasPFR("h2o2.yaml", **PFR_H2O2), {"inlet": PFR_INLET}
+    else:
+        r = GasBatchReactor("h2o2.yaml", T=T_IGN, P="1 atm", X=H2O2_X, constant=kind)
+        kw = {"t_end": 2e-3 if quantity == "ignition_delay" else 1.2e-4}
+    fwd = reaction_sensitivities(r, quantity, **kw)
+    ref = reaction_sensitivities(r, quantity, **kw, **FD_CHECK)
+    assert len(fwd) == 29 and fwd.stats["replay_mismatch"] < 1e-9
+    assert fwd.to_dict()["stats"]["accepted_steps"] == fwd.stats["accepted_steps"] > 0
+    assert fwd.value == pytest.approx(ref.value, rel=1e-6)    # rtol 1e-9 against 1e-10
+    _assert_forward_matches(fwd, ref)
+    if quantity == "ignition_delay":
+        # the delay is the one fc.ignition_delay reports for the same run
+        run = GasBatchReactor("h2o2.yaml", T=T_IGN, P="1 atm", X=H2O2_X, constant=kind,
+                              options={"rtol": 1e-9}).run(2e-3, times=np.array([0.0, 2e-3]))
+        assert fwd.value == pytest.approx(fc.ignition_delay(run), rel=1e-14)
+
+
+def test_gri30_top_five_match_central_differences():
+    """All 325 reactions of GRI-Mech 3.0 forward; central differences only on
+    the five leaders (measured 1.3e-7 relative)."""
+    r = GasBatchReactor("gri30.yaml", T=1500.0, P="1 atm", X="CH4:1, O2:2, N2:7.52")
+    fwd = reaction_sensitivities(r, "ignition_delay", t_end=2e-3)
+    assert len(fwd) == 325
+    top = [row.reaction for row in fwd[:5]]
+    ref = reaction_sensitivities(r, "ignition_delay", t_end=2e-3, reactions=top,
+                                 method="finite-difference")
+    assert [row.reaction for row in ref] == top
+    for row in fwd[:5]:
+        assert row.sensitivity == pytest.approx(ref.by_reaction()[row.reaction], rel=1e-4)
+    # methane ignition: chain branching shortens the delay, methyl recombination
+    # (a chain termination) lengthens it
+    eq = {row.equation: row.sensitivity for row in fwd[:5]}
+    assert eq["H + O2 <=> O + OH"] < 0.0 and eq["2 CH3 (+M) <=> C2H6 (+M)"] > 0.0
 
 
 MORE_FORMS = [
@@ -192,7 +272,8 @@ def test_pfr_outlet_temperature_sensitivity_matches_scipy_on_cantera_rates():
     # mid-ignition at the outlet: T0 = 1100 K, the largest dT/dz near 2.3 cm
     T0, mdot, d, L = 1100.0, 5e-3, 0.01, 0.022
     inlet = {"mass_flow": mdot, "T": T0, "P": "1 atm", "X": H2O2_X}
-    s = reaction_sensitivities(GasPFR("h2o2.yaml", length=L, diameter=d), "T", inlet=inlet)
+    s = reaction_sensitivities(GasPFR("h2o2.yaml", length=L, diameter=d), "T", inlet=inlet,
+                               method="finite-difference")
     gas = ct.Solution("h2o2.yaml")
     T_ref = _scipy_pfr_outlet_T(gas, T0, mdot, d, L)
     assert s.value == pytest.approx(T_ref, rel=1e-7)
@@ -229,6 +310,15 @@ def test_bad_input():
         reaction_sensitivities(GasPFR("h2o2.yaml", length=0.1, diameter=0.01), "T")
     with pytest.raises(InputError, match="reactions"):
         reaction_sensitivities(r, "T", t_end=1e-3, reactions=[999])
+    with pytest.raises(InputError, match="method"):
+        reaction_sensitivities(r, "T", t_end=1e-3, method="adjoint")
+    # forward at constant volume needs dk/dP of PLOG rates, which the Jacobian leaves out
+    base = ct.Solution("h2o2.yaml")
+    plog = ct.Solution(thermo="ideal-gas", kinetics="gas", species=base.species(),
+                       reactions=base.reactions() + [ct.Reaction.from_yaml(MORE_FORMS[0], base)])
+    rv = GasBatchReactor(plog, T=T_IGN, P="1 atm", X=H2O2_X, constant="volume")
+    with pytest.raises(InputError, match="PLOG"):
+        reaction_sensitivities(rv, "T", t_end=1e-3)
     assert fc.reaction_sensitivities is reaction_sensitivities
 
 
