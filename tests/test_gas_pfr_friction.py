@@ -195,6 +195,28 @@ def test_reacting_h2o2_tube_with_friction_matches_scipy_on_cantera(h2o2, mdot, d
     assert res.element_error() < 1e-10
 
 
+def test_sensitivities_of_a_tube_with_friction_are_brute_force_only(h2o2):
+    """Forward sensitivities leave out the pressure row: refused by name. The
+    check method runs the tube with friction: in a wide slow tube (pressure
+    drop ~1e-7 of P) ending in the ignition front its leading value equals
+    the forward sensitivity of the same tube at constant pressure."""
+    d, mdot = 2e-2, 5e-5
+    inlet = {"mass_flow": mdot, "T": 1200.0, "P": "1 atm", "X": H2O2_X}
+    probe = GasPFR(h2o2, 0.01, d, options={"rtol": 1e-9}, points=2001).run(inlet)
+    front = float(probe.z[np.argmax(np.gradient(probe.T, probe.z))])   # largest dT/dz
+    kw = dict(options={"rtol": 1e-11})
+    tube = GasPFR(h2o2, front, d, friction=True, viscosity=5e-5, **kw)
+    with pytest.raises(fc.InputError, match="finite-difference"):
+        fc.reaction_sensitivities(tube, "T", inlet=inlet)
+    assert tube.run(inlet).pressure_drop < 1e-6 * P_ATM
+    leader = fc.reaction_sensitivities(GasPFR(h2o2, front, d, **kw), "T", inlet=inlet,
+                                       rtol=1e-11)[0]
+    assert leader.equation == "H + O2 <=> O + OH" and abs(leader.sensitivity) > 0.05
+    brute = fc.reaction_sensitivities(tube, "T", inlet=inlet, method="finite-difference",
+                                      reactions=[leader.reaction], step=1e-4, rtol=1e-11)
+    assert brute[0].sensitivity == pytest.approx(leader.sensitivity, rel=1e-4)
+
+
 ROUTE = ("mechanism: {cantera: h2o2.yaml}\nfeeds:\n"
          "  - {name: fuel, mass_flow: 5 g/s, T: 1200 K, P: 1 atm, X: {H2: 2, O2: 1, AR: 7}}\n"
          "operations:\n  - {name: R, type: pfr, from: fuel, length: 10 cm, %s}\n")

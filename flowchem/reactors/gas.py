@@ -535,8 +535,10 @@ class GasPFR:
         rho = feed.P / (R_GAS * T * phi.sum(axis=1))
         if not np.all(np.isfinite(rho)):
             raise SolverError("gas plug-flow reactor", "non-finite density along the tube")
-        return GasPFRResult(gk, z, phi, T, tau, rho, np.full(T.shape, feed.P), self.area,
-                            feed.mass_flow, sol)
+        result = GasPFRResult(gk, z, phi, T, tau, rho, np.full(T.shape, feed.P), self.area,
+                              feed.mass_flow, sol)
+        result._system, result._code = system, GAS_PFR      # for forward sensitivities
+        return result
 
     def _run_with_friction(self, feed, phi0, params):
         """:meth:`run` with P a state (``GAS_PFR_FRICTION``)."""
@@ -574,8 +576,10 @@ class GasPFR:
         hydraulics = {"pressure_drop_Pa": float(P[0] - P[-1]), "reynolds": float(Re),
                       "friction_factor": float(f), "flow_regime": regime,
                       "viscosity_Pa_s": self.viscosity, "roughness_m": self.roughness}
-        return GasPFRResult(gk, z, phi, T, tau, rho, P, self.area, feed.mass_flow, sol,
-                            hydraulics)
+        result = GasPFRResult(gk, z, phi, T, tau, rho, P, self.area, feed.mass_flow, sol,
+                              hydraulics)
+        result._system, result._code = system, GAS_PFR_FRICTION
+        return result
 
 
 def _friction_failure(reason, length):

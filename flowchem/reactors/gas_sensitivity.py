@@ -64,7 +64,7 @@ import numpy as np
 
 from ..core.errors import InputError, Location, SolverError
 from ..core.units import parse_quantity
-from .gas import GasBatchReactor, GasInlet, GasPFR, _system, ignition_delay
+from .gas import GasBatchReactor, GasPFR, ignition_delay
 from .solver import SolverOptions
 
 __all__ = ["reaction_sensitivities", "ReactionSensitivities", "ReactionSensitivity",
@@ -331,15 +331,11 @@ def _forward(reactor, quantity, t_end, inlet, options):
     else:
         r.points = 2
         res = r.run(inlet)
-        system, code = getattr(res, "_system", None), GAS_PFR
-        if system is None:
-            # the system GasPFR.run integrated, rebuilt as it builds it (its
-            # result does not carry it, unlike GasBatchResult)
-            feed = GasInlet.parse(gk, inlet, Location("<python>", "reaction_sensitivities.inlet"))
-            params = [feed.P, feed.mass_flow / r.area,
-                      0.0 if r.energy_mode == "isothermal" else 1.0,
-                      r.U * 4.0 / r.diameter, r.coolant_T]
-            system = _system(gk, params)
+        system, code = res._system, res._code
+        if code != GAS_PFR:
+            raise InputError("forward sensitivities cover the gas PFR at constant pressure; "
+                             "for a tube with pressure drop use method='finite-difference'",
+                             "<python>", "reaction_sensitivities.method")
     sol = res.solution
     if sol.method != "bdf" or sol.y.shape[1] < n + 1:
         raise SolverError(operation, "expected a BDF solve of a gas problem "
