@@ -54,7 +54,7 @@ SCENARIO_KEYS = ("route", "name", "description", "duration", "start", "events", 
                  "batch", "output", "discretisation", "rtol", "atol", "method")
 # time integrators of the network (kernels.network Rodas5P, kernels.network_bdf NDF/BDF)
 METHODS = ("bdf", "rodas5p")
-DEFAULT_METHOD = "bdf"
+DEFAULT_METHOD = "rodas5p"
 START_MODES = ("filled-with-solvent", "steady-state")
 FEED_EVENT_KEYS = ("at", "feed", "flow", "T", "lot", "ramp")      # plus conc.SPECIES
 OPERATION_EVENT_KEYS = ("at", "operation", "T", "coolant_T", "ramp")
@@ -1048,9 +1048,11 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
         right-hand side and sparse Jacobian (a reference, slower).
     method : {"bdf", "rodas5p"}, optional
         The kernel's time integrator, overriding the scenario's ``method:``
-        (default ``"bdf"``: :func:`kernels.network_bdf.integrate_network_bdf`,
+        (default ``"rodas5p"``: :func:`kernels.network.integrate_network`,
+        the faster at matched accuracy on benchmarks/dynamic_vs_scipy.py;
+        ``"bdf"``: :func:`kernels.network_bdf.integrate_network_bdf`,
         variable-order NDF/BDF reusing its Jacobian and block LU across
-        steps; ``"rodas5p"``: :func:`kernels.network.integrate_network`).
+        steps, cheaper at loose accuracy).
 
     Raises
     ------
