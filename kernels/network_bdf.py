@@ -145,6 +145,8 @@ def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps
             if D[0, i] != y0[i]:
                 warm = False
                 break
+    warm_order = int(hist_state[0]) if warm else 1
+    warm_h = hist_state[1] if warm else 0.0
     if hist_state.shape[0] > 0:
         hist_state[0] = 0.0  # no usable history unless this call succeeds
     Rs = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
@@ -170,8 +172,8 @@ def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps
         return SUCCESS, y_out, y, h0, stats
     span = t1 - t0
     if warm:
-        order = int(hist_state[0])
-        h = hist_state[1]
+        order = warm_order
+        h = warm_h
     elif h0 > 0.0:
         order = 1
         h = min(h0, span)
@@ -372,6 +374,8 @@ def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps
                 ie += 1
         for i in range(n):
             y[i] = ynew[i]
+            D[0, i] = ynew[i]  # the sum of differences to round-off: exact, so a
+            #                    warm continuation recognises y_end as its state
         t = t_new
         stats[STAT_ACCEPTED] += 1
         n_equal += 1
