@@ -10,7 +10,8 @@ about 9,500 states). scipy gets its best configuration: the kernel's compiled
 right-hand side (``network_rhs``) and its analytic sparse Jacobian
 (``network_jacobian_csr``), restarted at the same event times
 (``simulate_dynamic(..., backend="scipy")``; its compiled functions are
-warmed up before it is timed). Reference: flowchem's Rodas5P at rtol 1e-10. Error: max over the output times of the product stream's CCNU
+warmed up before it is timed). Reference: flowchem's Rodas5P at rtol 1e-10.
+Error: max over the output times of the product stream's CCNU
 and ISO concentrations, relative to the largest value of each trace (R2's
 outlet temperature, relative to its rise, is reported beside it). scipy runs
 at several tolerances and its time at flowchem's error is interpolated along
@@ -141,7 +142,8 @@ def main():
             t_match, flag = time_at_error(front, row["flowchem_error"])
             row.update({"scipy_s_at_matched_error": t_match, "flag": flag,
                         "ratio": t_match / row["flowchem_s"]})
-            print(f"flowchem {row['method']} rtol {row['rtol']:g} (error {row['flowchem_error']:.2e}, "
+            print(f"flowchem {row['method']} rtol {row['rtol']:g} "
+                  f"(error {row['flowchem_error']:.2e}, "
                   f"{row['flowchem_s']:.2f} s): scipy at that error {flag}{t_match:.2f} s, "
                   f"ratio {flag}{row['ratio']:.1f}x")
     rows = {"flowchem": rows, "scipy": scipy_rows}
