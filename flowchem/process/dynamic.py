@@ -51,7 +51,10 @@ __all__ = ["Scenario", "Event", "DynamicResult", "StreamTrace", "load_scenario",
            "scenario_from_dict", "simulate_dynamic"]
 
 SCENARIO_KEYS = ("route", "name", "description", "duration", "start", "events", "spec", "divert",
-                 "batch", "output", "discretisation", "rtol", "atol")
+                 "batch", "output", "discretisation", "rtol", "atol", "method")
+# time integrators of the network (kernels.network Rodas5P, kernels.network_bdf NDF/BDF)
+METHODS = ("bdf", "rodas5p")
+DEFAULT_METHOD = "rodas5p"
 START_MODES = ("filled-with-solvent", "steady-state")
 FEED_EVENT_KEYS = ("at", "feed", "flow", "T", "lot", "ramp")      # plus conc.SPECIES
 OPERATION_EVENT_KEYS = ("at", "operation", "T", "coolant_T", "ramp")
@@ -112,6 +115,7 @@ class Scenario:
     op_cells: dict = field(default_factory=dict)
     rtol: float = DEFAULT_RTOL
     atol: float | None = None
+    method: str = DEFAULT_METHOD
     source: str = "<python>"
     name: str = ""
     raw: dict = field(default_factory=dict)
@@ -214,6 +218,11 @@ def scenario_from_dict(data, source="<inline>", base_dir=None, route=None):
                 raise root.key(key).error(f"expected a positive number{' below 1' if key == 'rtol' else ''}, "
                                           f"got {v!r}")
             setattr(sc, key, float(v))
+    if "method" in data:
+        if data["method"] not in METHODS:
+            raise root.key("method").error(f"expected one of {', '.join(METHODS)}, "
+                                           f"got {data['method']!r}")
+        sc.method = data["method"]
     sc.events = _parse_events(data.get("events"), root.key("events"), route, duration)
     sc.spec = _parse_spec(data.get("spec"), root.key("spec"), route)
     divert = data.get("divert")
@@ -876,7 +885,7 @@ class _Integrator:
     """Integrates one segment with kernels.network (or, with ``backend="scipy"``,
     scipy's BDF on the kernel's right-hand side and sparse Jacobian)."""
 
-    def __init__(self, net, rtol, atol, backend="auto"):
+    def __init__(self, net, rtol, atol, backend="auto", method=DEFAULT_METHOD):
         self.net = net
         self.rtol = rtol
         self.atol = atol
@@ -884,12 +893,14 @@ class _Integrator:
 
         self.kernel = network
         self.scipy = backend == "scipy"
+        self.method = method
         self.h = 0.0                  # step carried over between chunks and segments
         self.max_steps = 1_000_000
         self.totals = {"steps": 0, "accepted_steps": 0, "rejected_steps": 0, "rhs_evaluations": 0,
                        "jacobian_evaluations": 0, "lu_factorizations": 0}
         self.backend = "scipy solve_ivp BDF on kernels.network.network_rhs" if self.scipy \
-            else "kernels.network.integrate_network"
+            else ("kernels.network_bdf.integrate_network_bdf" if method == "bdf"
+                  else "kernels.network.integrate_network")
 
     def run(self, y0, t0, t1, t_out, A0, A1, label):
         if t1 <= t0:
@@ -963,10 +974,28 @@ class _Integrator:
         km = self.kernel
         net = self._network()
         seg = self._segment(A0, A1)
-        status, y_out, y_end, h_last, stats = km.integrate_network(
-            net, seg, np.ascontiguousarray(y0, dtype=np.float64), float(t0), float(t1),
-            np.ascontiguousarray(t_out, dtype=np.float64), float(self.rtol),
-            np.ascontiguousarray(self.atol, dtype=np.float64), float(self.h), int(self.max_steps))
+        args = (net, seg, np.ascontiguousarray(y0, dtype=np.float64), float(t0), float(t1),
+                np.ascontiguousarray(t_out, dtype=np.float64), float(self.rtol),
+                np.ascontiguousarray(self.atol, dtype=np.float64))
+        if self.method == "bdf":
+            from kernels import network_bdf
+
+            if getattr(self, "_bdf_history", None) is None:
+                self._bdf_history = network_bdf.history_storage(net)
+            hist, hist_state = self._bdf_history
+            # the BDF history continues across a chunk boundary or a segment
+            # boundary with continuous inputs (the kernel also checks t and y);
+            # an event restarts it at order 1
+            prev = getattr(self, "_bdf_last_segment", None)
+            if prev is None or any(not np.array_equal(seg[2 * k], prev[2 * k + 1])
+                                   for k in range(len(seg) // 2)):
+                hist_state[0] = 0.0
+            self._bdf_last_segment = seg
+            status, y_out, y_end, h_last, stats = network_bdf.integrate_network_bdf(
+                *args, 0.0, int(self.max_steps), hist, hist_state)
+        else:
+            status, y_out, y_end, h_last, stats = km.integrate_network(
+                *args, float(self.h), int(self.max_steps))
         for i, name in STAT_NAMES.items():
             if name in self.totals:
                 self.totals[name] += int(stats[i])
@@ -974,7 +1003,8 @@ class _Integrator:
             + int(stats[km.NET_STAT_BLOCK_LU])
         if status != kstatus.SUCCESS:
             reason = kstatus.MESSAGES.get(int(status), f"solver status {int(status)}")
-            raise SolverError(label, f"the network integrator (Rodas5P) stopped: {reason}")
+            name = "NDF/BDF" if self.method == "bdf" else "Rodas5P"
+            raise SolverError(label, f"the network integrator ({name}) stopped: {reason}")
         self.h = float(h_last)
         return y_out, y_end
 
@@ -1000,7 +1030,8 @@ def _output_grid(scenario, t0, t1, include_start):
     return ([t0] if include_start else []) + inner + [t1]
 
 
-def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend="auto"):
+def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend="auto",
+                     method=None):
     """Integrate a route through a scenario; returns a :class:`DynamicResult`.
 
     Parameters
@@ -1015,6 +1046,13 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
         ``"kernel"`` or ``"auto"``: :func:`kernels.network.integrate_network`
         (Rodas5P, block LU); ``"scipy"``: ``solve_ivp`` BDF on the kernel's
         right-hand side and sparse Jacobian (a reference, slower).
+    method : {"bdf", "rodas5p"}, optional
+        The kernel's time integrator, overriding the scenario's ``method:``
+        (default ``"rodas5p"``: :func:`kernels.network.integrate_network`,
+        the faster at matched accuracy on benchmarks/dynamic_vs_scipy.py;
+        ``"bdf"``: :func:`kernels.network_bdf.integrate_network_bdf`,
+        variable-order NDF/BDF reusing its Jacobian and block LU across
+        steps, cheaper at loose accuracy).
 
     Raises
     ------
@@ -1057,7 +1095,10 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
     if backend not in ("auto", "kernel", "scipy"):
         raise InputError(f"unknown backend {backend!r} (auto, kernel or scipy)", "<python>",
                          "simulate_dynamic.backend")
-    integ = _Integrator(net, sc.rtol, atol_vec, backend)
+    if method is not None and method not in METHODS:
+        raise InputError(f"unknown method {method!r} ({', '.join(METHODS)})", "<python>",
+                         "simulate_dynamic.method")
+    integ = _Integrator(net, sc.rtol, atol_vec, backend, method or sc.method)
 
     # -- initial state ---------------------------------------------------------------
     A_first = net.arrays(0.0, "right")
