@@ -1090,7 +1090,10 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
     atol = sc.atol if sc.atol is not None else tol_scale * max(
         1.0, max(float(np.max(f.conc)) if f.conc.size else 0.0 for f in route.feeds.values()))
     atol_vec = np.full(nc * w, atol)
-    atol_vec.reshape(nc, w)[:, n:n + net.k] = min(tol_scale, atol)
+    # tracers are fractions (0..1) whose only use is the 1/50/99 % lot times
+    # and the RTD: 1e-2 rtol resolves those; a tighter floor made the
+    # integrator follow the far tails of every front (30 % more steps)
+    atol_vec.reshape(nc, w)[:, n:n + net.k] = min(1e-6, 1e-2 * sc.rtol)
     atol_vec.reshape(nc, w)[:, -1] = min(1e-6, sc.rtol)           # K
     if backend not in ("auto", "kernel", "scipy"):
         raise InputError(f"unknown backend {backend!r} (auto, kernel or scipy)", "<python>",
