@@ -38,6 +38,9 @@ _WARMUP_TESTS = [
     "tests/test_gas_reactors.py::test_adiabatic_pfr_matches_cantera_reactor_followed_in_time",
     "tests/test_gas_kinetics.py::test_jacobian_against_finite_differences",
     "tests/test_kernel_integrators.py::test_dopri5_closed_forms_and_dense_output",
+    "tests/test_kernel_network_bdf.py::test_bdf_cstr_tracer_step_is_one_minus_exp",
+    "tests/test_gas_sensitivity.py::test_ignition_delay_sensitivities_match_cantera",
+    "tests/test_gas_pfr_friction.py::test_jacobian_against_finite_differences",
 ]
 _warmup_process = None
 
