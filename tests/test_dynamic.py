@@ -158,6 +158,27 @@ def test_tube_long_time_limit_is_the_cascade_and_converges_to_plug_flow_at_order
         assert 0.9 < math.log(diff[a] / diff[b]) / math.log(2) < 1.1
 
 
+def test_default_grid_follows_the_state_budget():
+    """Without ``cells`` a small route gets the finest default grid
+    (A, B, S, one feed tracer and T: 5 states per cell; 8000 // 5 > 1000, so
+    1000 cells), and the tube's long-time limit is then that of 1000 tanks:
+    A_in / (1 + k tau / 1000)^1000, by hand."""
+    from flowchem.process.dynamic import default_tube_cells
+
+    assert default_tube_cells(1, 5) == 1000
+    assert default_tube_cells(2, 21) == 200          # the lomustine route: 8000 // 42 = 190
+    assert default_tube_cells(3, 8) == 333
+    tube = [{"name": "R", "type": "pfr", "from": "f", "volume": "10 mL", "T": 300}]
+    res = _run(_route(tube), duration="10 s", start="steady-state", output={"interval": "5 s"})
+    assert res.stats["cells_per_tube"] == 1000 and res.stats["cells"] == 1000
+    tanks = C_IN / (1.0 + K * 600.0 / 1000) ** 1000
+    assert res.conc("R", "A")[-1] == pytest.approx(tanks, rel=1e-6)
+    # five times closer to plug flow than the old fixed 200 cells (error ~ 1/N)
+    pfr = C_IN * math.exp(-K * 600.0)
+    tanks_200 = C_IN / (1.0 + K * 600.0 / 200) ** 200
+    assert (tanks_200 - pfr) / (res.conc("R", "A")[-1] - pfr) == pytest.approx(5.0, rel=0.02)
+
+
 def test_dispersion_tube_long_time_limit_is_wehner_wilhelm_with_the_grid_dispersion():
     """Upwind cells with the exchange D/dz^2 are the closed-vessel dispersion
     model with D + u dz/2: the long-time first-order conversion tends to the

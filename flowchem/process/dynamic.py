@@ -59,7 +59,12 @@ START_MODES = ("filled-with-solvent", "steady-state")
 FEED_EVENT_KEYS = ("at", "feed", "flow", "T", "lot", "ramp")      # plus conc.SPECIES
 OPERATION_EVENT_KEYS = ("at", "operation", "T", "coolant_T", "ramp")
 DISCRETISATION_KEYS = ("cells", "quench_cells")                   # plus operation names
-DEFAULT_TUBE_CELLS = 200
+DEFAULT_TUBE_CELLS = 200                   # the fewest cells a tube gets by default
+MAX_DEFAULT_TUBE_CELLS = 1000
+#: without ``discretisation.cells``, tubes share about this many states, so a
+#: small route gets a fine grid (a sharper front, a long-time limit closer to
+#: plug flow: both errors fall with N) where it costs little
+DEFAULT_STATE_BUDGET = 8000
 DEFAULT_QUENCH_CELLS = 50
 DEFAULT_OUTPUT_POINTS = 2000
 DEFAULT_RTOL = 1.0e-6
@@ -110,7 +115,7 @@ class Scenario:
     divert_margin_s: float = 0.0
     batch: dict | None = None
     output_interval: float | None = None
-    cells: int = DEFAULT_TUBE_CELLS
+    cells: int | None = None          # None: default_tube_cells() of the route
     quench_cells: int = DEFAULT_QUENCH_CELLS
     op_cells: dict = field(default_factory=dict)
     rtol: float = DEFAULT_RTOL
@@ -122,6 +127,17 @@ class Scenario:
 
     def cells_of(self, op_name, default=None):
         return self.op_cells.get(op_name, self.cells if default is None else default)
+
+
+def default_tube_cells(n_tubes, width):
+    """Cells per tube when the scenario gives none: the tubes share about
+    :data:`DEFAULT_STATE_BUDGET` states (``width`` states per cell: species,
+    tracers, T), within [:data:`DEFAULT_TUBE_CELLS`,
+    :data:`MAX_DEFAULT_TUBE_CELLS`]."""
+    if n_tubes == 0:
+        return DEFAULT_TUBE_CELLS
+    share = DEFAULT_STATE_BUDGET // (n_tubes * width)
+    return int(min(MAX_DEFAULT_TUBE_CELLS, max(DEFAULT_TUBE_CELLS, share)))
 
 
 def load_scenario(path):
@@ -490,6 +506,10 @@ class _Network:
         self.T_col = self.w - 1
         # -- cells, operation by operation in topological order ---------------------
         self.op_cells = {}
+        tubes = [name for name in route.order if isinstance(route.operations[name], PFR)
+                 and name not in scenario.op_cells]
+        self.tube_cells = (scenario.cells if scenario.cells is not None
+                           else default_tube_cells(len(tubes), self.w))
         kinds, energy, volume, owner = [], [], [], []
         self.holds = {}                   # quench name -> number of hold cells
         for name in route.order:
@@ -499,7 +519,7 @@ class _Network:
                 if isinstance(op, CSTRCascade):
                     N = op.n
                 else:
-                    N = scenario.cells_of(name)
+                    N = scenario.cells_of(name, self.tube_cells)
                 mode = op.energy.mode
                 e = 0 if (mode == "isothermal" and op.T is not None) else 1
                 for _ in range(N):
@@ -1196,7 +1216,7 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
             lots.append({"feed": feed, "lot": lot, "time_s": t_e, "tracer": f"lot:{feed}:{lot}"})
     stats = dict(integ.totals)
     stats.update({"segments": n_seg, "cells": nc, "states": nc * w, "backend": integ.backend,
-                  "rtol": sc.rtol, "atol": atol})
+                  "rtol": sc.rtol, "atol": atol, "cells_per_tube": net.tube_cells})
     result = DynamicResult(sc, time_s, streams, list(net.species), events, lots, stats)
     result.conservation = _conservation(route, time_s, np.concatenate(flows_in),
                                         np.concatenate(flows_out), np.concatenate(holdups),
