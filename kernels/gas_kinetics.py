@@ -221,16 +221,10 @@ def third_body_concentrations(c, gm, mc):
 
 
 @njit(inline="always")
-def _temperature_part(T, P, gm, ws, wsn, fresh):
+def _temperature_part(T, P, gm, ws, wsn):
     """Everything that depends on T and P only: species thermodynamics, K_c,
     k_f of elementary, three-body and PLOG reactions, the limits and F_cent
-    of falloff reactions.
-
-    An elementary or three-body rate with b = 0 and Ea = 0 (95 of gri30's
-    325) does not depend on T: it is set only when ``fresh`` (first call on
-    this workspace, or after :func:`invalidate`), without ln T, so a
-    non-finite T of one call cannot leave it non-finite for the next.
-    """
+    of falloff reactions."""
     s_ptr, s_sp, s_nu = gm[6], gm[7], gm[8]
     kind, rev, dn = gm[9], gm[10], gm[11]
     high, low, troe, fform = gm[12], gm[13], gm[14], gm[15]
@@ -244,14 +238,7 @@ def _temperature_part(T, P, gm, ws, wsn, fresh):
     for j in range(kind.shape[0]):
         k = kind[j]
         if k == ELEMENTARY or k == THREE_BODY:
-            row = high[j]
-            if row[1] == 0.0 and row[2] == 0.0:
-                if fresh:
-                    ws[KF, j] = row[3] * np.exp(row[0])
-                    ws[DLNKF_DT, j] = 0.0
-                    ws[DKF_DM, j] = 0.0
-                continue
-            kf, dlnk = _arrhenius(row, lnT, invT)
+            kf, dlnk = _arrhenius(high[j], lnT, invT)
             ws[KF, j] = kf
             ws[DLNKF_DT, j] = dlnk
             ws[DKF_DM, j] = 0.0
@@ -287,7 +274,6 @@ def _temperature_part(T, P, gm, ws, wsn, fresh):
             ws[KF, j] = kf
             ws[DLNKF_DT, j] = dlnk
             ws[DKF_DM, j] = 0.0
-    for j in range(kind.shape[0]):   # 1/K_c, in a loop of its own (fewer branches)
         if rev[j] != 0:
             rkcn = np.exp(-ws[LNKC, j])
             ws[RKCN, j] = rkcn if rkcn < BIG_NUMBER else BIG_NUMBER
@@ -308,8 +294,7 @@ def gas_rate_constants(T, P, c, gm, work):
     ws, wsn, tp = work
     kind, fform = gm[9], gm[15]
     if T != tp[0] or P != tp[1]:
-        # tp[0] is NaN on a new or invalidated workspace (and after a NaN T)
-        _temperature_part(T, P, gm, ws, wsn, not (tp[0] == tp[0]))
+        _temperature_part(T, P, gm, ws, wsn)
         tp[0] = T
         tp[1] = P
     third_body_concentrations(c, gm, ws[MC])

@@ -1,7 +1,7 @@
 """The dense LU of kernels.linalg (vectorised contiguous row updates for
 full pivot rows, gathered updates for sparse ones) against numpy's LAPACK
-solve, and the temperature-independent gas rate constants (b = 0, Ea = 0,
-set once per workspace) against Cantera.
+solve, and the temperature-independent gas rate constants (b = 0, Ea = 0)
+of a workspace reused after a call at T = NaN against Cantera.
 
 Tolerances: solves 1e-12 relative to the solution's largest entry on
 well-conditioned matrices (condition number < 1e3; measured ~1e-15); rate
@@ -80,10 +80,11 @@ def test_singular_and_non_finite_matrices_refused():
 
 
 def test_constant_rate_constants_against_cantera_after_a_bad_temperature():
-    """gri30's 95 elementary/three-body rates with b = 0 and Ea = 0 are set once
-    per workspace; after a call at T = NaN (which must not poison them) and
+    """gri30's 95 elementary/three-body rates with b = 0 and Ea = 0 (a candidate
+    for computing once per workspace: measured no gain, see the commit); after
+    a call at T = NaN (which must not poison the cached temperature part) and
     calls at other temperatures, every k_f on the reused workspace equals a
-    fresh workspace's bit for bit and Cantera's k_f to 1e-12."""
+    fresh workspace's bit for bit and the constant ones equal Cantera's to 1e-12."""
     ct = pytest.importorskip("cantera")
     from flowchem.chemistry.gas_mechanism import GasKinetics
     from kernels import gas_kinetics as gk
