@@ -7,7 +7,8 @@ Two ways to factor W, shared by :mod:`kernels.rosenbrock` and
 
 * dense partial-pivoting LU (:func:`factor_w_dense`, solved by
   :func:`solve_w_dense`), for any problem; it skips the zero entries of each
-  pivot row, as reaction Jacobians are sparse;
+  pivot row when that row is sparse (liquid reaction Jacobians) and runs a
+  vectorised contiguous update when it is not (gas Jacobians are ~full);
 * for mass-action mechanisms in slot form (:func:`kernels.kinetics.slot_plan`),
   an LU over the static pattern of J (:func:`sparse_lu_plan` once per solve,
   :func:`factor_w_sparse` per step) followed by the explicit inverse of W
@@ -25,6 +26,56 @@ import numpy as np
 
 from .jit import njit
 from .kinetics import N_SLOTS
+
+
+# Below this share of nonzeros in the pivot row's span, the row update
+# gathers the nonzero columns (sparse liquid Jacobians); above it, it runs
+# over the contiguous span, which LLVM vectorises (gri30's W is 98 % full:
+# 54x54 factor 54 -> 20 us). Both give the same bits: a skipped zero would
+# only subtract lik * 0.
+_GATHER_FILL = 0.25
+
+
+@njit(inline="always")
+def _eliminate_below(a, k, inv, cols):
+    """Row updates of step ``k`` of a right-looking LU: multipliers into
+    column k below the pivot, row k (from column k+1) subtracted from each
+    row below. Column indices are unsigned so that the address of ``a[i, j]``
+    has no negative-index wraparound, which otherwise stops vectorisation."""
+    n = a.shape[0]
+    nc = 0
+    jlo = n
+    jhi = k
+    for j in range(k + 1, n):
+        if a[k, j] != 0.0:
+            cols[nc] = j
+            nc += 1
+            if jlo == n:
+                jlo = j
+            jhi = j
+    if nc == 0:
+        for i in range(k + 1, n):
+            a[i, k] *= inv
+        return
+    if nc < _GATHER_FILL * (jhi + 1 - jlo):
+        for i in range(k + 1, n):
+            lik = a[i, k] * inv
+            a[i, k] = lik
+            if lik != 0.0:
+                for c in range(nc):
+                    j = cols[c]
+                    a[i, j] -= lik * a[k, j]
+        return
+    ak = a[k]
+    j0 = np.uint64(jlo)
+    j1 = np.uint64(jhi + 1)
+    for i in range(k + 1, n):
+        lik = a[i, k] * inv
+        a[i, k] = lik
+        if lik != 0.0:
+            ai = a[i]
+            for j in range(j0, j1):
+                ai[j] -= lik * ak[j]
 
 
 @njit
@@ -52,12 +103,16 @@ def lu_factor(a, piv):
                 a[k, j] = a[p, j]
                 a[p, j] = tmp
         inv = 1.0 / a[k, k]
+        ak = a[k]
+        j0 = np.uint64(k + 1)   # unsigned: vectorisable (see _eliminate_below)
+        j1 = np.uint64(n)
         for i in range(k + 1, n):
             lik = a[i, k] * inv
             a[i, k] = lik
             if lik != 0.0:
-                for j in range(k + 1, n):
-                    a[i, j] -= lik * a[k, j]
+                ai = a[i]
+                for j in range(j0, j1):
+                    ai[j] -= lik * ak[j]
     return True
 
 
@@ -112,18 +167,7 @@ def factor_w_dense(jx, gh, a, piv, dinv, cols):
                 a[p, j] = tmp
         inv = 1.0 / a[k, k]
         dinv[k] = inv
-        nc = 0
-        for j in range(k + 1, n):
-            if a[k, j] != 0.0:
-                cols[nc] = j
-                nc += 1
-        for i in range(k + 1, n):
-            lik = a[i, k] * inv
-            a[i, k] = lik
-            if lik != 0.0:
-                for c in range(nc):
-                    j = cols[c]
-                    a[i, j] -= lik * a[k, j]
+        _eliminate_below(a, k, inv, cols)
     return True
 
 
