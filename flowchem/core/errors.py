@@ -52,7 +52,11 @@ class SolverError(FlowchemError, RuntimeError):
 
     ``str(e)`` reads e.g. ``R1: stiff solver failed at t = 3.2 s: step size too small``;
     ``operation`` is ``"R1"``, ``reason`` is ``"stiff solver failed at t = 3.2 s: step size too small"``.
+    ``t_fail`` is the independent variable where an integrator stopped (time,
+    or length for a tube integrated in z), when one did; otherwise None.
     """
+
+    t_fail = None
 
     def __init__(self, operation: str, reason: str):
         self.operation = str(operation) if operation is not None else ""

@@ -569,7 +569,7 @@ class GasPFR:
                                     self.options, t_eval=z, record=True, atol=atol,
                                     operation=operation)
         except SolverError as exc:
-            raise SolverError(operation, _friction_failure(exc.reason, self.length)) from None
+            raise SolverError(operation, _friction_failure(exc, self.length)) from None
         n = gk.n_species
         phi = y_eval[:, :n]
         T = y_eval[:, n]
@@ -588,14 +588,12 @@ class GasPFR:
         return result
 
 
-def _friction_failure(reason, length):
+def _friction_failure(error, length):
     """The reason of a failed integration with pressure drop, with the length
-    reached (the integrators report it as their 't = ... s')."""
-    import re
-
-    m = re.search(r"stopped at t = (\S+) s", reason)
-    where = f"at z = {float(m.group(1)):.6g} m of {length:.6g} m" if m else f"before z = {length:.6g} m"
+    reached (the integrator's ``t_fail``: the tube is integrated in z)."""
+    where = (f"at z = {error.t_fail:.6g} m of {length:.6g} m" if error.t_fail is not None
+             else f"before z = {length:.6g} m")
     return (f"the integration with pressure drop stopped {where}; the usual cause is the "
             f"pressure falling toward zero or the flow choking (u reaching the isothermal "
             f"speed of sound): shorten or widen the tube or lower the mass flow "
-            f"(integrator: {reason})")
+            f"(integrator: {error.reason})")

@@ -267,8 +267,10 @@ def integrate(system, code, y0, t_end, options: SolverOptions, *, t_eval=None,
         np.ascontiguousarray(atol, dtype=np.float64), 0.0, options.max_steps, record)
     if status != 0:
         t_fail = float(t[-1]) if len(t) else 0.0
-        raise SolverError(operation, f"{method} integrator stopped at t = {t_fail:.6g} s "
-                                     f"of {float(t_end):.6g} s: {_status_message(status)}")
+        error = SolverError(operation, f"{method} integrator stopped at t = {t_fail:.6g} s "
+                                       f"of {float(t_end):.6g} s: {_status_message(status)}")
+        error.t_fail = t_fail
+        raise error
     if not np.all(np.isfinite(y_eval)) or not np.all(np.isfinite(y[-1])):
         raise SolverError(operation, "integrator returned non-finite concentrations")
     sol = Solution(method, t, y, dense, stats, min_value, [])
