@@ -34,12 +34,29 @@ serves every mechanism::
     24  nasa        float[n, 15]  NASA-7 data (see :mod:`kernels.thermo`)
     25  p_ref       float[1]      reference pressure of the thermodynamic data (Pa)
 
+derived from the above by ``flowchem.chemistry.gas_mechanism.fast_path_arrays``
+(branch-free forms of the same data for the right-hand side; ``n`` pads a
+slot and points at a concentration of 1; a first slot of -1 sends the
+reaction to the general path)::
+
+    26  fslot       int64[m, 3]   forward orders as repeated species (whole
+                                  orders 1-3, at most 3 in all)
+    27  rslot       int64[m, 3]   reverse orders likewise (reversible reactions)
+    28  kslot       int64[m, 6]   net stoichiometry likewise: 3 product slots,
+                                  then 3 reactant slots (for K_c)
+    29  sp_ptr, sp_rx, sp_nu      net stoichiometry as CSR over species
+                                  (reactions in increasing order)
+
 Work arrays: ``work = (ws, wsn, tp)`` from :func:`gas_workspace`: ``ws`` of
 shape ``(NW_M, m)`` (rows ``KF``, ``KR``, ``QF``, ``QR``, ``Q``, ``MC``, ...)
-and ``wsn`` of shape ``(NW_N, n)`` (rows ``CP_R``, ``H_RT``, ``S_R``); after
+and ``wsn`` of shape ``(NW_N, n + 1)`` (rows ``CP_R``, ``H_RT``, ``S_R``,
+``JM``, ``G_RT``, ``EXP_G`` = exp(g/RT), ``EXP_MG`` = exp(-g/RT) and ``CE``,
+the concentrations; column n is the pad of the slot forms); after
 :func:`gas_production_rates` they hold the rate constants, rates of
 progress, third-body concentrations and species thermodynamics at the state
-evaluated. ``tp`` caches the (T, P) of the temperature-dependent part.
+evaluated. ``tp`` caches the (T, P) of the temperature-dependent part
+(NaN: nothing computed yet; the T-independent rate constants, b = 0 and
+Ea = 0, are set only then).
 
 Conventions (those of Cantera >= 3 with ``use_legacy_rate_constants`` off):
 ``KF`` of a three-body reaction excludes [M], which multiplies its forward
@@ -55,7 +72,7 @@ raises: non-finite input gives non-finite output for the caller to test.
 import numpy as np
 
 from .jit import njit
-from .thermo import (BIG_NUMBER, log_equilibrium_constants, log_equilibrium_constants_dT,
+from .thermo import (BIG_NUMBER, GAS_CONSTANT, log_equilibrium_constants_dT,
                      species_thermo)
 
 ELEMENTARY, THREE_BODY, FALLOFF, CHEMICALLY_ACTIVATED, PLOG = 0, 1, 2, 3, 4
@@ -66,10 +83,17 @@ LINDEMANN, TROE = 0, 1
  KHIGH, DHIGH, KLOW, DLOW, LGFC, DLNFC_DT) = range(17)
 NW_M = 17
 # rows of the per-species work array
-CP_R, H_RT, S_R, JM = 0, 1, 2, 3   # JM: Jacobian scratch
-NW_N = 4
+CP_R, H_RT, S_R, JM, G_RT, EXP_G, EXP_MG, CE = range(8)   # JM: Jacobian scratch
+NW_N = 8
+# 1/K_c as a product of per-species exp(g/RT) (53 exponentials for GRI-Mech's
+# 309 reversible reactions instead of one each) while no product of six such
+# factors can overflow: max |g/RT| below this; else the exponential of the sum
+_PRODUCT_KC_G_MAX = 115.0
 
 SMALL_NUMBER = 1.0e-300   # Cantera's SmallNumber: floors in Pr, F_cent, PLOG sums
+_LN10 = np.log(10.0)
+_LOG10_E = 1.0 / _LN10
+_LOG10_SMALL = np.log10(SMALL_NUMBER)
 
 
 @njit
@@ -85,7 +109,11 @@ def gas_workspace(n, m):
     """
     tp = np.empty(2)
     tp[:] = np.nan
-    return np.zeros((NW_M, m)), np.zeros((NW_N, n)), tp
+    wsn = np.zeros((NW_N, n + 1))
+    wsn[EXP_G, n] = 1.0
+    wsn[EXP_MG, n] = 1.0
+    wsn[CE, n] = 1.0
+    return np.zeros((NW_M, m)), wsn, tp
 
 
 @njit
@@ -131,10 +159,10 @@ def _troe_center(T, troe):
 def _troe(pr, lgfc):
     """Troe broadening at Pr: (F, d ln F / d ln Pr, d lg F / d lg F_cent)."""
     if pr > SMALL_NUMBER:
-        lpr = np.log10(pr)
+        lpr = np.log(pr) * _LOG10_E
         pr_free = 1.0
     else:
-        lpr = np.log10(SMALL_NUMBER)
+        lpr = _LOG10_SMALL
         pr_free = 0.0
     cc = -0.4 - 0.67 * lgfc
     nn = 0.75 - 1.27 * lgfc
@@ -143,7 +171,7 @@ def _troe(pr, lgfc):
     f1 = u / d
     w = 1.0 + f1 * f1
     lgf = lgfc / w
-    F = 10.0 ** lgf
+    F = np.exp(lgf * _LN10)      # exp and log: a third of the cost of pow and log10
     dlgf_df1 = -2.0 * lgfc * f1 / (w * w)
     g = pr_free * dlgf_df1 * nn / (d * d)                    # d lg F / d lg Pr
     # d f1 / d lg F_cent at fixed Pr: du = -0.67, dd = -1.27 + 0.14 * 0.67
@@ -221,27 +249,79 @@ def third_body_concentrations(c, gm, mc):
 
 
 @njit(inline="always")
-def _temperature_part(T, P, gm, ws, wsn):
+def _temperature_part(T, P, gm, ws, wsn, fresh):
     """Everything that depends on T and P only: species thermodynamics, K_c,
     k_f of elementary, three-body and PLOG reactions, the limits and F_cent
-    of falloff reactions."""
+    of falloff reactions. ``fresh``: nothing is cached yet, so the
+    T-independent rate constants (b = 0, Ea = 0: 95 of GRI-Mech's 325) are
+    set too; otherwise they are kept."""
     s_ptr, s_sp, s_nu = gm[6], gm[7], gm[8]
     kind, rev, dn = gm[9], gm[10], gm[11]
     high, low, troe, fform = gm[12], gm[13], gm[14], gm[15]
     plog_ptr, plog_lnP, plog_rptr, plog_rates = gm[20], gm[21], gm[22], gm[23]
     nasa, p_ref = gm[24], gm[25][0]
+    kslot = gm[28]
+    n = nasa.shape[0]
     species_thermo(T, nasa, wsn[CP_R], wsn[H_RT], wsn[S_R])
-    log_equilibrium_constants(T, p_ref, wsn[H_RT], wsn[S_R], s_ptr, s_sp, s_nu, dn, ws[LNKC])
+    g_max = 0.0
+    for i in range(n):
+        g = wsn[H_RT, i] - wsn[S_R, i]
+        wsn[G_RT, i] = g
+        g_max = max(g_max, abs(g))
+    # ln K_c = -sum_i nu_ij g_i/RT + dn_j ln c0 and 1/K_c, on the slot form of
+    # the stoichiometry where it has one; products of exp(+-g/RT) while they
+    # cannot overflow (g_max is NaN for a NaN T: the general path then)
+    products = g_max < _PRODUCT_KC_G_MAX
+    if products:
+        for i in range(n):
+            e = np.exp(wsn[G_RT, i])
+            wsn[EXP_G, i] = e
+            wsn[EXP_MG, i] = 1.0 / e
+    ln_c0 = np.log(p_ref / (GAS_CONSTANT * T))
+    c0 = np.exp(ln_c0)
+    inv_c0 = 1.0 / c0
+    g_rt, eg, emg = wsn[G_RT], wsn[EXP_G], wsn[EXP_MG]
+    for j in range(kind.shape[0]):
+        p0 = kslot[j, 0]
+        if p0 >= 0:
+            p1, p2 = kslot[j, 1], kslot[j, 2]
+            r0, r1, r2 = kslot[j, 3], kslot[j, 4], kslot[j, 5]
+            ws[LNKC, j] = (-((g_rt[p0] + g_rt[p1] + g_rt[p2]) - (g_rt[r0] + g_rt[r1] + g_rt[r2]))
+                           + dn[j] * ln_c0)
+            if rev[j] != 0:
+                d = dn[j]
+                if products and (d == 0.0 or d == 1.0 or d == -1.0):
+                    rkcn = eg[p0] * eg[p1] * eg[p2] * (emg[r0] * emg[r1] * emg[r2])
+                    if d == 1.0:
+                        rkcn *= inv_c0
+                    elif d == -1.0:
+                        rkcn *= c0
+                else:
+                    rkcn = np.exp(-ws[LNKC, j])
+                ws[RKCN, j] = rkcn if rkcn < BIG_NUMBER else BIG_NUMBER
+            else:
+                ws[RKCN, j] = 0.0
+        else:
+            dg = 0.0
+            for a in range(s_ptr[j], s_ptr[j + 1]):
+                dg += s_nu[a] * g_rt[s_sp[a]]
+            ws[LNKC, j] = -dg + dn[j] * ln_c0
+            if rev[j] != 0:
+                rkcn = np.exp(-ws[LNKC, j])
+                ws[RKCN, j] = rkcn if rkcn < BIG_NUMBER else BIG_NUMBER
+            else:
+                ws[RKCN, j] = 0.0
     lnT = np.log(T)
     invT = 1.0 / T
     lnP = np.log(P)
     for j in range(kind.shape[0]):
         k = kind[j]
         if k == ELEMENTARY or k == THREE_BODY:
-            kf, dlnk = _arrhenius(high[j], lnT, invT)
-            ws[KF, j] = kf
-            ws[DLNKF_DT, j] = dlnk
-            ws[DKF_DM, j] = 0.0
+            if fresh or high[j, 1] != 0.0 or high[j, 2] != 0.0:
+                kf, dlnk = _arrhenius(high[j], lnT, invT)
+                ws[KF, j] = kf
+                ws[DLNKF_DT, j] = dlnk
+                ws[DKF_DM, j] = 0.0
         elif k == FALLOFF or k == CHEMICALLY_ACTIVATED:
             klow, dlow = _arrhenius(low[j], lnT, invT)
             khigh, dhigh = _arrhenius(high[j], lnT, invT)
@@ -274,11 +354,6 @@ def _temperature_part(T, P, gm, ws, wsn):
             ws[KF, j] = kf
             ws[DLNKF_DT, j] = dlnk
             ws[DKF_DM, j] = 0.0
-        if rev[j] != 0:
-            rkcn = np.exp(-ws[LNKC, j])
-            ws[RKCN, j] = rkcn if rkcn < BIG_NUMBER else BIG_NUMBER
-        else:
-            ws[RKCN, j] = 0.0
 
 
 @njit(inline="always")
@@ -294,7 +369,7 @@ def gas_rate_constants(T, P, c, gm, work):
     ws, wsn, tp = work
     kind, fform = gm[9], gm[15]
     if T != tp[0] or P != tp[1]:
-        _temperature_part(T, P, gm, ws, wsn)
+        _temperature_part(T, P, gm, ws, wsn, np.isnan(tp[0]))
         tp[0] = T
         tp[1] = P
     third_body_concentrations(c, gm, ws[MC])
@@ -337,26 +412,36 @@ def gas_production_rates(T, P, c, gm, work, wdot):
     Also fills ``work[0]`` (rate constants, forward/reverse/net rates of
     progress in rows QF, QR, Q) and ``work[1]`` (species thermodynamics).
     """
-    ws = work[0]
+    ws, wsn = work[0], work[1]
     r_ptr, r_sp, r_ord = gm[0], gm[1], gm[2]
     p_ptr, p_sp, p_ord = gm[3], gm[4], gm[5]
-    s_ptr, s_sp, s_nu = gm[6], gm[7], gm[8]
     kind = gm[9]
+    fslot, rslot, sp_ptr, sp_rx, sp_nu = gm[26], gm[27], gm[29], gm[30], gm[31]
     gas_rate_constants(T, P, c, gm, work)
-    for i in range(wdot.shape[0]):
-        wdot[i] = 0.0
+    ce = wsn[CE]                 # c with ce[n] = 1, the pad of the slots
+    for i in range(c.shape[0]):
+        ce[i] = c[i]
     for j in range(kind.shape[0]):
         mfac = ws[MC, j] if kind[j] == THREE_BODY else 1.0
-        qf = ws[KF, j] * mfac * _product(c, r_ptr, r_sp, r_ord, j)
+        if fslot[j, 0] >= 0:
+            qf = ws[KF, j] * mfac * (ce[fslot[j, 0]] * ce[fslot[j, 1]] * ce[fslot[j, 2]])
+        else:
+            qf = ws[KF, j] * mfac * _product(c, r_ptr, r_sp, r_ord, j)
         qr = 0.0
         if ws[KR, j] != 0.0:
-            qr = ws[KR, j] * mfac * _product(c, p_ptr, p_sp, p_ord, j)
+            if rslot[j, 0] >= 0:
+                qr = ws[KR, j] * mfac * (ce[rslot[j, 0]] * ce[rslot[j, 1]] * ce[rslot[j, 2]])
+            else:
+                qr = ws[KR, j] * mfac * _product(c, p_ptr, p_sp, p_ord, j)
         ws[QF, j] = qf
         ws[QR, j] = qr
-        q = qf - qr
-        ws[Q, j] = q
-        for a in range(s_ptr[j], s_ptr[j + 1]):
-            wdot[s_sp[a]] += s_nu[a] * q
+        ws[Q, j] = qf - qr
+    q = ws[Q]
+    for i in range(wdot.shape[0]):
+        acc = 0.0
+        for a in range(sp_ptr[i], sp_ptr[i + 1]):
+            acc += sp_nu[a] * q[sp_rx[a]]
+        wdot[i] = acc
 
 
 @njit(inline="always")

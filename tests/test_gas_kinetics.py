@@ -449,3 +449,25 @@ def test_from_cantera_negative_orders_are_gas_only(solutions, tmp_path):
     assert mech.gas_kinetics.model[2].min() == pytest.approx(-0.3)
     with pytest.raises(InputError, match="negative or non-reactant orders"):
         mech.compile()
+
+
+@pytest.mark.parametrize("T", [300.0, 450.0, 1500.0])
+def test_both_forms_of_the_equilibrium_constant_against_cantera(solutions, T):
+    """1/K_c is a product of per-species exp(g/RT) factors while max |g/RT|
+    is below the overflow guard (GRI-Mech 3.0 above ~550 K) and the
+    exponential of the stoichiometric sum below it (300 K and 450 K: max
+    |g/RT| = 268 and about 170); both give K_c and k_r within 1e-10 of
+    Cantera."""
+    sol = solutions["gri30"]
+    g = GasKinetics.from_solution(sol)
+    sol.TPX = T, ct.one_atm, "CH4:1, O2:2, N2:7.52, H:0.01, OH:0.01, CO:0.02"
+    c = sol.concentrations * KMOL
+    ws, wsn, _ = _evaluate(g, T, ct.one_atm, c)
+    g_max = np.abs(wsn[gk.G_RT, :g.n_species]).max()
+    assert (g_max < gk._PRODUCT_KC_G_MAX) == (T > 550.0)
+    dn = np.array([sum(r.products.values()) - sum(r.reactants.values()) for r in sol.reactions()])
+    np.testing.assert_allclose(np.exp(ws[gk.LNKC]), sol.equilibrium_constants * KMOL ** dn,
+                               rtol=1e-10, atol=0)
+    rev = ws[gk.KR] != 0.0
+    expected = sol.reverse_rate_constants * KMOL ** (1.0 - _orders(sol) - dn)
+    np.testing.assert_allclose(ws[gk.KR][rev], expected[rev], rtol=1e-10, atol=0)

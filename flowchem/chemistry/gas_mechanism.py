@@ -62,6 +62,51 @@ def _csr(rows):
     return (ptr, np.array(idx, dtype=np.int64), np.array(val, dtype=np.float64))
 
 
+def _slots(ptr, idx, val, j, n, width=3):
+    """Species indices of row ``j`` of a CSR with each index repeated by its
+    (small whole-number) value, padded with ``n`` to ``width``; None when a
+    value is not a whole number in 1..3 or the row needs more slots."""
+    out = []
+    for a in range(ptr[j], ptr[j + 1]):
+        v = val[a]
+        if v != round(v) or not 1 <= v <= 3:
+            return None
+        out.extend([int(idx[a])] * int(v))
+    if len(out) > width:
+        return None
+    return out + [n] * (width - len(out))
+
+
+def fast_path_arrays(model, n: int) -> tuple:
+    """The derived arrays 26-31 of the kernel tuple (see
+    :mod:`kernels.gas_kinetics`): slot forms of the forward and reverse
+    orders and of the net stoichiometry, and the stoichiometry by species."""
+    r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu = model[:9]
+    reversible = model[10]
+    m = r_ptr.shape[0] - 1
+    fslot = np.full((m, 3), n, dtype=np.int64)
+    rslot = np.full((m, 3), n, dtype=np.int64)
+    kslot = np.full((m, 6), n, dtype=np.int64)
+    for j in range(m):
+        fs = _slots(r_ptr, r_sp, r_ord, j, n)
+        fslot[j] = fs if fs is not None else [-1, n, n]
+        if reversible[j]:
+            rs = _slots(p_ptr, p_sp, p_ord, j, n)
+            rslot[j] = rs if rs is not None else [-1, n, n]
+        pos = [(s_sp[a], s_nu[a]) for a in range(s_ptr[j], s_ptr[j + 1]) if s_nu[a] > 0]
+        neg = [(s_sp[a], -s_nu[a]) for a in range(s_ptr[j], s_ptr[j + 1]) if s_nu[a] < 0]
+        kp = _slots([0, len(pos)], [i for i, _ in pos], [v for _, v in pos], 0, n)
+        kn = _slots([0, len(neg)], [i for i, _ in neg], [v for _, v in neg], 0, n)
+        kslot[j] = kp + kn if kp is not None and kn is not None else [-1] + [n] * 5
+    order = np.lexsort((np.repeat(np.arange(m), np.diff(s_ptr)), s_sp))   # by species, then reaction
+    rx = np.repeat(np.arange(m), np.diff(s_ptr))[order]
+    sp_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(sp_ptr, s_sp + 1, 1)
+    sp_ptr = np.cumsum(sp_ptr)
+    return (fslot, rslot, kslot, sp_ptr, np.ascontiguousarray(rx, dtype=np.int64),
+            np.ascontiguousarray(s_nu[order], dtype=np.float64))
+
+
 def _arrhenius_row(rate, order: float) -> tuple[float, float, float, float]:
     """(ln|A|, b, Ea/R, sign A) in SI for an Arrhenius rate multiplying
     concentrations of total order ``order``."""
@@ -295,6 +340,7 @@ class GasKinetics:
                  np.ascontiguousarray(plog_rates),
                  np.ascontiguousarray(nasa.reshape(n, 15)),
                  np.array([float(sol.reference_pressure)]))
+        model = model + fast_path_arrays(model, n)
         model = tuple(np.ascontiguousarray(a) for a in model)
         element_matrix = np.array([[sol.n_atoms(k, e) for k in range(n)]
                                    for e in range(sol.n_elements)], dtype=float)
