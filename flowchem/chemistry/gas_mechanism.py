@@ -78,9 +78,10 @@ def _slots(ptr, idx, val, j, n, width=3):
 
 
 def fast_path_arrays(model, n: int) -> tuple:
-    """The derived arrays 26-31 of the kernel tuple (see
+    """The derived arrays 26-33 of the kernel tuple (see
     :mod:`kernels.gas_kinetics`): slot forms of the forward and reverse
-    orders and of the net stoichiometry, and the stoichiometry by species."""
+    orders and of the net stoichiometry, the stoichiometry by species, and
+    the reactions whose Arrhenius terms change with T."""
     r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu = model[:9]
     reversible = model[10]
     m = r_ptr.shape[0] - 1
@@ -103,8 +104,13 @@ def fast_path_arrays(model, n: int) -> tuple:
     sp_ptr = np.zeros(n + 1, dtype=np.int64)
     np.add.at(sp_ptr, s_sp + 1, 1)
     sp_ptr = np.cumsum(sp_ptr)
+    kind, high = model[9], model[12]
+    elementary = (kind == ELEMENTARY) | (kind == THREE_BODY)
+    arrhenius_rows = np.nonzero(elementary & ((high[:, 1] != 0.0) | (high[:, 2] != 0.0)))[0]
+    falloff_rows = np.nonzero((kind == FALLOFF) | (kind == CHEMICALLY_ACTIVATED))[0]
     return (fslot, rslot, kslot, sp_ptr, np.ascontiguousarray(rx, dtype=np.int64),
-            np.ascontiguousarray(s_nu[order], dtype=np.float64))
+            np.ascontiguousarray(s_nu[order], dtype=np.float64),
+            arrhenius_rows.astype(np.int64), falloff_rows.astype(np.int64))
 
 
 def _arrhenius_row(rate, order: float) -> tuple[float, float, float, float]:
