@@ -232,8 +232,11 @@ def test_route_reports_the_pressure_drop_and_the_outlet_pressure(tmp_path, h2o2)
     op, s = d["operations"]["R"], d["streams"]["R"]
     py = GasPFR(h2o2, 0.1, 0.01, friction=True, viscosity=5e-5).run(
         {"mass_flow": 5e-3, "T": 1200, "P": "1 atm", "X": H2O2_X})
-    # the route runs the same tube: the Python profile's outlet, to the JSON's digits
-    assert op["pressure_drop_Pa"] == pytest.approx(py.pressure_drop, rel=1e-12)
+    # the route runs the same tube as the Python call. Its inlet state comes
+    # through unit conversions that differ from the call's in the last digit,
+    # and an adaptive integration (rtol 1e-8) may step differently on that: to
+    # 10 rtol (a tube or gas read wrongly changes the drop by percents)
+    assert op["pressure_drop_Pa"] == pytest.approx(py.pressure_drop, rel=1e-7)
     assert s["P_Pa"] == pytest.approx(P_ATM - op["pressure_drop_Pa"], rel=1e-12)
     assert op["P_out_Pa"] == s["P_Pa"] and op["P_Pa"] == P_ATM
     assert op["friction_factor"] == pytest.approx(0.3164 * op["reynolds"] ** -0.25, rel=0.05)
