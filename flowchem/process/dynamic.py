@@ -979,17 +979,15 @@ class _Integrator:
     def steady(self, y0, A):
         """The network's steady state under the inputs ``A`` by the kernel's
         Newton / pseudo-transient solver; None when it fails."""
-        from kernels import status as kstatus
+        from ..reactors.solver import succeeded
 
         status, y, _ = self.kernel.steady_network(
             self._network(), self._segment(A, A), np.ascontiguousarray(y0, dtype=np.float64),
             float(self.rtol), np.ascontiguousarray(self.atol, dtype=np.float64), 500)
-        return y if status == kstatus.SUCCESS else None
+        return y if succeeded(status) else None
 
     def _run_kernel(self, y0, t0, t1, t_out, A0, A1, label):
-        from kernels import status as kstatus
-
-        from ..reactors.solver import STAT_NAMES
+        from ..reactors.solver import STAT_NAMES, check_status
 
         km = self.kernel
         net = self._network()
@@ -1021,10 +1019,8 @@ class _Integrator:
                 self.totals[name] += int(stats[i])
         self.totals["block_lu_factorizations"] = self.totals.get("block_lu_factorizations", 0) \
             + int(stats[km.NET_STAT_BLOCK_LU])
-        if status != kstatus.SUCCESS:
-            reason = kstatus.MESSAGES.get(int(status), f"solver status {int(status)}")
-            name = "NDF/BDF" if self.method == "bdf" else "Rodas5P"
-            raise SolverError(label, f"the network integrator ({name}) stopped: {reason}")
+        name = "NDF/BDF" if self.method == "bdf" else "Rodas5P"
+        check_status(status, label, f"the network integrator ({name})")
         self.h = float(h_last)
         return y_out, y_end
 

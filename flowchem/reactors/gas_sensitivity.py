@@ -318,7 +318,7 @@ def _forward(reactor, quantity, t_end, inlet, options):
     """(Q, d ln Q / d ln k for every reaction, stats) by forward sensitivities."""
     from kernels.gas_reactors import GAS_PFR
     from kernels.gas_sensitivity import bdf_sensitivity_replay
-    from kernels.status import MESSAGES
+    from .solver import check_status
 
     gk = reactor.gas
     n = gk.n_species
@@ -351,8 +351,7 @@ def _forward(reactor, quantity, t_end, inlet, options):
                                          "end of the run: run for longer")
     status, s_end, _, sdot, mismatch = bdf_sensitivity_replay(
         np.int64(code), system, sol.t, sol.y, sol._dense, t_query)
-    if status != 0:
-        raise SolverError(operation, MESSAGES.get(int(status), f"status {int(status)}"))
+    check_status(status, operation, "the sensitivity pass")
     if not mismatch <= REPLAY_MISMATCH_TOL:
         raise SolverError(operation, f"the sensitivity pass did not follow the solver's steps "
                                      f"(difference tables differ by {mismatch:.3g})")

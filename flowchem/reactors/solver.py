@@ -207,9 +207,25 @@ def make_energy_system(mechanism, rho_cp, ua_over_rho_cp, coolant_T):
             np.zeros(max(2 * m, 1)))
 
 
-def _status_message(status):
+def status_message(status):
+    """The plain-language reason for a kernel status code."""
     code = int(status)
     return kstatus.MESSAGES.get(code, f"solver status {code}")
+
+
+_status_message = status_message
+
+
+def succeeded(status) -> bool:
+    """True when a kernel status code says the computation succeeded."""
+    return int(status) == kstatus.SUCCESS
+
+
+def check_status(status, operation, what="the solver"):
+    """Raise :class:`SolverError` naming ``operation`` unless ``status`` (a
+    kernel status code) is success: "``what`` stopped: reason"."""
+    if not succeeded(status):
+        raise SolverError(operation, f"{what} stopped: {status_message(status)}")
 
 
 class Solution:
