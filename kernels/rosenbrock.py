@@ -75,7 +75,8 @@ from ._common import (
 from .jit import njit
 from .kinetics import N_SLOTS, rate_constants, slot_jacobian, slot_plan
 from .linalg import (SPARSE_MAX_N, factor_w_dense, factor_w_sparse, inverse_w_sparse,
-                     solve_w_dense, sparse_lu_plan)
+                     solve_w_dense)
+from .sparse_ordering import sparse_lu_plan_ordered
 from .problems import (BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs, slot_rhs,
                        temperature_column)
 from .status import (
@@ -491,10 +492,12 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
     s_ptr, s_sp, s_nu = model[6], model[7], model[8]
     ext = np.empty(n + 1)
     jx = np.empty((n, n + 1)) if fast else np.empty((n, n))
-    # static-pattern sparse LU for the slot form (falls back to the dense LU)
+    # static-pattern sparse LU for the slot form (falls back to the dense LU);
+    # states nothing depends on (the heat row) are eliminated first, else the
+    # heat row's large entries fail the pivot threshold at nearly every step
     use_sparse = fast and n <= SPARSE_MAX_N
     (perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c,
-     mt) = sparse_lu_plan(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp)
+     mt) = sparse_lu_plan_ordered(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp)
     xs = np.empty(n)
 
     t = t0
