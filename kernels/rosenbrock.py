@@ -77,7 +77,7 @@ from .kinetics import (N_SLOTS, REVERSE_ARRHENIUS, rate_constants, slot_jacobian
                        slot_plan, slot_rates)
 from .linalg import (SPARSE_MAX_N, factor_w_dense, factor_w_sparse, inverse_w_sparse,
                      solve_w_dense)
-from .sparse_ordering import sparse_lu_plan_ordered
+from .sparse_ordering import leading_diagonal_rows, sparse_lu_plan_ordered
 from .problems import BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs, slot_rhs
 from .status import (
     INVALID_INPUT,
@@ -320,8 +320,20 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
     """:func:`_stages_fast` with every solve W z = b done as z = W^-1 b from
     the explicit inverse of :func:`inverse_w_sparse` (in the permuted space of the
     sparse factors): x = sum_j b[perm[j]] mt[j], z[perm[i]] = x[i].
-    The stage loop of the slot-form path when the sparse LU succeeded; kept
-    apart from :func:`_stages_fast` on purpose (see there)."""
+    :func:`_stages_inv_diag` with no row known to be diagonal."""
+    _stages_inv_diag(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
+                     y, f0, h, perm, mt, x, k, u, ynew, rate_params, 0)
+
+
+@njit(inline="always")
+def _stages_inv_diag(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
+                     y, f0, h, perm, mt, x, k, u, ynew, rate_params, n_diag):
+    """The stage loop of the slot-form path when the sparse LU succeeded
+    (see :func:`_stages_inv`); rows ``j < n_diag`` of ``mt`` hold only their
+    diagonal entry (:func:`kernels.sparse_ordering.leading_diagonal_rows`:
+    the heat row, products no rate depends on), so they add one product
+    instead of a row (the row's zeros would add exact zeros). Kept apart from
+    :func:`_stages_fast` on purpose (see there)."""
     n = y.shape[0]
     m = kf.shape[0]
     inv_h = 1.0 / h
@@ -388,7 +400,9 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
                 k[s, i] = acc + x[i]
         for i in range(n):
             x[i] = 0.0
-        for j in range(n):
+        for j in range(n_diag):
+            x[j] = k[s, perm[j]] * mt[j, j]
+        for j in range(n_diag, n):
             bj = k[s, perm[j]]
             if bj != 0.0:
                 for i in range(n):
@@ -531,6 +545,7 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
     use_sparse = fast and n <= SPARSE_MAX_N
     (perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c,
      mt) = sparse_lu_plan_ordered(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp)
+    n_diag = leading_diagonal_rows(lc_ptr, iu_c) if use_sparse else 0
     xs = np.empty(n)
 
     t = t0
@@ -592,8 +607,9 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
                 continue
             if sparse:
                 inverse_w_sparse(w, dinv, iu_r, iu_c, il_r, il_c, mt)
-                _stages_inv(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
-                            g_nu, ext, y, f0, h, perm, mt, xs, k, u, ynew, rate_params)
+                _stages_inv_diag(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr,
+                                 g_rx, g_nu, ext, y, f0, h, perm, mt, xs, k, u, ynew,
+                                 rate_params, n_diag)
             elif fast:
                 _stages_fast(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
                              g_nu, ext, y, f0, h, w, piv, dinv, xs, k, u, ynew, rate_params)

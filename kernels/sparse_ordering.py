@@ -132,6 +132,23 @@ def symbolic_lu_with_order(pat, perm):
 
 
 @njit
+def leading_diagonal_rows(lc_ptr, iu_c):
+    """Number of leading states (in the permuted order) whose column of W is
+    empty off the diagonal: no L entry below and no U entry above. For them
+    W e_j = W_jj e_j, so row j of the explicit inverse of
+    :func:`kernels.linalg.inverse_w_sparse` is ``dinv[j] e_j`` alone (the
+    states :func:`empty_column_first_order` puts first)."""
+    n = lc_ptr.shape[0] - 1
+    in_u = np.zeros(n, dtype=np.bool_)
+    for t in range(iu_c.shape[0]):
+        in_u[iu_c[t]] = True
+    count = 0
+    while count < n and lc_ptr[count + 1] == lc_ptr[count] and not in_u[count]:
+        count += 1
+    return count
+
+
+@njit
 def sparse_lu_plan_ordered(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp):
     """:func:`kernels.linalg.sparse_lu_plan` with the elimination order of
     :func:`empty_column_first_order`; same outputs, same consumers."""

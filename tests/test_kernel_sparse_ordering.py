@@ -89,3 +89,34 @@ def test_heat_row_factors_and_inverse_matches_numpy():
         for j in range(N):
             inv[perm[i], perm[j]] = mt[j, i]
     np.testing.assert_allclose(inv, reference, rtol=1e-12, atol=1e-12 * np.abs(reference).max())
+
+
+def test_rodas_with_heat_row_matches_closed_form():
+    """Consecutive first-order A -> C -> D with the heat row (dH -1e5 and
+    -5e4 J/mol) through solve_rodas, whose sparse path now takes the heat row
+    and D first (rows of W^-1 that are diagonal): against the closed form,
+    to 1e-8 relative at rtol 1e-10."""
+    from kernel_models import problem_system
+    from kernels.problems import BATCH
+    from kernels.rosenbrock import solve_rodas
+    from kernels.status import SUCCESS
+
+    k1, k2, dH1, dH2 = 0.3, 0.05, -1e5, -5e4
+    a, c, d, q = range(4)
+    reactions = [{"reactants": {a: 1.0}, "net": {a: -1.0, c: 1.0, q: -dH1},
+                  "fwd": (np.log(k1), 0.0, 0.0)},
+                 {"reactants": {c: 1.0}, "net": {c: -1.0, d: 1.0, q: -dH2},
+                  "fwd": (np.log(k2), 0.0, 0.0)}]
+    system = problem_system(reactions, 4, BATCH)
+    y0 = np.array([1000.0, 0.0, 0.0, 0.0])
+    t_end = 40.0
+    atol = np.array([1e-9, 1e-9, 1e-9, -1e-4])
+    status, _, y_steps, _, _, stats, _ = solve_rodas(np.int64(BATCH), system, y0, 0.0, t_end,
+                                                     np.zeros(0), 1e-10, atol, 0.0,
+                                                     np.int64(100000), False)
+    assert status == SUCCESS
+    A = 1000.0 * np.exp(-k1 * t_end)
+    C = 1000.0 * k1 / (k2 - k1) * (np.exp(-k1 * t_end) - np.exp(-k2 * t_end))
+    D = 1000.0 - A - C
+    Q = -dH1 * (1000.0 - A) - dH2 * D
+    np.testing.assert_allclose(y_steps[-1], [A, C, D, Q], rtol=1e-8)
