@@ -9,6 +9,11 @@ ensemble runs on 1 and 2 Numba threads; the Python route and the scipy loop
 on a few hundred points (their per-point cost does not depend on the count).
 
     /work/venv/bin/python benchmarks/ensemble_throughput.py [--points 10000]
+        [--only snar|lomustine] [--repeats 3] [--profile]
+
+``--profile`` adds, for three lomustine points, the time of each operation
+(one thread, the others preset) and the Rodas5P counters of the tubes that
+the points change (R2, Q1).
 
 The machine is shared: run it when nothing else is running and repeat.
 """
@@ -89,6 +94,7 @@ def python_route_rate(data, factors, X, source, base_dir, columns):
 
 
 def compiled_rate(cr, X, threads, repeats=3):
+    """Best of ``repeats`` calls: (points per second, values, status)."""
     best = np.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -143,24 +149,119 @@ def scipy_loop_rate(route, X, method="LSODA"):
     return len(X) / (time.perf_counter() - t0), np.array(yields)
 
 
+def profile_lomustine(cl, X, repeats=200):
+    """Per-operation time (us, one thread, every other operation preset from
+    a full run of the point) and Rodas5P counters of R2 and Q1, for each row of X."""
+    from numba import njit
+
+    import kernels.route_ensemble as kre
+    from kernels.rosenbrock import solve_rodas
+
+    @njit
+    def run_ops(reps, p, raw, prog, n_reg, n, model, heat_s, energy_s, rev_kind, has_heat,
+                rtol, atol, max_steps, skip, R0, V0):
+        for _ in range(reps):
+            R = R0.copy()
+            V = V0.copy()
+            kre._run_point(p, raw, prog[0], prog[1], prog[2], prog[3], prog[4], prog[5],
+                           prog[6], prog[7], prog[8], prog[9], n_reg, n, model, heat_s,
+                           energy_s, rev_kind, has_heat, rtol, atol, max_steps, skip, R, V,
+                           np.zeros(4))
+        return R
+
+    P, _, _, _ = cl.parameter_matrix(X)
+    raw = np.ascontiguousarray(cl._raw_base)
+    names = cl._op_order
+    n, width = cl.n, cl.n + 5
+    n_ops = len(names)
+    none = (np.zeros(n_ops, dtype=np.int64), np.full((cl._n_reg, width), np.nan),
+            np.full((n_ops, 4), np.nan))
+    states, opv, fail, _ = cl._kernel(P, raw, np.arange(cl._n_reg), *none, threads=1)
+    rev_kind = np.ascontiguousarray(cl._compiled.rate_params[0], dtype=np.int64)
+    m = rev_kind.shape[0]
+    rate_params = (rev_kind, raw[0, :3 * m].reshape(m, 3).copy(),
+                   raw[0, 3 * m:6 * m].reshape(m, 3).copy())
+    dH = raw[0, 6 * m + cl._model[2].shape[0]:].copy()
+    prog = cl._program
+    for i, x in enumerate(X):
+        def args(skip):
+            return (P[i], raw[0], prog, np.int64(cl._n_reg), np.int64(n), cl._model, cl._heat_s,
+                    cl._energy_s, rev_kind, np.bool_(cl._has_heat), float(cl._rtol),
+                    float(cl._atol), np.int64(cl._max_steps), skip,
+                    np.ascontiguousarray(states[i]), np.ascontiguousarray(opv[i]))
+
+        def best_us(skip):
+            run_ops(1, *args(skip))
+            best = np.inf
+            for _ in range(5):
+                t0 = time.perf_counter()
+                run_ops(repeats, *args(skip))
+                best = min(best, (time.perf_counter() - t0) / repeats)
+            return best * 1e6
+
+        parts = []
+        for k, name in enumerate(names):
+            skip = np.ones(n_ops, dtype=np.int64)
+            skip[k] = 0
+            parts.append(f"{name} {best_us(skip):.0f}")
+        print(f"  point {x}: per operation (us) " + ", ".join(parts)
+              + f"; the point (operations it changes) {best_us(cl._invariant.copy()):.0f} us")
+        for name in ("R2", "Q1"):
+            k = names.index(name)
+            s = prog[1][k]
+            ins = prog[4][prog[3][k]:prog[3][k + 1]]
+            if prog[0][k] == kre.OP_QUENCH:
+                inlet = np.empty(width)
+                kre._mix(states[i], ins, n, inlet)
+                volume, mode, U, apv, Tc = P[i, s] * inlet[n], 0, 0.0, 0.0, 0.0
+            else:
+                inlet = states[i, ins[0]].copy()
+                volume, mode = P[i, s], prog[2][k, 1]
+                U, apv, Tc = P[i, s + 2], P[i, s + 3], P[i, s + 4]
+            T_in = P[i, s + 1] if (mode == 0 and not np.isnan(P[i, s + 1])) else inlet[n + 1]
+            code, system, y0, atol, _ = kre._reactor_system(
+                inlet[:n].copy(), np.int64(n), np.int64(m), T_in, np.int64(mode), U, apv, Tc,
+                inlet[n + 2], inlet[n + 3], cl._model, cl._heat_s, cl._energy_s, cl._model[8],
+                rate_params, dH, np.bool_(cl._has_heat), float(cl._atol), np.int64(0),
+                np.int64(2))
+            st = solve_rodas(np.int64(code), system, y0, 0.0, volume / inlet[n], np.zeros(0),
+                             cl._rtol, atol, 0.0, np.int64(cl._max_steps), True)
+            h = np.diff(st[1])
+            print(f"    {name}: {y0.shape[0]} states, steps {st[5][0]} (rejected {st[5][2]}), "
+                  f"rhs {st[5][3]}, Jacobians {st[5][4]}, LU {st[5][5]}; first steps "
+                  f"{np.array2string(h[:4], precision=3)} s, largest {h.max():.3g} s")
+
+
 def main():
     import numba
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", type=int, default=10_000)
     ap.add_argument("--python-points", type=int, default=200)
+    ap.add_argument("--only", choices=("snar", "lomustine"))
+    ap.add_argument("--repeats", type=int, default=3, help="best of this many compiled calls")
+    ap.add_argument("--profile", action="store_true",
+                    help="per-operation times and solver counters of three lomustine points")
     args = ap.parse_args()
     print(f"numba threads available: {numba.config.NUMBA_NUM_THREADS}")
 
-    # -- one-reactor SNAr route -------------------------------------------------
+    if args.only != "lomustine":
+        snar_section(args)
+    if args.only != "snar":
+        lomustine_section(args)
+
+
+def snar_section(args):
+    """The one-reactor SNAr route: compiled on 1 and 2 threads, the Python
+    route and the scipy loops."""
     snar = Route.from_dict(copy.deepcopy(SNAR), source="snar.yaml")
     cr = CompiledRoute(snar, SNAR_FACTORS)
     X = grid((313.15, 1e-6), (373.15, 1e-5), args.points)
     t0 = time.perf_counter()
     cr.evaluate(X[:4])
     print(f"first call (compile or cache load): {time.perf_counter() - t0:.1f} s")
-    r1, v1, _ = compiled_rate(cr, X, 1)
-    r2, v2, s2 = compiled_rate(cr, X, 2)
+    r1, v1, _ = compiled_rate(cr, X, 1, args.repeats)
+    r2, v2, s2 = compiled_rate(cr, X, 2, args.repeats)
     assert np.array_equal(v1, v2, equal_nan=True)
     Xp = X[:: max(1, len(X) // args.python_points)][: args.python_points]
     rp, rows = python_route_rate(SNAR, SNAR_FACTORS, Xp, "snar.yaml", ROOT, cr.columns)
@@ -180,7 +281,10 @@ def main():
         print(f"  scipy {m:5s} loop   : {rs:10.0f} points/s   (compiled 2 threads is {r2 / rs:.0f}x; "
               f"max rel. yield difference {dev:.1e})")
 
-    # -- lomustine ----------------------------------------------------------------
+
+
+def lomustine_section(args):
+    """The lomustine route: compiled on 1 and 2 threads and the Python route."""
     data, source = read_yaml(ROOT / "examples/lomustine/route.yaml")
     base_dir = ROOT / "examples/lomustine"
     lom = Route.from_dict(data, source=source, base_dir=base_dir)
@@ -188,8 +292,8 @@ def main():
     n_lom = max(args.points // 2, 100)
     XL = grid((303.15, 0.08e-6 / 60), (353.15, 0.2e-6 / 60), n_lom)
     cl.evaluate(XL[:4])
-    l1, w1, _ = compiled_rate(cl, XL, 1)
-    l2, w2, sl = compiled_rate(cl, XL, 2)
+    l1, w1, _ = compiled_rate(cl, XL, 1, args.repeats)
+    l2, w2, sl = compiled_rate(cl, XL, 2, args.repeats)
     assert np.array_equal(w1, w2, equal_nan=True)
     n_py = max(args.python_points // 4, 10)
     XLp = XL[:: max(1, len(XL) // n_py)][:n_py]
@@ -198,6 +302,9 @@ def main():
     print(f"  compiled, 1 thread : {l1:10.0f} points/s")
     print(f"  compiled, 2 threads: {l2:10.0f} points/s   (scaling {l2 / l1:.2f}x)")
     print(f"  Python route       : {lp:10.0f} points/s   (compiled 2 threads is {l2 / lp:.0f}x)")
+    if args.profile:
+        profile_lomustine(cl, np.array([[303.15, 0.08e-6 / 60], [323.15, 0.14e-6 / 60],
+                                        [353.15, 0.2e-6 / 60]]))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,15 @@ EQUILIBRIUM_VANT_HOFF = 2
 def rate_constants(T, rate_params, kf, kr):
     """Fill forward and reverse rate constants at temperature ``T`` (K)."""
     rev_kind, fwd, rev = rate_params
-    lnT = np.log(T)
+    # ln T only when some exponent b is not zero (or T is not a positive finite
+    # number, where 0 * ln T is NaN): b * ln T is exactly 0.0 otherwise, so the
+    # results are bitwise those of always taking the log
+    need_log = not (0.0 < T < np.inf)
+    for j in range(kf.shape[0]):
+        if fwd[j, 1] != 0.0 or (rev_kind[j] == REVERSE_ARRHENIUS and rev[j, 1] != 0.0):
+            need_log = True
+            break
+    lnT = np.log(T) if need_log else 0.0
     invT = 1.0 / T
     for j in range(kf.shape[0]):
         kf[j] = np.exp(fwd[j, 0] + fwd[j, 1] * lnT - fwd[j, 2] * invT)

@@ -73,11 +73,12 @@ from ._common import (
     store_dense,
 )
 from .jit import njit
-from .kinetics import N_SLOTS, rate_constants, slot_jacobian, slot_plan
+from .kinetics import (N_SLOTS, REVERSE_ARRHENIUS, rate_constants, slot_jacobian,
+                       slot_plan, slot_rates)
 from .linalg import (SPARSE_MAX_N, factor_w_dense, factor_w_sparse, inverse_w_sparse,
-                     solve_w_dense, sparse_lu_plan)
-from .problems import (BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs, slot_rhs,
-                       temperature_column)
+                     solve_w_dense)
+from .sparse_ordering import leading_diagonal_rows, sparse_lu_plan_ordered
+from .problems import BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs, slot_rhs
 from .status import (
     INVALID_INPUT,
     NON_FINITE,
@@ -319,8 +320,20 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
     """:func:`_stages_fast` with every solve W z = b done as z = W^-1 b from
     the explicit inverse of :func:`inverse_w_sparse` (in the permuted space of the
     sparse factors): x = sum_j b[perm[j]] mt[j], z[perm[i]] = x[i].
-    The stage loop of the slot-form path when the sparse LU succeeded; kept
-    apart from :func:`_stages_fast` on purpose (see there)."""
+    :func:`_stages_inv_diag` with no row known to be diagonal."""
+    _stages_inv_diag(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
+                     y, f0, h, perm, mt, x, k, u, ynew, rate_params, 0)
+
+
+@njit(inline="always")
+def _stages_inv_diag(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e,
+                     y, f0, h, perm, mt, x, k, u, ynew, rate_params, n_diag):
+    """The stage loop of the slot-form path when the sparse LU succeeded
+    (see :func:`_stages_inv`); rows ``j < n_diag`` of ``mt`` hold only their
+    diagonal entry (:func:`kernels.sparse_ordering.leading_diagonal_rows`:
+    the heat row, products no rate depends on), so they add one product
+    instead of a row (the row's zeros would add exact zeros). Kept apart from
+    :func:`_stages_fast` on purpose (see there)."""
     n = y.shape[0]
     m = kf.shape[0]
     inv_h = 1.0 / h
@@ -387,7 +400,9 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
                 k[s, i] = acc + x[i]
         for i in range(n):
             x[i] = 0.0
-        for j in range(n):
+        for j in range(n_diag):
+            x[j] = k[s, perm[j]] * mt[j, j]
+        for j in range(n_diag, n):
             bj = k[s, perm[j]]
             if bj != 0.0:
                 for i in range(n):
@@ -396,6 +411,39 @@ def _stages_inv(code, kf, kr, params, q, any_rev, fslot, rslot, g_ptr, g_rx, g_n
             k[s, perm[i]] = x[i]
     for i in range(n):
         ynew[i] = e[i] + k[7, i]
+
+
+@njit(inline="always")
+def _slot_temperature_column(e, kf, kr, any_rev, fslot, rslot, rate_params, s_ptr, s_sp,
+                             s_nu, params, dqdT, jx):
+    """:func:`kernels.problems.temperature_column` from the slot form: ``e``
+    holds the state as :func:`kernels.kinetics.slot_jacobian` left it (e[n] =
+    1), kf, kr are at T = e[n - 1]; d q_j / dT = kf_j prod(e) d ln kf/dT -
+    kr_j prod(e) d ln kr/dT as in :func:`kernels.kinetics.rate_temperature_derivative`
+    (same values to round-off: the products are formed in another order)."""
+    n = jx.shape[0]
+    nT = n - 1
+    rev_kind, fwd, rev = rate_params
+    invT = 1.0 / e[nT]
+    invT2 = invT * invT
+    m = kf.shape[0]
+    for j in range(m):
+        b = N_SLOTS * j
+        dlnkf = fwd[j, 1] * invT + fwd[j, 2] * invT2
+        d = kf[j] * (e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]) * dlnkf
+        if any_rev and kr[j] != 0.0:
+            if rev_kind[j] == REVERSE_ARRHENIUS:
+                dlnkr = rev[j, 1] * invT + rev[j, 2] * invT2
+            else:
+                dlnkr = dlnkf - rev[j, 2] * invT2
+            d -= kr[j] * (e[rslot[b]] * e[rslot[b + 1]] * e[rslot[b + 2]]) * dlnkr
+        dqdT[j] = d
+    for i in range(n):
+        jx[i, nT] = 0.0
+    for j in range(m):
+        for a in range(s_ptr[j], s_ptr[j + 1]):
+            jx[s_sp[a], nT] += s_nu[a] * dqdT[j]
+    jx[nT, nT] -= params[nT + 2]
 
 
 @njit
@@ -491,10 +539,13 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
     s_ptr, s_sp, s_nu = model[6], model[7], model[8]
     ext = np.empty(n + 1)
     jx = np.empty((n, n + 1)) if fast else np.empty((n, n))
-    # static-pattern sparse LU for the slot form (falls back to the dense LU)
+    # static-pattern sparse LU for the slot form (falls back to the dense LU);
+    # states nothing depends on (the heat row) are eliminated first, else the
+    # heat row's large entries fail the pivot threshold at nearly every step
     use_sparse = fast and n <= SPARSE_MAX_N
     (perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c,
-     mt) = sparse_lu_plan(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp)
+     mt) = sparse_lu_plan_ordered(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp)
+    n_diag = leading_diagonal_rows(lc_ptr, iu_c) if use_sparse else 0
     xs = np.empty(n)
 
     t = t0
@@ -517,6 +568,7 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
         err_acc = 1.0
         last_rejected = False
         jac_current = False
+        k_at_y = False  # kf, kr of an energy problem are at T = y[n - 1]
         n_fail = 0
         while True:
             status, h, last = start_step(stats, max_steps, h, t, t_end)
@@ -524,11 +576,13 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
                 break
             if not jac_current:
                 if fast:
-                    if energy:
+                    if energy and not k_at_y:
                         rate_constants(y[n - 1], rate_params, kf, kr)
                     slot_jacobian(y, kf, kr, any_rev, fslot, rslot, s_ptr, s_sp, s_nu, ext, jx)
                     if energy:
-                        temperature_column(y, system, jx)
+                        _slot_temperature_column(ext, kf, kr, any_rev, fslot, rslot,
+                                                 rate_params, s_ptr, s_sp, s_nu, params,
+                                                 work[kf.shape[0]:], jx)
                     if code == CSTR_TRANSIENT or code == CSTR_ENERGY:
                         inv_tau = params[0]
                         for i in range(n):
@@ -553,8 +607,9 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
                 continue
             if sparse:
                 inverse_w_sparse(w, dinv, iu_r, iu_c, il_r, il_c, mt)
-                _stages_inv(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
-                            g_nu, ext, y, f0, h, perm, mt, xs, k, u, ynew, rate_params)
+                _stages_inv_diag(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr,
+                                 g_rx, g_nu, ext, y, f0, h, perm, mt, xs, k, u, ynew,
+                                 rate_params, n_diag)
             elif fast:
                 _stages_fast(code, kf, kr, params, work, any_rev, fslot, rslot, g_ptr, g_rx,
                              g_nu, ext, y, f0, h, w, piv, dinv, xs, k, u, ynew, rate_params)
@@ -577,8 +632,20 @@ def integrate_rodas(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_ste
                     negative = True
             err = np.sqrt(s2 / max(n, 1))
             finite = np.isfinite(err) and chk == 0.0
+            k_at_y = False  # the stages left kf, kr at their own temperatures
             if finite:
-                if fast and not energy:
+                if fast and energy:
+                    # rhs of the energy problem in slot form; kf, kr stay at
+                    # T_new for the next step's Jacobian when the step is accepted
+                    rate_constants(ynew[n - 1], rate_params, kf, kr)
+                    slot_rates(ynew, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, ext,
+                               work, fnew)
+                    fnew[n - 1] -= params[n + 1] * (ynew[n - 1] - params[n + 2])
+                    if code == CSTR_ENERGY:
+                        for i in range(n):
+                            fnew[i] += (params[1 + i] - ynew[i]) * params[0]
+                    k_at_y = True
+                elif fast:
                     slot_rhs(code, ynew, kf, kr, params, work, any_rev, fslot, rslot, g_ptr,
                              g_rx, g_nu, ext, fnew)
                 else:
