@@ -66,7 +66,8 @@ from ._common import (
 from .jit import njit
 from .kinetics import N_SLOTS, rate_constants, slot_jacobian, slot_plan
 from .linalg import (SPARSE_MAX_N, factor_w_dense, factor_w_sparse, inverse_w_sparse,
-                     solve_w_dense, sparse_lu_plan)
+                     solve_w_dense)
+from .sparse_ordering import sparse_lu_plan_ordered
 from .gas_reactors import gas_rhs
 from .problems import (BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, _gas_problem_jacobian,
                        _is_gas_system, jacobian, rhs, slot_rhs, temperature_column)
@@ -246,7 +247,7 @@ def solve_bdf(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, re
     jx = np.empty((n, n + 1)) if fast else np.empty((n, n))
     use_sparse = fast and n <= SPARSE_MAX_N
     (perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c,
-     mt) = sparse_lu_plan(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp)
+     mt) = sparse_lu_plan_ordered(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp)
     q = work
     m = kf.shape[0]
     nT = n - 1
