@@ -238,14 +238,9 @@ def _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp):
 
 
 @njit
-def _symbolic_lu(pat):
-    """Minimum-degree ordering and symbolic LU of the pattern ``pat``.
-
-    Returns ``(perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx)`` in the
-    permuted index space: row ``i`` of W's factors is row ``perm[i]`` of W;
-    ``lr`` are the columns < i of L's row i, ``lc`` the rows > k of L's
-    column k, ``ur`` the columns > i of U's row i (fill included).
-    """
+def _minimum_degree_order(pat):
+    """Minimum-degree elimination order of the symmetrised pattern ``pat``
+    (ties to the lowest index)."""
     n = pat.shape[0]
     g = np.zeros((n, n), dtype=np.bool_)
     for i in range(n):
@@ -278,6 +273,19 @@ def _symbolic_lu(pat):
         for a in range(cnt):
             for b in range(cnt):
                 g[nb[a], nb[b]] = True
+    return perm
+
+
+@njit
+def symbolic_lu_with_order(pat, perm):
+    """Symbolic LU of the pattern ``pat`` eliminated in the order ``perm``.
+
+    Returns ``(perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx)`` in the
+    permuted index space: row ``i`` of W's factors is row ``perm[i]`` of W;
+    ``lr`` are the columns < i of L's row i, ``lc`` the rows > k of L's
+    column k, ``ur`` the columns > i of U's row i (fill included).
+    """
+    n = pat.shape[0]
     p2 = np.zeros((n, n), dtype=np.bool_)
     for i in range(n):
         for j in range(n):
@@ -405,13 +413,35 @@ def sparse_lu_plan(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, s_sp):
     lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c, mt)``; empty arrays when
     ``use_sparse`` is False. Shared by Rodas5P and :mod:`kernels.bdf`."""
     if not use_sparse:
-        e = np.zeros(0, dtype=np.int64)
-        return e, e, e, e, e, e, e, e, e, e, e, np.empty((0, 0))
+        return no_sparse_plan()
+    pattern = slot_w_pattern(n, energy, any_rev, fslot, rslot, s_ptr, s_sp)
+    return sparse_plan_in_order(pattern, _minimum_degree_order(pattern))
+
+
+@njit
+def no_sparse_plan():
+    """The empty plan of a solve that does not use the sparse LU."""
+    e = np.zeros(0, dtype=np.int64)
+    return e, e, e, e, e, e, e, e, e, e, e, np.empty((0, 0))
+
+
+@njit
+def slot_w_pattern(n, energy, any_rev, fslot, rslot, s_ptr, s_sp):
+    """Structural pattern of W for the slot form; with an energy balance the
+    temperature column (last) touches every row a reaction changes."""
     pattern = _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp)
     if energy:
         for a in range(s_ptr[s_ptr.shape[0] - 1]):
             pattern[s_sp[a], n - 1] = True
-    perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = _symbolic_lu(pattern)
+    return pattern
+
+
+@njit
+def sparse_plan_in_order(pattern, perm):
+    """The plan of :func:`sparse_lu_plan` (symbolic factors, inverse entry
+    lists, inverse storage) for ``pattern`` eliminated in the order ``perm``."""
+    n = pattern.shape[0]
+    perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = symbolic_lu_with_order(pattern, perm)
     iu_r, iu_c, il_r, il_c = _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx)
     return (perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c,
             np.empty((n, n)))

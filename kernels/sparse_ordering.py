@@ -20,7 +20,7 @@ returns, for the same factorization and inverse routines.
 import numpy as np
 
 from .jit import njit
-from .linalg import _inverse_plan, _slot_pattern
+from .linalg import no_sparse_plan, slot_w_pattern, sparse_plan_in_order
 
 
 @njit
@@ -28,7 +28,7 @@ def empty_column_first_order(pat):
     """Elimination order of the (n, n) pattern ``pat``: the states whose
     column is empty off the diagonal first (in index order), then minimum
     degree on the symmetrised pattern of the others (ties to the lowest
-    index, as :func:`kernels.linalg._symbolic_lu`). Eliminating an
+    index, as :func:`kernels.linalg._minimum_degree_order`). Eliminating an
     empty-column state makes no fill, so it is removed from the graph
     without joining its neighbours."""
     n = pat.shape[0]
@@ -79,59 +79,6 @@ def empty_column_first_order(pat):
 
 
 @njit
-def symbolic_lu_with_order(pat, perm):
-    """Symbolic LU of ``pat`` in the order ``perm``, in the layout of
-    :func:`kernels.linalg._symbolic_lu`: ``(perm, lr_ptr, lr_idx, lc_ptr,
-    lc_idx, ur_ptr, ur_idx)`` in the permuted index space (fill included)."""
-    n = pat.shape[0]
-    p2 = np.zeros((n, n), dtype=np.bool_)
-    for i in range(n):
-        for j in range(n):
-            p2[i, j] = pat[perm[i], perm[j]]
-    for k in range(n):
-        for i in range(k + 1, n):
-            if p2[i, k]:
-                for j in range(k + 1, n):
-                    if p2[k, j]:
-                        p2[i, j] = True
-    nl = 0
-    nu = 0
-    for i in range(n):
-        for j in range(n):
-            if p2[i, j]:
-                if j < i:
-                    nl += 1
-                elif j > i:
-                    nu += 1
-    lr_ptr = np.zeros(n + 1, dtype=np.int64)
-    lr_idx = np.empty(nl, dtype=np.int64)
-    lc_ptr = np.zeros(n + 1, dtype=np.int64)
-    lc_idx = np.empty(nl, dtype=np.int64)
-    ur_ptr = np.zeros(n + 1, dtype=np.int64)
-    ur_idx = np.empty(nu, dtype=np.int64)
-    a = 0
-    c = 0
-    b = 0
-    for i in range(n):
-        for j in range(i):
-            if p2[i, j]:
-                lr_idx[a] = j
-                a += 1
-        lr_ptr[i + 1] = a
-        for j in range(i + 1, n):
-            if p2[i, j]:
-                ur_idx[b] = j
-                b += 1
-        ur_ptr[i + 1] = b
-        for r in range(i + 1, n):
-            if p2[r, i]:
-                lc_idx[c] = r
-                c += 1
-        lc_ptr[i + 1] = c
-    return perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx
-
-
-@njit
 def leading_diagonal_rows(lc_ptr, iu_c):
     """Number of leading states (in the permuted order) whose column of W is
     empty off the diagonal: no L entry below and no U entry above. For them
@@ -153,14 +100,6 @@ def sparse_lu_plan_ordered(n, use_sparse, energy, any_rev, fslot, rslot, s_ptr, 
     """:func:`kernels.linalg.sparse_lu_plan` with the elimination order of
     :func:`empty_column_first_order`; same outputs, same consumers."""
     if not use_sparse:
-        e = np.zeros(0, dtype=np.int64)
-        return e, e, e, e, e, e, e, e, e, e, e, np.empty((0, 0))
-    pattern = _slot_pattern(n, any_rev, fslot, rslot, s_ptr, s_sp)
-    if energy:
-        for a in range(s_ptr[s_ptr.shape[0] - 1]):
-            pattern[s_sp[a], n - 1] = True
-    perm = empty_column_first_order(pattern)
-    perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = symbolic_lu_with_order(pattern, perm)
-    iu_r, iu_c, il_r, il_c = _inverse_plan(lc_ptr, lc_idx, ur_ptr, ur_idx)
-    return (perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx, iu_r, iu_c, il_r, il_c,
-            np.empty((n, n)))
+        return no_sparse_plan()
+    pattern = slot_w_pattern(n, energy, any_rev, fslot, rslot, s_ptr, s_sp)
+    return sparse_plan_in_order(pattern, empty_column_first_order(pattern))

@@ -9,58 +9,22 @@ floor from locating a sharp peak on a step grid; Cantera's
 ``equilibrium_constants`` differentiated by central differences.
 """
 
-import math
-
 import numpy as np
 import pytest
 
 ct = pytest.importorskip("cantera")
 
 import flowchem as fc  # noqa: E402
-from flowchem.reactors.gas import (IGNITION_REFINE_POINTS, GasBatchReactor,  # noqa: E402
-                                   ignition_delay)
+from flowchem.reactors.gas import GasBatchReactor, ignition_delay  # noqa: E402
+from cantera_reference import cantera_ignition_delay  # noqa: E402
 
 P_ATM = 101325.0
 H2O2_X = "H2:2, O2:1, AR:7"
 
 
-def _heating_rate(gas):
-    return -np.dot(gas.partial_molar_enthalpies, gas.net_production_rates) / (
-        gas.density * gas.cp_mass)
-
-
 def _cantera_ignition_dense(T0, t_end, rtol):
-    """Time of the largest dT/dt of Cantera's run: step values, then 201
-    points of CVODES's interpolating polynomial around the largest, parabola."""
-    gas = ct.Solution("h2o2.yaml")
-    gas.TPX = T0, P_ATM, H2O2_X
-    net = ct.ReactorNet([ct.IdealGasConstPressureReactor(gas, clone=False)])
-    net.rtol, net.atol = rtol, 1e-20
-    ts, rates, taylor = [0.0], [_heating_rate(gas)], [None]
-    while net.time < t_end:
-        net.step()
-        ts.append(net.time)
-        rates.append(_heating_rate(gas))
-        coefs = []
-        for k in range(6):
-            try:
-                coefs.append(np.array(net.get_derivative(k)) / math.factorial(k))
-            except ct.CanteraError:
-                break
-        taylor.append(coefs)
-    ts = np.array(ts)
-    i = int(np.argmax(rates))
-    grid = np.linspace(ts[i - 1], ts[i + 1], IGNITION_REFINE_POINTS)
-    d = np.empty(grid.size)
-    for g, tq in enumerate(grid):
-        j = i if tq <= ts[i] else i + 1
-        y = sum(c * (tq - ts[j]) ** k for k, c in enumerate(taylor[j]))
-        gas.set_unnormalized_mass_fractions(y[2:])
-        gas.TP = y[1], P_ATM
-        d[g] = _heating_rate(gas)
-    m = int(np.argmax(d))
-    den = d[m - 1] - 2.0 * d[m] + d[m + 1]
-    return grid[m] + 0.5 * (d[m - 1] - d[m + 1]) / den * (grid[1] - grid[0])
+    """Cantera's h2o2 ignition delay from T0, located on CVODES's dense output."""
+    return cantera_ignition_delay("h2o2.yaml", T0, H2O2_X, t_end, rtol)
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,13 @@ accuracy the tolerance promised.
 References: the RADAU solution of ROBER from the IVP test set; the ignition
 delay of h2o2 and gri30 (constant pressure, 1 atm) from Cantera's
 ``IdealGasConstPressureReactor`` at rtol 1e-12, located on CVODES's dense
-output as flowchem locates its own (tests/test_gas_ignition_accuracy.py).
+output as flowchem locates its own (tests/cantera_reference.py).
 Cost bounds are per step, so they do not depend on the step count; the
 old policy (Jacobian re-evaluated only after a Newton failure, the rate
 measured afresh after every new factorization) measured 1.71 right-hand
 sides per step on ROBER at rtol 1e-10, 1.63 on h2o2 at 1e-10 and 1.76 on
 gri30 at 1e-8, and fails each bound below.
 """
-
-import math
 
 import numpy as np
 import pytest
@@ -23,6 +21,7 @@ import flowchem as fc
 from kernels import status
 from kernels.bdf import JAC_MAX_AGE, solve_bdf
 from kernels.problems import BATCH
+from cantera_reference import cantera_ignition_delay
 from kernel_models import load_ivp_reference, max_rel_err, rober_system
 
 EMPTY = np.empty(0)
@@ -51,47 +50,6 @@ def test_rober_one_newton_iteration_per_step_at_the_testset_accuracy():
 ct = pytest.importorskip("cantera")
 
 
-def _heating_rate(gas):
-    return -np.dot(gas.partial_molar_enthalpies, gas.net_production_rates) / (
-        gas.density * gas.cp_mass)
-
-
-def _cantera_ignition(file, T0, X, t_end, rtol=1e-12):
-    """Time of Cantera's largest dT/dt, refined on CVODES's Nordsieck
-    polynomial (as test_gas_ignition_accuracy._cantera_ignition_dense)."""
-    from flowchem.reactors.gas import IGNITION_REFINE_POINTS
-
-    gas = ct.Solution(file)
-    gas.TPX = T0, P_ATM, X
-    net = ct.ReactorNet([ct.IdealGasConstPressureReactor(gas, clone=False)])
-    net.rtol, net.atol = rtol, 1e-20
-    ts, rates, taylor = [0.0], [_heating_rate(gas)], [None]
-    while net.time < t_end:
-        net.step()
-        ts.append(net.time)
-        rates.append(_heating_rate(gas))
-        coefs = []
-        for k in range(6):
-            try:
-                coefs.append(np.array(net.get_derivative(k)) / math.factorial(k))
-            except ct.CanteraError:
-                break
-        taylor.append(coefs)
-    ts = np.array(ts)
-    i = int(np.argmax(rates))
-    grid = np.linspace(ts[i - 1], ts[i + 1], IGNITION_REFINE_POINTS)
-    d = np.empty(grid.size)
-    for g, tq in enumerate(grid):
-        j = i if tq <= ts[i] else i + 1
-        y = sum(c * (tq - ts[j]) ** k for k, c in enumerate(taylor[j]))
-        gas.set_unnormalized_mass_fractions(y[2:])
-        gas.TP = y[1], P_ATM
-        d[g] = _heating_rate(gas)
-    m = int(np.argmax(d))
-    den = d[m - 1] - 2.0 * d[m] + d[m + 1]
-    return grid[m] + 0.5 * (d[m - 1] - d[m + 1]) / den * (grid[1] - grid[0])
-
-
 @pytest.mark.parametrize("file, T0, X, t_end, rtol, max_error, max_rhs_per_step", [
     # measured: error 5.6e-10, 1.31 right-hand sides per step (old: 1.3e-9, 1.63)
     ("h2o2.yaml", 1200.0, "H2:2, O2:1, AR:7", 5e-4, 1e-10, 3e-9, 1.45),
@@ -105,7 +63,7 @@ def test_gas_ignition_one_newton_iteration_per_step_at_the_same_accuracy(
     # measured errors, at or below the old policy's errors times 4)
     from flowchem.reactors.gas import GasBatchReactor, ignition_delay
 
-    tau_ref = _cantera_ignition(file, T0, X, t_end)
+    tau_ref = cantera_ignition_delay(file, T0, X, t_end)
     mech = fc.Mechanism.from_cantera(file)
     res = GasBatchReactor(mech, T=T0, P=P_ATM, X=X,
                           options={"rtol": rtol, "method": "bdf"}).run(t_end)

@@ -62,19 +62,23 @@ def _csr(rows):
     return (ptr, np.array(idx, dtype=np.int64), np.array(val, dtype=np.float64))
 
 
-def _slots(ptr, idx, val, j, n, width=3):
-    """Species indices of row ``j`` of a CSR with each index repeated by its
-    (small whole-number) value, padded with ``n`` to ``width``; None when a
-    value is not a whole number in 1..3 or the row needs more slots."""
+def _slots(entries, n, width=3):
+    """Species indices of ``entries`` ((index, value) pairs), each repeated by
+    its (small whole-number) value, padded with ``n`` to ``width``; None when a
+    value is not a whole number in 1..3 or the entries need more slots."""
     out = []
-    for a in range(ptr[j], ptr[j + 1]):
-        v = val[a]
+    for i, v in entries:
         if v != round(v) or not 1 <= v <= 3:
             return None
-        out.extend([int(idx[a])] * int(v))
+        out.extend([int(i)] * int(v))
     if len(out) > width:
         return None
     return out + [n] * (width - len(out))
+
+
+def _row(ptr, idx, val, j):
+    """Row ``j`` of a CSR as (index, value) pairs."""
+    return [(idx[a], val[a]) for a in range(ptr[j], ptr[j + 1])]
 
 
 def fast_path_arrays(model, n: int) -> tuple:
@@ -89,15 +93,14 @@ def fast_path_arrays(model, n: int) -> tuple:
     rslot = np.full((m, 3), n, dtype=np.int64)
     kslot = np.full((m, 6), n, dtype=np.int64)
     for j in range(m):
-        fs = _slots(r_ptr, r_sp, r_ord, j, n)
+        fs = _slots(_row(r_ptr, r_sp, r_ord, j), n)
         fslot[j] = fs if fs is not None else [-1, n, n]
         if reversible[j]:
-            rs = _slots(p_ptr, p_sp, p_ord, j, n)
+            rs = _slots(_row(p_ptr, p_sp, p_ord, j), n)
             rslot[j] = rs if rs is not None else [-1, n, n]
-        pos = [(s_sp[a], s_nu[a]) for a in range(s_ptr[j], s_ptr[j + 1]) if s_nu[a] > 0]
-        neg = [(s_sp[a], -s_nu[a]) for a in range(s_ptr[j], s_ptr[j + 1]) if s_nu[a] < 0]
-        kp = _slots([0, len(pos)], [i for i, _ in pos], [v for _, v in pos], 0, n)
-        kn = _slots([0, len(neg)], [i for i, _ in neg], [v for _, v in neg], 0, n)
+        net = _row(s_ptr, s_sp, s_nu, j)
+        kp = _slots([(i, v) for i, v in net if v > 0], n)
+        kn = _slots([(i, -v) for i, v in net if v < 0], n)
         kslot[j] = kp + kn if kp is not None and kn is not None else [-1] + [n] * 5
     order = np.lexsort((np.repeat(np.arange(m), np.diff(s_ptr)), s_sp))   # by species, then reaction
     rx = np.repeat(np.arange(m), np.diff(s_ptr))[order]
