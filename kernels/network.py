@@ -19,7 +19,9 @@ with ``w = n_species + n_tracers + 1`` (mol/m^3, dimensionless fractions, K);
                 + back-mixing                                   (energy cells)
     dT/dt     = 0                                               (isothermal cells)
     back-mixing of cell i: exchange[i] (y_{i+1} - y_i) + exchange[i-1] (y_{i-1} - y_i)
-                           (symmetric: the cells of a tube have equal volumes)
+                           (symmetric: the cells of a tube have equal volumes;
+                           negative inside a two-node collocation element,
+                           whose first node couples to its second)
 
 on every component except the T of isothermal cells (which keep the T of
 their state: an event sets it by editing the state between segments; their
@@ -37,7 +39,9 @@ Structure tuple ``net`` (does not change between segments; build it with
            n_tracers,    # int64
            cell_energy,  # int8[n_cells]: 1 energy balance, 0 isothermal
            link_ptr,     # int64[n_cells + 1]: links of cell i are link_ptr[i]:link_ptr[i+1]
-           link_src)     # int64[n_links]: source cell of each link, < its cell
+           link_src,     # int64[n_links]: source cell of each link, < its cell
+           nonnegative)  # int64: 1 rejects steps that go negative (tanks and
+                         # upwind cells), 0 not (collocation elements)
 
 Segment tuple ``seg`` (inputs of one integration segment [t0, t1], each given
 at t0 and at t1 and interpolated linearly in t inside; build it with
@@ -137,7 +141,7 @@ _SEG_KEYS = ("kappa", "feed", "weight", "ua", "T_coolant", "rho_cp", "exchange")
 # plain-Python builders (the only way the domain layer makes the tuples)
 # ---------------------------------------------------------------------------
 def make_network(*, model, rate_params, dH, n_species, n_tracers, cell_energy, link_ptr,
-                 link_src):
+                 link_src, nonnegative=True):
     """The structure tuple ``net`` of the module docstring, validated.
 
     Parameters
@@ -159,12 +163,19 @@ def make_network(*, model, rate_params, dH, n_species, n_tracers, cell_energy, l
         ``link_ptr[i]:link_ptr[i+1]``.
     link_src : array_like of int
         Source cell of each link; must be below the link's own cell.
+    nonnegative : bool
+        Reject steps (and damp Newton steps) that take a state below
+        -(atol + rtol |y|). True for first-order upwind cells and tanks,
+        whose exact solutions stay non-negative; False for networks with
+        collocation elements, whose exact semi-discrete solution over- and
+        undershoots at a sharp front (the rule would then refuse every step
+        there).
 
     Returns
     -------
     tuple
         ``(model_h, rate_params, dH, n_species, n_tracers, cell_energy,
-        link_ptr, link_src)``.
+        link_ptr, link_src, nonnegative)``.
 
     Raises
     ------
@@ -228,7 +239,7 @@ def make_network(*, model, rate_params, dH, n_species, n_tracers, cell_energy, l
         raise ValueError("every link's source cell must be below its own cell "
                          "(cells in topological order)")
     return (model_h, rate_params, dH, np.int64(n_s), np.int64(n_tr), cell_energy, link_ptr,
-            link_src)
+            link_src, np.int64(1 if nonnegative else 0))
 
 
 def network_sizes(net):
@@ -287,9 +298,11 @@ def make_segment(net, **inputs):
         Volumetric heat capacity, J/m^3/K (> 0 in energy cells); default 1
         for isothermal cells, required when the network has an energy cell.
     exchange : array_like, (n_cells,)
-        Back-mixing rate between cell i and i+1, 1/s (>= 0); default 0. Must
-        be 0 at the last cell and at any cell that feeds a cell other than
-        i + 1.
+        Exchange rate between cell i and i+1, 1/s; default 0. Positive for
+        back-mixing (dispersion); negative inside a two-node collocation
+        element (its downstream coupling, see flowchem.process.dynamic).
+        Must be 0 at the last cell and at any cell that feeds a cell other
+        than i + 1.
 
     Returns
     -------
@@ -300,7 +313,7 @@ def make_segment(net, **inputs):
     Raises
     ------
     ValueError
-        On an unknown keyword, a wrong shape, a negative rate or a
+        On an unknown keyword, a wrong shape, a negative kappa or ua, or a
         non-finite value.
     """
     allowed = set()
@@ -318,7 +331,7 @@ def make_segment(net, **inputs):
     tc = _ends("T_coolant", inputs, (n_cells,), 0.0)
     rc = _ends("rho_cp", inputs, (n_cells,), None if np.any(cell_energy) else 1.0)
     ex = _ends("exchange", inputs, (n_cells,), 0.0)
-    for name, pair in (("kappa", kappa), ("ua", ua), ("exchange", ex)):
+    for name, pair in (("kappa", kappa), ("ua", ua)):
         for a in pair:
             if np.any(a < 0.0):
                 raise ValueError(f"{name} must be non-negative")
@@ -386,7 +399,7 @@ def _rhs(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, work, out):
     """dy/dt of the network into ``out``. With ``cached`` the rate constants
     of isothermal cells come from ``kf_iso[i]``, ``kr_iso[i]``; otherwise
     from the cell's T."""
-    model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src = net
+    model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src, _ = net
     kf, kr, q, cbuf, wdot, fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e_, jx = work
     (kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1) = seg
     n_cells = cell_energy.shape[0]
@@ -450,7 +463,7 @@ def _network_dfdt(t, y, net, seg, t0, t1, work, out):
     """Partial derivative of f with respect to t at fixed y (the inputs are
     linear in t, so this is exact): kappa' (y_in - y) + kappa y_in'
     + exchange' (y_nb - y) - heat rho_cp' / rho_cp^2 + ua' (Tc - T) + ua Tc'."""
-    model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src = net
+    model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src, _ = net
     kf, kr, q, cbuf, wdot, fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e_, jx = work
     (kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1) = seg
     n_cells = cell_energy.shape[0]
@@ -552,7 +565,7 @@ def _jacobian_blocks(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, work, jr, d
     ``kf_iso[i]``, ``kr_iso[i]`` and get no T column (their T never moves,
     so W's T column multiplies zero).
     """
-    model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src = net
+    model_h, rate_params, dH, n_s, n_tr, cell_energy, link_ptr, link_src, _ = net
     kf, kr, q, cbuf, wdot, fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu, e_, jx = work
     (kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1) = seg
     n_cells = cell_energy.shape[0]
@@ -1005,6 +1018,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
     wr = n_s + 1
     n = n_cells * w
     n_out = t_out.shape[0]
+    enforce_nonnegative = net[8] != 0
     stats = np.zeros(N_NET_STATS, dtype=np.int64)
     y_out = np.full((n_out, y0.shape[0]), np.nan)
     y = y0.copy()
@@ -1166,7 +1180,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
                 r = k[7, i] / sc
                 s2 += r * r
                 chk += yn * 0.0
-                if yn < -(at[i] + rtol * ayi):
+                if enforce_nonnegative and yn < -(at[i] + rtol * ayi):
                     negative = True
             err = np.sqrt(s2 / max(n, 1))
             finite = np.isfinite(err) and chk == 0.0
@@ -1282,6 +1296,7 @@ def steady_network(net, seg, y0, rtol, atol, max_iter):
     w = n_s + n_tr + 1
     wr = n_s + 1
     n = n_cells * w
+    enforce_nonnegative = net[8] != 0
     stats = np.zeros(N_STEADY_STATS, dtype=np.int64)
     y = y0.copy()
     if not _check_network_inputs(net, seg, y0, 0.0, 0.0, y0[:0], rtol, atol):
@@ -1331,7 +1346,7 @@ def steady_network(net, seg, y0, rtol, atol, max_iter):
             if ok:
                 # stay above -atol: the largest fraction of the step allowed
                 for i in range(n):
-                    if dy[i] < 0.0 and y[i] + dy[i] < -at[i]:
+                    if enforce_nonnegative and dy[i] < 0.0 and y[i] + dy[i] < -at[i]:
                         lam = min(lam, 0.99 * (y[i] + at[i]) / (-dy[i]))
             accepted = False
             while ok and lam >= 1.0 / 64.0:
@@ -1364,7 +1379,7 @@ def steady_network(net, seg, y0, rtol, atol, max_iter):
         if ok:
             for i in range(n):
                 ytry[i] = y[i] + dy[i]
-                if ytry[i] < -(at[i] + rtol * abs(y[i])):
+                if enforce_nonnegative and ytry[i] < -(at[i] + rtol * abs(y[i])):
                     negative = True
             _rhs(t, ytry, net, seg, t, t, True, kf_iso, kr_iso, work, ftry)
             stats[STEADY_STAT_RHS_EVALS] += 1

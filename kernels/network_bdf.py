@@ -108,6 +108,7 @@ def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps
     n_s, n_tr, cell_energy = net[3], net[4], net[5]
     n_cells = cell_energy.shape[0]
     n_links = net[7].shape[0]
+    enforce_nonnegative = net[8] != 0
     m = net[2].shape[0]
     w = n_s + n_tr + 1
     wr = n_s + 1
@@ -331,7 +332,7 @@ def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps
             r = d[i] / sc
             s2 += r * r
             chk += ynew[i] * 0.0  # NaN when ynew is inf or NaN
-            if ynew[i] < -(at[i] + rtol * abs(y[i])):
+            if enforce_nonnegative and ynew[i] < -(at[i] + rtol * abs(y[i])):
                 negative = True
         err = _ERROR_CONST[order] * np.sqrt(s2 / n)
         if not (chk == 0.0 and np.isfinite(err)):

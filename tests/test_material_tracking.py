@@ -439,7 +439,7 @@ def test_dynamic_run_against_the_route_rtd(tank_tube_tank, tmp_path):
     t_lot = 600.0
     run = simulate_dynamic(tank_tube_tank, {
         "duration": "1800 s", "start": "filled-with-solvent", "output": {"interval": "1 s"},
-        "discretisation": {"cells": 50}, "events": [{"at": f"{t_lot} s", "feed": "f", "lot": "B"}]})
+        "discretisation": {"scheme": "upwind", "cells": 50}, "events": [{"at": f"{t_lot} s", "feed": "f", "lot": "B"}]})
     tr = evaluate_tracking(run, {"conc.B": ">= 0.5 mol/L"}, batch={"run_time": "10 min"})
     Fg = route_rtd(tank_tube_tank, "g", model="cells", cells=50)
     Ff = route_rtd(tank_tube_tank, "f", model="cells", cells=50)
