@@ -633,7 +633,7 @@ class _Network:
                 if isinstance(op, CSTRCascade):
                     N = op.n
                 elif _is_dispersion_tube(op):
-                    N = scenario.cells_of(name, self.dispersion_cells)
+                    N = scenario.cells_of(name, self._dispersion_default(name))
                 else:
                     N = scenario.cells_of(name, self.tube_cells)
                     if collocation:
@@ -913,8 +913,30 @@ class _Network:
             cache[name] = op._thermal(self._steady_inlet(name)).ua_per_volume
         return cache[name]
 
+    def _dispersion_default(self, name):
+        """Cells of a dispersion tube without ``cells``: the default, raised
+        to Pe/2 at the base flow (cell Peclet number <= 2, where the exchange
+        of :meth:`_exchange` stays non-negative and the scheme is central),
+        at most :data:`MAX_DEFAULT_TUBE_CELLS`."""
+        if self.scenario.cells is not None:
+            return self.dispersion_cells
+        op = self.route.operations[name]
+        inlet = self._steady_inlet(name)
+        try:
+            Pe = float(op.dispersion(inlet)[0]) if inlet is not None else 0.0
+        except (InputError, SolverError, ValueError):
+            Pe = 0.0
+        want = math.ceil(Pe / 2.0) if math.isfinite(Pe) and Pe > 0 else 0
+        return int(min(MAX_DEFAULT_TUBE_CELLS, max(self.dispersion_cells, want)))
+
     def _exchange(self, name, op, r, N):
-        """Back-mixing D/dz^2 = N^2 / (tau Pe) of a dispersion tube at the flow of ``r``."""
+        """Exchange between the cells of a dispersion tube at the flow of
+        ``r``: D/dz^2 - u/(2 dz) = N^2/(tau Pe) - N/(2 tau). With the upwind
+        link u/dz this is the conservative central scheme with Danckwerts'
+        closed-vessel boundaries (second order, no grid dispersion); where
+        the cell Peclet number Pe/N exceeds 2 that would be negative
+        (oscillating), and the exchange is 0: upwind, whose grid dispersion
+        u dz/2 then exceeds D (the tube is modelled at Pe_eff = 2N)."""
         from .stream import Stream
 
         if r.Q <= 0:
@@ -922,7 +944,7 @@ class _Network:
         inlet = Stream.from_si(self.route.mechanism, r.Q, 300.0, np.zeros(self.n))
         Pe = op.dispersion(inlet)[0]
         tau = op.volume / r.Q
-        return N * N / (tau * Pe)
+        return max(N * N / (tau * Pe) - N / (2.0 * tau), 0.0)
 
 
 # =============================================================================== results
