@@ -5,8 +5,9 @@ the same semi-discretised equations, in one run.
 
 The scenario is examples/lomustine/scenario.yaml (start-up from solvent, a
 five-minute stall of the nitrite pump, a ramp of the amine concentration, a
-change of amine lot; tubes of 200 upwind cells, the quench hold 50 cells:
-about 9,500 states). scipy gets its best configuration: the kernel's compiled
+change of amine lot; tubes of 100 two-node Radau collocation elements
+graded from the steady profile, the quench hold 25 elements: about 9,500
+states). scipy gets its best configuration: the kernel's compiled
 right-hand side (``network_rhs``) and its analytic sparse Jacobian
 (``network_jacobian_csr``), restarted at the same event times
 (``simulate_dynamic(..., backend="scipy")``; its compiled functions are
