@@ -7,12 +7,16 @@ route in time by the method of lines on a network of well-mixed cells
 (``/work/prompts/s15_net_spec.md``, the shared design of issue 11):
 
 * every holdup is a chain of cells: a CSTR one cell, a cascade of n tanks n
-  cells, a plug-flow tube N finite-volume cells with first-order upwind
-  transport (exactly N tanks in series; the step response tends to a delay
-  as N grows, L1 error ~ N^-1/2), an axial-dispersion tube the same cells
-  plus a back-mixing exchange D/dz^2 between neighbours (closed-vessel
-  boundaries), a quench's hold N_q cells with inverse residence time
-  N_q/time;
+  cells; a plug-flow tube (and a quench's hold, plug flow in time) N
+  two-node Radau collocation elements by default (``scheme: collocation``:
+  third-order steady state, so the long-time limit meets ``flowchem run``;
+  elements graded from the steady profile; sharp fronts that over- and
+  undershoot by a few per cent), or N first-order upwind cells
+  (``scheme: upwind``: exactly N tanks in series, monotone, step response
+  tending to a delay with L1 error ~ N^-1/2, steady state O(1/N) off); an
+  axial-dispersion tube N cells of the conservative central scheme
+  (exchange D/dz^2 - u/(2 dz) between neighbours, Danckwerts boundaries;
+  upwind where the cell Peclet number exceeds 2);
 * mixers, splitters, heat exchangers, the quench's mixing and separators
   are instantaneous: the inlet of a cell is an affine combination of
   upstream cells' states and feed terms;
