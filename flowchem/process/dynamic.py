@@ -3,8 +3,8 @@
 A scenario file (DESIGN.md, "Scenario file: dynamic operation") names a
 route, a duration, a start (``filled-with-solvent`` or ``steady-state``) and
 events on feeds and operations. :func:`simulate_dynamic` integrates the whole
-route in time by the method of lines on a network of well-mixed cells
-(``/work/prompts/s15_net_spec.md``, the shared design of issue 11):
+route in time by the method of lines on a network of cells
+(:mod:`kernels.network`):
 
 * every holdup is a chain of cells: a CSTR one cell, a cascade of n tanks n
   cells; a plug-flow tube (and a quench's hold, plug flow in time) N
