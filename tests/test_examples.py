@@ -68,3 +68,26 @@ def test_quickstart_batch_peak(tmp_path):
     B = k1 / (k2 - k1) * (math.exp(-k1 * t) - math.exp(-k2 * t))
     assert at == {"A": pytest.approx(A, abs=6e-6), "B": pytest.approx(B, abs=6e-6),
                   "C": pytest.approx(1 - A - B, abs=6e-6)}
+
+
+def test_tube_startup_schemes_against_plug_flow(tmp_path):
+    """The dynamic coil (A => B, k tau = 3): the default collocation
+    elements reach plug flow (steady state to 1e-6, a front within 0.2 min
+    of the step at 10 min, the traces away from the fronts to 1e-5); the
+    upwind cells' long-time limit is 1,000 tanks in series, whose B differs
+    from plug flow's by 2000 |exp(-3) - 1.003^-1000| mol/m^3 (closed forms),
+    over the stream's largest concentration, B = 2000 (1 - exp(-3))."""
+    out = run("quickstart/tube_startup.py", tmp_path)
+    rows = {}
+    for m in re.finditer(r"^(\w+)\s+start-up front from 10 % to 90 %: ([\d.]+) to ([\d.]+) min", out, re.M):
+        rows.setdefault(m.group(1), {})["front"] = (float(m.group(2)), float(m.group(3)))
+    for m in re.finditer(r"^(\w+)\s+largest error away from the fronts: ([\d.e+-]+)", out, re.M):
+        rows[m.group(1)]["far"] = float(m.group(2))
+    for m in re.finditer(r"^(\w+)\s+long-time limit against flowchem run: ([\d.e+-]+)", out, re.M):
+        rows[m.group(1)]["steady"] = float(m.group(2))
+    col, up = rows["collocation"], rows["upwind"]
+    assert col["steady"] < 1e-6 and col["far"] < 1e-5
+    assert 9.9 <= col["front"][0] and col["front"][1] <= 10.2
+    tanks = 2000.0 * abs(math.exp(-3.0) - 1.003 ** -1000) / (2000.0 * (1 - math.exp(-3.0)))
+    assert up["steady"] == pytest.approx(tanks, rel=0.05)
+    assert (tmp_path / "out" / "tube_startup.png").stat().st_size > 10_000
