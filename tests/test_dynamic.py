@@ -343,6 +343,27 @@ def test_dispersion_tube_long_time_limit_is_wehner_wilhelm_at_second_order():
     assert steady["A"] / C_IN == pytest.approx(ww, rel=5e-5)
 
 
+def test_dispersion_tube_tracer_step_is_the_closed_vessel_f_curve():
+    """A tracer step into a dispersion tube (Pe = 20, tau = 600 s) from
+    solvent: the outlet follows the closed-vessel F(t) of the dispersion
+    model (flowchem.rtd.DispersionRTD, its own series / Fourier inversion of
+    the Danckwerts transfer function) at second order in the cells, to 1e-5
+    on the default grid."""
+    from flowchem.rtd import DispersionRTD
+
+    ops = [{"name": "R", "type": "pfr", "from": "f", "volume": "10 mL", "T": 300,
+            "flow_model": "dispersion", "Pe": 20}]
+    ref = DispersionRTD(600.0, 20.0)
+    err = {}
+    for N in (100, 200, None):
+        res = _run(_route(ops), duration="40 min", output={"interval": "2 s"},
+                   discretisation={"cells": N} if N else {}, rtol=1e-8, atol=1e-8)
+        t = res.time_s
+        err[N] = np.max(np.abs(res.streams["R"].tracers["feed:f"] - ref.F(t)))
+    assert 1.9 < math.log(err[100] / err[200]) / math.log(2) < 2.1
+    assert err[None] < 1e-5
+
+
 def test_dispersion_tube_above_cell_peclet_two_falls_back_to_upwind():
     """Pe = 400 on 50 cells (cell Peclet 8): the central exchange would be
     negative, so the cells are upwind without exchange: exactly 50 tanks in
@@ -363,7 +384,7 @@ def test_dispersion_tube_above_cell_peclet_two_falls_back_to_upwind():
     tanks = C_IN / (1.0 + Da / 50) ** 50            # upwind cells without exchange: 50 tanks
     assert res.conc("R", "A")[-1] == pytest.approx(tanks, rel=1e-6)
     res = _run(_route(ops), duration="10 s", start="steady-state", output={"interval": "5 s"})
-    assert res.stats["discretisation"]["R"] == {"scheme": "upwind", "cells": 1000}
+    assert res.stats["discretisation"]["R"] == {"scheme": "central", "cells": 1000}
     assert res.conc("R", "A")[-1] / C_IN == pytest.approx(ww(400.0), rel=2e-4)
 
 

@@ -630,6 +630,7 @@ class _Network:
         self.tube_cells_by_op = {}        # operation -> cells (upwind) or elements
         self.collocated = set()           # operations discretised by collocation elements
         self.fractions = {}               # operation -> share of each element (or cell)
+        self.dispersion_ops = set()       # dispersion tubes (central cells)
         kinds, energy, volume, owner = [], [], [], []
         for name in route.order:
             op = route.operations[name]
@@ -640,6 +641,7 @@ class _Network:
                     N = op.n
                 elif _is_dispersion_tube(op):
                     N = scenario.cells_of(name, self._dispersion_default(name))
+                    self.dispersion_ops.add(name)
                 else:
                     N = scenario.cells_of(name, self.tube_cells)
                     if collocation:
@@ -1488,6 +1490,8 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
                   "scheme": net.scheme,
                   "discretisation": {name: ({"scheme": "collocation", "elements": N, "nodes": 2 * N}
                                             if name in net.collocated else
+                                            {"scheme": "central", "cells": N}
+                                            if name in net.dispersion_ops else
                                             {"scheme": "upwind", "cells": N})
                                      for name, N in net.tube_cells_by_op.items()}})
     result = DynamicResult(sc, time_s, streams, list(net.species), events, lots, stats)
