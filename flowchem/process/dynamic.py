@@ -62,7 +62,7 @@ DEFAULT_METHOD = "rodas5p"
 START_MODES = ("filled-with-solvent", "steady-state")
 FEED_EVENT_KEYS = ("at", "feed", "flow", "T", "lot", "ramp")      # plus conc.SPECIES
 OPERATION_EVENT_KEYS = ("at", "operation", "T", "coolant_T", "ramp")
-DISCRETISATION_KEYS = ("scheme", "cells", "quench_cells", "grading")         # plus operation names
+DISCRETISATION_KEYS = ("scheme", "cells", "quench_cells", "grading")   # plus operation names
 #: spatial schemes of plug-flow tubes and quench holds: two-node Radau
 #: collocation elements (the default; steady state of third order, so the
 #: long-time limit reaches ``flowchem run``) or first-order upwind cells
@@ -301,12 +301,12 @@ def scenario_from_dict(data, source="<inline>", base_dir=None, route=None):
     if disc is not None:
         where = root.key("discretisation")
         check_mapping(disc, where, "a mapping {scheme: collocation|upwind, cells: N, "
-                                   "quench_cells: N, OPERATION: N}")
+                                   "quench_cells: N, grading: auto|G, OPERATION: N}")
         for key, value in disc.items():
             loc = where.key(key)
             if key not in DISCRETISATION_KEYS and key not in route.operations:
-                raise loc.error(f"unknown key {key!r} (scheme, cells, quench_cells or an "
-                                f"operation name: {', '.join(route.operations)})")
+                raise loc.error(f"unknown key {key!r} (scheme, cells, quench_cells, grading or "
+                                f"an operation name: {', '.join(route.operations)})")
             if key == "scheme":
                 if value not in SCHEMES:
                     raise loc.error(f"expected one of {', '.join(SCHEMES)}, got {value!r}")
