@@ -160,13 +160,15 @@ def profile_lomustine(cl, X, repeats=200):
     @njit
     def run_ops(reps, p, raw, prog, n_reg, n, model, heat_s, energy_s, rev_kind, has_heat,
                 rtol, atol, max_steps, skip, R0, V0):
+        plans = kre._lu_plans(raw, n, model, heat_s, energy_s, rev_kind.shape[0], has_heat,
+                              True)
         for _ in range(reps):
             R = R0.copy()
             V = V0.copy()
             kre._run_point(p, raw, prog[0], prog[1], prog[2], prog[3], prog[4], prog[5],
                            prog[6], prog[7], prog[8], prog[9], n_reg, n, model, heat_s,
                            energy_s, rev_kind, has_heat, rtol, atol, max_steps, skip, R, V,
-                           np.zeros(4))
+                           np.zeros(4), plans, True)
         return R
 
     P, _, _, _ = cl.parameter_matrix(X)

@@ -50,7 +50,8 @@ from ._common import DENSE_RODAS, dense_eval, locate
 from .jit import njit, njit_parallel
 from .kinetics import rate_constants
 from .problems import BATCH, BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT
-from .rosenbrock import solve_rodas
+from .linalg import no_sparse_plan
+from .rosenbrock import integrate_rodas_planned, rodas_lu_plan
 from .status import SUCCESS
 from .steady import solve_cstr_cascade
 
@@ -253,6 +254,32 @@ def _hot_spot(t_steps, y_steps, dense, col):
     return f if f > best else best
 
 
+@njit
+def _lu_plans(raw_row, n, model, heat_s, energy_s, m, has_heat, build):
+    """Sparse LU plans (:func:`kernels.rosenbrock.rodas_lu_plan`) of the three
+    tube systems for the kinetic parameters ``raw_row``: isothermal, isothermal
+    with the heat row, energy balance (heat and T rows); empty plans when not
+    ``build`` or not needed. Only the pattern matters, so the stoichiometric
+    values are the templates."""
+    n_ord = model[2].shape[0]
+    r_ord = np.empty(n_ord)
+    for a in range(n_ord):
+        r_ord[a] = raw_row[6 * m + a]
+    if not build:
+        return no_sparse_plan(), no_sparse_plan(), no_sparse_plan()
+    r_ptr, r_sp, _, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu = model
+    iso = rodas_lu_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr, s_sp,
+                                          s_nu), n)
+    heat = no_sparse_plan()
+    if has_heat:
+        heat = rodas_lu_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord,
+                                               heat_s[0], heat_s[1], heat_s[4]), n + 1)
+    energy = rodas_lu_plan(np.int64(BATCH_ENERGY), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord,
+                                                    energy_s[0], energy_s[1], energy_s[4]),
+                           n + 2)
+    return iso, heat, energy
+
+
 @njit(inline="always")
 def _reactor_system(c_in, n, m, T, mode, U, apv, coolant_T, rho, cp, model, heat_s, energy_s,
                     s_nu, rate_params, dH, has_heat, atol_fixed, code_isothermal, code_energy):
@@ -306,9 +333,11 @@ def _reactor_system(c_in, n, m, T, mode, U, apv, coolant_T, rho, cp, model, heat
 @njit(inline="always")
 def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, model,
                heat_s, energy_s, s_nu, rate_params, dH, has_heat, rtol, atol_fixed,
-               max_steps, out, values, fail_num):
+               max_steps, out, values, fail_num, plans, have_plans):
     """One plug-flow tube (or quench hold) on the inlet register ``inlet``;
-    the outlet into ``out``. Returns ``(fail kind, kernel status)``."""
+    the outlet into ``out``. ``plans`` are the sparse LU plans of
+    :func:`_lu_plans` when ``have_plans``, else the tube builds its own.
+    Returns ``(fail kind, kernel status)``."""
     flow = inlet[n + R_FLOW]
     T_feed = inlet[n + R_T]
     c_in = inlet[:n].copy()
@@ -324,8 +353,18 @@ def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, m
         c_in, n, m, T_in, mode, U, apv, coolant_T, rho, cp, model, heat_s, energy_s, s_nu,
         rate_params, dH, has_heat, atol_fixed, BATCH, BATCH_ENERGY)
     record = mode != MODE_ISOTHERMAL
-    status, t_steps, y_steps, dense, y_eval, stats, min_value = solve_rodas(
-        np.int64(code), system, y0, 0.0, tau, np.zeros(0), rtol, atol, 0.0, max_steps, record)
+    if not have_plans:
+        plan = rodas_lu_plan(np.int64(code), system[0], y0.shape[0])
+    elif mode != MODE_ISOTHERMAL:
+        plan = plans[2]
+    elif has_heat:
+        plan = plans[1]
+    else:
+        plan = plans[0]
+    # solve_rodas with the plan built once per ensemble (same steps, same results)
+    res = integrate_rodas_planned(np.int64(code), system, y0, 0.0, tau, np.zeros(0), rtol,
+                                  atol, 0.0, max_steps, record, 0.0, plan)
+    status, t_steps, y_steps, dense = res[0], res[1], res[2], res[3]
     if status != SUCCESS:
         fail_num[0] = t_steps[t_steps.shape[0] - 1]
         fail_num[1] = tau
@@ -436,10 +475,11 @@ def _tanks(inlet, n, m, volume, n_tanks, T_given, mode, U, apv, coolant_T, rho, 
 @njit
 def _run_point(p, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag, op_out_ptr,
                op_out, feed_reg, feed_slot, n_reg, n, model, heat_s, energy_s, rev_kind,
-               has_heat, rtol, atol_fixed, max_steps, skip, R, values, fail_num):
+               has_heat, rtol, atol_fixed, max_steps, skip, R, values, fail_num, plans,
+               have_plans):
     """Run every operation for one point (but those marked in ``skip``, whose
-    registers and values are already in ``R`` and ``values``); returns
-    (fail kind, kernel status, op index)."""
+    registers and values are already in ``R`` and ``values``); ``plans`` as
+    :func:`_plug_flow`. Returns (fail kind, kernel status, op index)."""
     m = rev_kind.shape[0]
     n_ord = model[2].shape[0]
     # kinetic parameters of this point (kernels raw layout: fwd, rev, orders, dH)
@@ -518,7 +558,7 @@ def _run_point(p, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag, o
                 kind, status = _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, Tc, rho,
                                           cp, pt_model, heat_s, energy_s, s_nu, rate_params, dH,
                                           has_heat, rtol, atol_fixed, max_steps, out, values[k],
-                                          fail_num)
+                                          fail_num, plans, have_plans)
             if kind != FAIL_NONE:
                 return kind, status, k
             out[n + R_RHO] = rho
@@ -627,6 +667,12 @@ def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, 
     fail = np.zeros((n_points, 3), dtype=np.int64)
     fail_num = np.zeros((n_points, 4))
     n_raw = raw.shape[0]
+    # one kinetic parameter row: every tube has the same sparsity pattern, so
+    # the LU plans (1.6-2 us per solve) are built here once, not per point
+    have_plans = n_raw == 1
+    # (three flat tuples: a parfor takes no tuple of tuples across the loop)
+    plan_iso, plan_heat, plan_energy = _lu_plans(raw[0], n, model, heat_s, energy_s,
+                                                 rev_kind.shape[0], has_heat, have_plans)
     for i in prange(n_points):
         R = preset.copy()
         vals = preset_values.copy()
@@ -635,7 +681,8 @@ def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, 
         kind, status, k = _run_point(params[i], raw[row], op_code, op_slot, op_int,
                                      op_in_ptr, op_in, op_in_flag, op_out_ptr, op_out, feed_reg,
                                      feed_slot, n_reg, n, model, heat_s, energy_s, rev_kind,
-                                     has_heat, rtol, atol_fixed, max_steps, skip, R, vals, num)
+                                     has_heat, rtol, atol_fixed, max_steps, skip, R, vals, num,
+                                     (plan_iso, plan_heat, plan_energy), have_plans)
         fail[i, 0] = kind
         fail[i, 1] = status
         fail[i, 2] = k
