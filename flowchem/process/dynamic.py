@@ -1079,6 +1079,11 @@ class DynamicResult:
         lines = [f"dynamic run of {self.route.name}: {self.scenario.duration / 60:.4g} min, "
                  f"{len(self.time_s)} output times, {self.stats.get('segments', 0)} segments, "
                  f"{self.stats.get('steps', 0)} steps, {self.stats.get('run_time_s', 0.0):.3g} s"]
+        disc = self.stats.get("discretisation") or {}
+        if disc:
+            parts = [f"{name} {d['elements']} collocation elements" if "elements" in d
+                     else f"{name} {d['cells']} {d['scheme']} cells" for name, d in disc.items()]
+            lines.append("  grid: " + ", ".join(parts))
         cons = self.conservation.get("element_closure_rel") or {}
         if cons:
             worst = max(cons.values())
