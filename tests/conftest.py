@@ -28,8 +28,6 @@ import sys
 from pathlib import Path
 
 _WARMUP_TESTS = [
-    # the compiled route ensemble (76 s of compilation on a cold cache)
-    "tests/test_compiled_route.py::test_lomustine_cooled_coil_and_nitrite_flow",
     "tests/test_kernel_network.py::test_mixer_into_cooled_exothermic_tube_matches_scipy_radau",
     "tests/test_kernel_network.py::test_steady_mixer_tube_with_energy_is_the_long_time_limit",
     "tests/test_energy.py::test_cooled_pfr_temperature_closed_form",
