@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import time
@@ -73,6 +72,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.run import fmt_e, fmt_t, machine_info, time_at_error  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tests"))
+from cantera_reference import peak_heating_time  # noqa: E402  (the tests' Cantera locator)
 
 PROBLEMS = {
     "h2o2": {"file": "h2o2.yaml", "T": 1200.0, "X": "H2:2, O2:1, AR:7", "t_end": 5e-4},
@@ -148,57 +150,13 @@ def cantera_reactor(ct, spec, rtol):
     return gas, r, net
 
 
-def _heating_rate(gas):
-    """dT/dt (K/s) of a constant-pressure adiabatic gas at the phase's state."""
-    return -np.dot(gas.partial_molar_enthalpies, gas.net_production_rates) / (
-        gas.density * gas.cp_mass)
-
-
 def cantera_ignition(ct, spec, rtol):
     """Ignition delay of Cantera's run at ``rtol``, located as flowchem's
-    ``ignition_delay`` locates its own: dT/dt at every step, then on
-    ``IGNITION_REFINE_POINTS`` points of the integrator's dense output (CVODES's
-    interpolating polynomial, ``ReactorNet.get_derivative``) between the steps
-    either side of the largest, and a parabola through the largest and its
-    neighbours. (A parabola through the step values alone adds an error of
-    the step spacing near the peak, which made Cantera's error jump by 10x
-    between neighbouring tolerances.)"""
-    from flowchem.reactors.gas import IGNITION_REFINE_POINTS
-
-    gas, r, net = cantera_reactor(ct, spec, rtol)
-    ts, rates, taylor = [0.0], [_heating_rate(gas)], [None]
-    while net.time < spec["t_end"]:
-        net.step()
-        ts.append(net.time)
-        rates.append(_heating_rate(gas))
-        # the Nordsieck derivatives at this step: CVODES's dense output over
-        # the step just taken (y(t) = sum_k y^(k) (t - t_n)^k / k!)
-        coefs = []
-        for k in range(6):
-            try:
-                coefs.append(np.array(net.get_derivative(k)) / math.factorial(k))
-            except ct.CanteraError:
-                break
-        taylor.append(coefs)
-    ts, rates = np.array(ts), np.array(rates)
-    i = int(np.argmax(rates))
-    grid = np.linspace(ts[i - 1], ts[i + 1], IGNITION_REFINE_POINTS)
-    d = np.empty(grid.size)
-    for g, tq in enumerate(grid):
-        j = i if tq <= ts[i] else i + 1   # the step whose interval holds tq
-        dt = tq - ts[j]
-        y = sum(c * dt ** k for k, c in enumerate(taylor[j]))
-        # state: mass, T, mass fractions (unnormalised, unclipped: the rates
-        # at the interpolated state itself, as flowchem evaluates its own)
-        gas.set_unnormalized_mass_fractions(y[2:])
-        gas.TP = y[1], P
-        d[g] = _heating_rate(gas)
-    m = int(np.argmax(d))
-    if m == 0 or m == grid.size - 1:
-        return float(grid[m])
-    den = d[m - 1] - 2.0 * d[m] + d[m + 1]
-    shift = 0.5 * (d[m - 1] - d[m + 1]) / den if den < 0.0 else 0.0
-    return float(grid[m] + shift * (grid[1] - grid[0]))
+    ``ignition_delay`` locates its own (tests/cantera_reference.py,
+    ``peak_heating_time``: dT/dt on CVODES's dense output around the largest
+    step value, then a parabola)."""
+    gas, _, net = cantera_reactor(ct, spec, rtol)
+    return peak_heating_time(ct, gas, net, spec["t_end"], P)
 
 
 def _pfr_area(spec):
