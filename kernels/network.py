@@ -82,7 +82,8 @@ import numpy as np
 from ._common import DENSE_RODAS, FAC_MAX, MAX_CONSECUTIVE_FAILURES, N_DENSE, dense_eval, reject_factor
 from .jit import njit
 from .kinetics import (production_jacobian, production_rates, rate_constants,
-                       rate_temperature_derivative, slot_jacobian, slot_plan, slot_rates)
+                       rate_temperature_derivative, slot_jacobian, slot_plan,
+                       slot_rates_inline)
 from .linalg import factor_w_dense, solve_w_dense
 from .rosenbrock import GAMMA, N_STAGES, RODAS5P_A, RODAS5P_C, _dense_coeffs, predictive_factor
 from .status import (
@@ -110,10 +111,6 @@ from .status import (
     STEP_TOO_SMALL,
     SUCCESS,
 )
-
-# slot_rates inlined into the network right-hand side, which calls it once per
-# cell: the call with its twelve array arguments cost a quarter of the rhs
-_slot_rates_inline = njit(inline="always")(slot_rates.py_func)
 
 # Rodas5P time nodes c_i and time-derivative weights d_i (the stage right-hand
 # side is f(t + c_i h, u_i) + sum_j C_ij k_j / h + h d_i df/dt), Steinebach's
@@ -440,12 +437,12 @@ def _rhs(t, y, net, seg, t0, t1, cached, kf_iso, kr_iso, work, out):
             if energy or not cached:
                 rate_constants(T, rate_params, kf, kr)
                 if fast:
-                    _slot_rates_inline(cbuf, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu,
+                    slot_rates_inline(cbuf, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu,
                                        e_, q, wdot)
                 else:
                     production_rates(cbuf, model_h, kf, kr, q, wdot)
             elif fast:
-                _slot_rates_inline(cbuf, kf_iso[i], kr_iso[i], any_rev, fslot, rslot, g_ptr,
+                slot_rates_inline(cbuf, kf_iso[i], kr_iso[i], any_rev, fslot, rslot, g_ptr,
                                    g_rx, g_nu, e_, q, wdot)
             else:
                 production_rates(cbuf, model_h, kf_iso[i], kr_iso[i], q, wdot)

@@ -74,15 +74,11 @@ from ._common import (
 )
 from .jit import njit
 from .kinetics import (N_SLOTS, REVERSE_ARRHENIUS, rate_constants, slot_jacobian,
-                       slot_plan, slot_rates)
+                       slot_plan, slot_rates_inline)
 from .linalg import (SPARSE_MAX_N, factor_w_dense, factor_w_sparse, inverse_w_sparse,
                      solve_w_dense)
 from .sparse_ordering import leading_diagonal_rows, sparse_lu_plan_ordered
 from .problems import BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT, jacobian, rhs
-
-# the slot-form rates inlined where the driver evaluates the accepted state
-# (as in kernels.network); the stages carry their own hand copies
-_slot_rates_inline = njit(inline="always")(slot_rates.py_func)
 from .status import (
     INVALID_INPUT,
     NON_FINITE,
@@ -675,7 +671,7 @@ def integrate_rodas_planned(code, system, y0, t0, t_end, t_eval, rtol, atol, h0,
                     # rhs of the energy problem in slot form; kf, kr stay at
                     # T_new for the next step's Jacobian when the step is accepted
                     rate_constants(ynew[n - 1], rate_params, kf, kr)
-                    _slot_rates_inline(ynew, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu,
+                    slot_rates_inline(ynew, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu,
                                        ext, work, fnew)
                     fnew[n - 1] -= params[n + 1] * (ynew[n - 1] - params[n + 2])
                     if code == CSTR_ENERGY:
@@ -686,7 +682,7 @@ def integrate_rodas_planned(code, system, y0, t0, t_end, t_eval, rtol, atol, h0,
                     # kernels.problems.slot_rhs, inlined: as a call (two levels,
                     # 14 array arguments) it cost about 130 ns a step, 10 % of a
                     # 6-species step
-                    _slot_rates_inline(ynew, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu,
+                    slot_rates_inline(ynew, kf, kr, any_rev, fslot, rslot, g_ptr, g_rx, g_nu,
                                        ext, work, fnew)
                     if code == CSTR_TRANSIENT:
                         for i in range(n):
