@@ -83,8 +83,9 @@ def main():
     t_out = np.linspace(0.0, t1, 201)
     atol = np.full(w, 1e-8)
     atol[w - 1] = 1e-6
-    integrate_network(net, seg, y0, 0.0, 1.0, t_out[:1], 1e-6, atol, 0.0, 10)  # compile
-    ref = integrate_network(net, seg, y0, 0.0, t1, t_out, 1e-11, atol * 1e-3, 0.0, 10**6)
+    every = np.arange(len(y0), dtype=np.int64)
+    integrate_network(net, seg, y0, 0.0, 1.0, t_out[:1], 1e-6, atol, 0.0, 10, every)  # compile
+    ref = integrate_network(net, seg, y0, 0.0, t1, t_out, 1e-11, atol * 1e-3, 0.0, 10**6, every)
     assert ref[0] == 0
 
     def error(y):
@@ -94,7 +95,7 @@ def main():
     for rtol in (1e-4, 1e-6, 1e-8):
         t = time.process_time()
         status, y_out, _, _, stats = integrate_network(net, seg, y0, 0.0, t1, t_out, rtol,
-                                                       atol * rtol / 1e-6, 0.0, 10**6)
+                                                       atol * rtol / 1e-6, 0.0, 10**6, every)
         cpu = time.process_time() - t
         print(f"  flowchem Rodas5P rtol {rtol:.0e}: {cpu:.3f} s, {stats[0]} steps "
               f"({stats[2]} rejected), {cpu / stats[0] * 1e3:.2f} ms/step, error {error(y_out):.1e}")

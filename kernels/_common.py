@@ -166,6 +166,28 @@ def start_solve(y0, t0, t_end, t_eval, rtol, atol, record, n_dense):
     return ok, free, atol_abs, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie
 
 
+@njit(inline="always")
+def dense_eval_at(kind, theta, y0, y1, d, index, out):
+    """:func:`dense_eval` for the states ``index`` only: ``out[j]`` is state
+    ``index[j]``; ``d`` holds the interpolation vectors of those states
+    (``d[:, j]`` for state ``index[j]``). Rodas and BDF kinds."""
+    if kind == DENSE_BDF:
+        s = theta - 1.0
+        for j in range(index.shape[0]):
+            out[j] = y1[index[j]]
+        p = 1.0
+        for r in range(d.shape[0]):
+            p *= (s + r) / (r + 1.0)
+            for j in range(index.shape[0]):
+                out[j] += p * d[r, j]
+        return
+    th1 = 1.0 - theta
+    for j in range(index.shape[0]):
+        i = index[j]
+        out[j] = th1 * y0[i] + theta * (
+            y1[i] + th1 * (d[0, j] + theta * (d[1, j] + theta * d[2, j])))
+
+
 @njit
 def dense_eval(kind, theta, y0, y1, d, out):
     """State at ``t + theta h`` of a step from ``y0`` to ``y1`` with the

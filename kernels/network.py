@@ -79,13 +79,14 @@ Entry points (Numba, never raise; statuses from :mod:`kernels.status`):
 
 import numpy as np
 
-from ._common import DENSE_RODAS, FAC_MAX, MAX_CONSECUTIVE_FAILURES, N_DENSE, dense_eval, reject_factor
+from ._common import DENSE_RODAS, MAX_CONSECUTIVE_FAILURES, N_DENSE, dense_eval_at, reject_factor
 from .jit import njit
 from .kinetics import (production_jacobian, production_rates, rate_constants,
                        rate_temperature_derivative, slot_jacobian, slot_plan,
                        slot_rates_inline)
-from .linalg import factor_w_dense, solve_w_dense
-from .rosenbrock import GAMMA, N_STAGES, RODAS5P_A, RODAS5P_C, _dense_coeffs, predictive_factor
+from .linalg import (_minimum_degree_order, factor_w_dense, factor_w_sparse, slot_w_pattern,
+                     solve_w_dense, symbolic_lu_with_order)
+from .rosenbrock import GAMMA, N_STAGES, RODAS5P_A, RODAS5P_C, RODAS5P_H, predictive_factor
 from .status import (
     INVALID_INPUT,
     MAX_STEPS,
@@ -123,6 +124,7 @@ RODAS5P_TIME_WEIGHTS = np.array([0.21193756319429014, -0.42387512638858027,
                                  2.325825639765069, 0.0, 0.0, 0.0])
 _A = RODAS5P_A
 _C = RODAS5P_C
+_H = RODAS5P_H
 _CT = RODAS5P_TIME_NODES
 _DT = RODAS5P_TIME_WEIGHTS
 
@@ -338,14 +340,16 @@ def make_segment(net, **inputs):
             raise ValueError("rho_cp must be positive in every energy cell")
         a[~energy] = np.where(a[~energy] > 0.0, a[~energy], 1.0)
     link_ptr, link_src = net[6], net[7]
+    dst = np.repeat(np.arange(n_cells), np.diff(link_ptr))
     for a in ex:
         if a[-1] != 0.0:
             raise ValueError("exchange must be 0 at the last cell")
-        for i in np.nonzero(a)[0]:
-            feeds = set(np.repeat(np.arange(n_cells), np.diff(link_ptr))[link_src == i].tolist())
-            if feeds - {i + 1}:
-                raise ValueError(f"cell {i} has exchange > 0 but feeds cell(s) "
-                                 f"{sorted(feeds - {i + 1})} besides {i + 1}")
+        bad = (a[link_src] != 0.0) & (dst != link_src + 1)
+        if np.any(bad):
+            i = int(link_src[bad][0])
+            feeds = sorted(set(dst[(link_src == i) & (dst != i + 1)].tolist()))
+            raise ValueError(f"cell {i} has exchange != 0 but feeds cell(s) {feeds} "
+                             f"besides {i + 1}")
     return (kappa[0], kappa[1], feed[0], feed[1], weight[0], weight[1], ua[0], ua[1],
             tc[0], tc[1], rc[0], rc[1], ex[0], ex[1])
 
@@ -732,77 +736,212 @@ def network_jacobian_csr(t, y, net, seg, t0, t1):
 # block factorisation and solve of W = gh I - J
 # ---------------------------------------------------------------------------
 @njit
+def _pair_plan(net, energy):
+    """Symbolic LU of the joint [c, T] block of two cells that exchange only
+    with each other (a collocation element's two nodes): both cells' reaction
+    patterns (with the T column; with the T row when ``energy``) and the
+    diagonal couplings between them, in minimum-degree order. Returns the
+    tuple of :func:`kernels.linalg.symbolic_lu_with_order` and ``offs``,
+    the offset in the state (from the first cell's base) of each permuted
+    index."""
+    n_s, n_tr = net[3], net[4]
+    wr = n_s + 1
+    w = n_s + n_tr + 1
+    model_h = net[0]
+    fast, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(model_h, wr)
+    pat = slot_w_pattern(wr, True, any_rev, fslot, rslot, model_h[6], model_h[7])
+    if not energy:
+        for c in range(n_s):
+            pat[n_s, c] = False
+    n2 = 2 * wr
+    pat2 = np.zeros((n2, n2), dtype=np.bool_)
+    for r in range(wr):
+        pat2[r, wr + r] = True
+        pat2[wr + r, r] = True
+        for c in range(wr):
+            if pat[r, c] or r == c:
+                pat2[r, c] = True
+                pat2[wr + r, wr + c] = True
+    plan = symbolic_lu_with_order(pat2, _minimum_degree_order(pat2))
+    perm = plan[0]
+    offs = np.empty(n2, dtype=np.int64)
+    for k in range(n2):
+        q = perm[k] % wr
+        offs[k] = (w if perm[k] >= wr else 0) + (q if q < n_s else w - 1)
+    return plan, offs
+
+
+@njit
 def factor_storage(net):
     """Work arrays of the block factorisation: ``(lu, piv, rpiv, tinv, dinv,
-    jx, cols, tmp)`` (factors, pivots, reciprocal pivots of each cell's [c, T]
-    block; inverse tracer diagonals; D_i^-1 of the cells in an exchange band;
-    scratch)."""
+    jx, cols, tmp, pairs)`` (factors, pivots, reciprocal pivots of each
+    cell's [c, T] block; inverse tracer diagonals; D_i^-1 of the cells in an
+    exchange band; scratch; the joint factors of cell pairs, see
+    :func:`_factor_blocks`)."""
     n_s, n_tr = net[3], net[4]
     n_cells = net[5].shape[0]
     wr = n_s + 1
+    n2 = 2 * wr
+    # a pair's joint factors need the mechanism's sparsity (slot form)
+    use_pairs = slot_plan(net[0], wr)[0] and net[2].shape[0] > 0
+    plan_e, offs_e = _pair_plan(net, True)
+    plan_i, offs_i = _pair_plan(net, False)
+    nl = max(plan_e[1][n2], plan_i[1][n2])
+    nu = max(plan_e[5][n2], plan_i[5][n2])
+    n_slots = n_cells // 2 + 1
+    pairs = (use_pairs, plan_e, offs_e, plan_i, offs_i, np.full(n_cells, -1, dtype=np.int64),
+             np.zeros((n_slots, max(nl, 1))), np.zeros((n_slots, max(nu, 1))),
+             np.zeros((n_slots, n2)), np.zeros((n2, n2)), np.zeros((n2, n2)), np.zeros(n2))
     return (np.zeros((n_cells, wr, wr)), np.zeros((n_cells, wr), dtype=np.int64),
             np.zeros((n_cells, wr)), np.zeros((n_cells, max(n_tr, 1))),
             np.zeros((n_cells, wr, wr)), np.zeros((wr, wr)), np.zeros(wr, dtype=np.int64),
-            np.zeros(wr))
+            np.zeros(wr), pairs)
+
+
+@njit
+def _factor_pair(net, i, gh, R, jl, je, plan, lval, uval, dinv2, a2, jx2):
+    """Joint sparse LU of cells i and i+1's [c, T] blocks (W = gh I - J over
+    both, coupled by the exchange and the links of i+1 from i), over the
+    static pattern of :func:`_pair_plan` without row exchanges; the factors'
+    entries go to ``lval``, ``uval`` (in the plan's order) and ``dinv2``.
+    False when a pivot is unacceptable (the caller then factors the two
+    cells one after the other)."""
+    n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
+    w = n_s + n_tr + 1
+    wr = n_s + 1
+    n2 = 2 * wr
+    perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = plan
+    Ri = R[i]
+    Rj = R[i + 1]
+    for r in range(wr):
+        for c in range(wr):
+            jx2[r, c] = Ri[r, c]
+            jx2[wr + r, wr + c] = Rj[r, c]
+    e = je[i]
+    energy_i = cell_energy[i] != 0
+    energy_j = cell_energy[i + 1] != 0
+    for r in range(wr):
+        kr_ = r if r < n_s else w - 1
+        jx2[r, wr + r] = e if (r < n_s or energy_i) else 0.0
+        a = 0.0
+        if r < n_s or energy_j:
+            a = e
+            for l in range(link_ptr[i + 1], link_ptr[i + 2]):
+                if link_src[l] == i:
+                    a += jl[l, kr_]
+        jx2[wr + r, r] = a
+    if not factor_w_sparse(jx2, gh, a2, dinv2, perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr,
+                           ur_idx):
+        return False
+    for k in range(n2):
+        for t in range(lr_ptr[k], lr_ptr[k + 1]):
+            lval[t] = a2[k, lr_idx[t]]
+        for t in range(ur_ptr[k], ur_ptr[k + 1]):
+            uval[t] = a2[k, ur_idx[t]]
+    return True
+
+
+@njit
+def _solve_pair(plan, offs, lval, uval, dinv2, b2, x, base):
+    """Solve the joint [c, T] system of a pair factored by :func:`_factor_pair`
+    in place in ``x`` (the pair's first cell at ``base``)."""
+    perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = plan
+    n2 = offs.shape[0]
+    for k in range(n2):
+        s = x[base + offs[k]]
+        for t in range(lr_ptr[k], lr_ptr[k + 1]):
+            s -= lval[t] * b2[lr_idx[t]]
+        b2[k] = s
+    for k in range(n2 - 1, -1, -1):
+        s = b2[k]
+        for t in range(ur_ptr[k], ur_ptr[k + 1]):
+            s -= uval[t] * b2[ur_idx[t]]
+        b2[k] = s * dinv2[k]
+    for k in range(n2):
+        x[base + offs[k]] = b2[k]
 
 
 @njit
 def _factor_blocks(net, gh, R, tdiag, jl, je, store):
     """Factor W = gh I - J by one block sweep in cell order.
 
-    Cell i's [c, T] block is gh I - R[i] plus, when cell i-1 exchanges with
-    i, the Schur correction -diag(a) D_{i-1}^-1 diag(b) (a: the couplings of
-    i to i-1, links and exchange; b: of i-1 to i, the exchange), factored by
+    Two cells that exchange only with each other (the nodes of a collocation
+    element) are factored together: one sparse LU of their joint [c, T]
+    block over the mechanism's pattern (:func:`_factor_pair`), whose fill
+    stays near the reaction graph's. Any other cell i's [c, T] block is
+    gh I - R[i] plus, when cell i-1 exchanges with i, the Schur correction
+    -diag(a) D_{i-1}^-1 diag(b) (a: the couplings of i to i-1, links and
+    exchange; b: of i-1 to i, the exchange), factored by
     :func:`kernels.linalg.factor_w_dense` (partial pivoting, zero entries of
-    the sparse reaction Jacobian skipped); the tracer diagonal is corrected
+    the sparse reaction Jacobian skipped); a pair whose sparse LU meets an
+    unacceptable pivot takes this path too. The tracer diagonal is corrected
     the same way and inverted. D_i^-1 is kept for the cells that exchange
     with i + 1 (the next cell's correction and the back sweep). ``store``
     from :func:`factor_storage`. Returns False on a singular or non-finite
     block.
     """
     n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
-    lu, piv, rpiv, tinv, dinv, jx, cols, tmp = store
+    lu, piv, rpiv, tinv, dinv, jx, cols, tmp, pairs = store
+    use_pairs, plan_e, offs_e, plan_i, offs_i, pslot, lval, uval, dinv2, a2, jx2, b2 = pairs
     n_cells = cell_energy.shape[0]
     w = n_s + n_tr + 1
     wr = n_s + 1
+    n_pairs = 0
     for i in range(n_cells):
-        Ri = R[i]
-        for r in range(wr):
-            for c in range(wr):
-                jx[r, c] = Ri[r, c]
+        pslot[i] = -1
         for k in range(n_tr):
             tinv[i, k] = gh - tdiag[i]
-        if i > 0 and je[i - 1] != 0.0:
+        coupled = i > 0 and je[i - 1] != 0.0
+        if coupled:
             e = je[i - 1]
-            energy = cell_energy[i] != 0
-            energy_prev = cell_energy[i - 1] != 0
-            Dp = dinv[i - 1]
-            for r in range(wr):
-                kr_ = r if r < n_s else w - 1
-                if kr_ == w - 1 and not energy:
-                    continue
-                a = e
-                for l in range(link_ptr[i], link_ptr[i + 1]):
-                    if link_src[l] == i - 1:
-                        a += jl[l, kr_]
-                for c in range(wr):
-                    bc = e if (c < n_s or energy_prev) else 0.0
-                    # W_ii - W_{i,i-1} D^-1 W_{i-1,i} = gh I - (J_ii + a D^-1 b)
-                    jx[r, c] += a * Dp[r, c] * bc
             for k in range(n_tr):
                 a = e
                 for l in range(link_ptr[i], link_ptr[i + 1]):
                     if link_src[l] == i - 1:
                         a += jl[l, n_s + k]
                 tinv[i, k] -= a * e * tinv[i - 1, k]  # tinv[i - 1] holds inverses
-        if not factor_w_dense(jx, gh, lu[i], piv[i], rpiv[i], cols):
-            return False
+        done = i > 0 and pslot[i - 1] >= 0  # second cell of a factored pair
+        if (not done and use_pairs and not coupled and je[i] != 0.0 and je[i + 1] == 0.0
+                and cell_energy[i] == cell_energy[i + 1]):
+            if cell_energy[i] != 0:
+                done = _factor_pair(net, i, gh, R, jl, je, plan_e, lval[n_pairs],
+                                    uval[n_pairs], dinv2[n_pairs], a2, jx2)
+            else:
+                done = _factor_pair(net, i, gh, R, jl, je, plan_i, lval[n_pairs],
+                                    uval[n_pairs], dinv2[n_pairs], a2, jx2)
+            if done:
+                pslot[i] = n_pairs
+                n_pairs += 1
+        if not done:
+            Ri = R[i]
+            for r in range(wr):
+                for c in range(wr):
+                    jx[r, c] = Ri[r, c]
+            if coupled:
+                e = je[i - 1]
+                energy = cell_energy[i] != 0
+                energy_prev = cell_energy[i - 1] != 0
+                Dp = dinv[i - 1]
+                for r in range(wr):
+                    kr_ = r if r < n_s else w - 1
+                    if kr_ == w - 1 and not energy:
+                        continue
+                    a = e
+                    for l in range(link_ptr[i], link_ptr[i + 1]):
+                        if link_src[l] == i - 1:
+                            a += jl[l, kr_]
+                    for c in range(wr):
+                        bc = e if (c < n_s or energy_prev) else 0.0
+                        # W_ii - W_{i,i-1} D^-1 W_{i-1,i} = gh I - (J_ii + a D^-1 b)
+                        jx[r, c] += a * Dp[r, c] * bc
+            if not factor_w_dense(jx, gh, lu[i], piv[i], rpiv[i], cols):
+                return False
         for k in range(n_tr):
             d = tinv[i, k]
             if not (d != 0.0) or not np.isfinite(d):
                 return False
             tinv[i, k] = 1.0 / d
-        if i + 1 < n_cells and je[i] != 0.0:
+        if not done and i + 1 < n_cells and je[i] != 0.0:
             Di = dinv[i]
             for c in range(wr):
                 for r in range(wr):
@@ -818,31 +957,50 @@ def _factor_blocks(net, gh, R, tdiag, jl, je, store):
 def _solve_blocks(net, store, jl, je, x):
     """Solve W z = x in place with the factors of :func:`_factor_blocks`:
     forward block substitution in cell order (links and the exchange from
-    the cell before), then the back sweep over the exchange band."""
+    the cell before; a factored pair's [c, T] solved jointly at its second
+    cell), then the back sweep over the exchange band."""
     n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
-    lu, piv, rpiv, tinv, dinv, jx, cols, tmp = store
+    lu, piv, rpiv, tinv, dinv, jx, cols, tmp, pairs = store
+    use_pairs, plan_e, offs_e, plan_i, offs_i, pslot, lval, uval, dinv2, a2, jx2, b2 = pairs
     n_cells = cell_energy.shape[0]
     w = n_s + n_tr + 1
     wr = n_s + 1
     for i in range(n_cells):
         b = i * w
         nw = w if cell_energy[i] != 0 else w - 1
+        second = i > 0 and pslot[i - 1] >= 0
         for l in range(link_ptr[i], link_ptr[i + 1]):
             sb = link_src[l] * w
-            for k in range(nw):
-                x[b + k] += jl[l, k] * x[sb + k]
+            if second and link_src[l] == i - 1:
+                # inside the pair only the tracers are coupled by substitution
+                for k in range(n_s, n_s + n_tr):
+                    x[b + k] += jl[l, k] * x[sb + k]
+            else:
+                for k in range(nw):
+                    x[b + k] += jl[l, k] * x[sb + k]
         if i > 0:
             e = je[i - 1]
             if e != 0.0:
-                for k in range(nw):
-                    x[b + k] += e * x[b - w + k]
-        for k in range(n_s):
-            tmp[k] = x[b + k]
-        tmp[n_s] = x[b + w - 1]
-        solve_w_dense(lu[i], piv[i], rpiv[i], tmp)
-        for k in range(n_s):
-            x[b + k] = tmp[k]
-        x[b + w - 1] = tmp[n_s]
+                if second:
+                    for k in range(n_s, n_s + n_tr):
+                        x[b + k] += e * x[b - w + k]
+                else:
+                    for k in range(nw):
+                        x[b + k] += e * x[b - w + k]
+        if second:
+            s = pslot[i - 1]
+            if cell_energy[i] != 0:
+                _solve_pair(plan_e, offs_e, lval[s], uval[s], dinv2[s], b2, x, b - w)
+            else:
+                _solve_pair(plan_i, offs_i, lval[s], uval[s], dinv2[s], b2, x, b - w)
+        elif pslot[i] < 0:
+            for k in range(n_s):
+                tmp[k] = x[b + k]
+            tmp[n_s] = x[b + w - 1]
+            solve_w_dense(lu[i], piv[i], rpiv[i], tmp)
+            for k in range(n_s):
+                x[b + k] = tmp[k]
+            x[b + w - 1] = tmp[n_s]
         for k in range(n_tr):
             x[b + n_s + k] *= tinv[i, k]
     for i in range(n_cells - 2, -1, -1):
@@ -851,20 +1009,21 @@ def _solve_blocks(net, store, jl, je, x):
             continue
         b = i * w
         nb = b + w
-        energy = cell_energy[i] != 0
-        # x_i += D_i^-1 diag(b) x_{i+1}, b = e (no T entry in an isothermal cell)
-        for k in range(n_s):
-            tmp[k] = e * x[nb + k]
-        tmp[n_s] = e * x[nb + w - 1] if energy else 0.0
-        Di = dinv[i]
-        for r in range(wr):
-            acc = 0.0
-            for c in range(wr):
-                acc += Di[r, c] * tmp[c]
-            if r < n_s:
-                x[b + r] += acc
-            else:
-                x[b + w - 1] += acc
+        if pslot[i] < 0:
+            energy = cell_energy[i] != 0
+            # x_i += D_i^-1 diag(b) x_{i+1}, b = e (no T entry in an isothermal cell)
+            for k in range(n_s):
+                tmp[k] = e * x[nb + k]
+            tmp[n_s] = e * x[nb + w - 1] if energy else 0.0
+            Di = dinv[i]
+            for r in range(wr):
+                acc = 0.0
+                for c in range(wr):
+                    acc += Di[r, c] * tmp[c]
+                if r < n_s:
+                    x[b + r] += acc
+                else:
+                    x[b + w - 1] += acc
         for k in range(n_tr):
             x[b + n_s + k] += tinv[i, k] * e * x[nb + n_s + k]
 
@@ -891,7 +1050,7 @@ def _segment_ramped(seg):
 
 
 @njit
-def _check_network_inputs(net, seg, y0, t0, t1, t_out, rtol, atol):
+def _check_network_inputs(net, seg, y0, t0, t1, t_out, rtol, atol, out_index):
     """True when the integrator's inputs are consistent and finite."""
     n_cells = net[5].shape[0]
     w = net[3] + net[4] + 1
@@ -926,6 +1085,9 @@ def _check_network_inputs(net, seg, y0, t0, t1, t_out, rtol, atol):
         if not (t_out[i] >= prev) or t_out[i] > t1:
             return False
         prev = t_out[i]
+    for i in range(out_index.shape[0]):
+        if out_index[i] < 0 or out_index[i] >= n:
+            return False
     return True
 
 
@@ -970,7 +1132,7 @@ def _scaled_rms(v, y, rtol, atol):
 
 
 @njit
-def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
+def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps, out_index):
     """Integrate the cell network over one segment [t0, t1] with Rodas5P.
 
     Parameters
@@ -991,14 +1153,20 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
         First step (<= 0: chosen by Hairer's algorithm).
     max_steps : int
         Budget of step attempts.
+    out_index : int64[n_index]
+        The state entries reported at ``t_out`` (``np.arange(n_cells * w)``
+        for all; a route's streams need the few cells that feed them, and
+        the dense output of every state at every output time would cost as
+        much as the integration).
 
     Returns
     -------
     status : int
         :mod:`kernels.status` code (SUCCESS, MAX_STEPS, STEP_TOO_SMALL,
         NON_FINITE, SINGULAR_MATRIX, INVALID_INPUT).
-    y_out : float64[n_out, n_cells * w]
-        States at ``t_out`` from the dense output (NaN beyond a failure).
+    y_out : float64[n_out, n_index]
+        States ``out_index`` at ``t_out`` from the dense output (NaN beyond
+        a failure).
     y_end : float64[n_cells * w]
         Last accepted state (at t1 on success).
     h_last : float
@@ -1017,14 +1185,16 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
     n_out = t_out.shape[0]
     enforce_nonnegative = net[8] != 0
     stats = np.zeros(N_NET_STATS, dtype=np.int64)
-    y_out = np.full((n_out, y0.shape[0]), np.nan)
+    n_index = out_index.shape[0]
+    y_out = np.full((n_out, n_index), np.nan)
     y = y0.copy()
-    if not _check_network_inputs(net, seg, y0, t0, t1, t_out, rtol, atol):
+    if not _check_network_inputs(net, seg, y0, t0, t1, t_out, rtol, atol, out_index):
         return INVALID_INPUT, y_out, y, 0.0, stats
     at = _full_atol(atol, n)
     ie = 0
     while ie < n_out and t_out[ie] <= t0:
-        y_out[ie, :] = y0
+        for j in range(n_index):
+            y_out[ie, j] = y0[out_index[j]]
         ie += 1
 
     kf_iso, kr_iso = _isothermal_rate_constants(net, y0)
@@ -1038,7 +1208,7 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
     fu = np.empty(n)
     ynew = np.empty(n)
     k = np.empty((N_STAGES, n))
-    dcoef = np.empty((N_DENSE, n))
+    dcoef = np.empty((N_DENSE, n_index))
     jr = np.zeros((wr, wr))
     dqdT = np.zeros(max(m, 1))
     R = np.zeros((n_cells, wr, wr))
@@ -1201,9 +1371,15 @@ def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps):
                 n_fail = 0
                 t_new = t1 if last else t + h
                 if ie < n_out and t_out[ie] <= t_new:
-                    _dense_coeffs(k, dcoef)
+                    for r in range(N_DENSE):
+                        for j in range(n_index):
+                            acc = 0.0
+                            for st in range(N_STAGES):
+                                acc += _H[r, st] * k[st, out_index[j]]
+                            dcoef[r, j] = acc
                     while ie < n_out and t_out[ie] <= t_new:
-                        dense_eval(DENSE_RODAS, (t_out[ie] - t) / h, y, ynew, dcoef, y_out[ie])
+                        dense_eval_at(DENSE_RODAS, (t_out[ie] - t) / h, y, ynew, dcoef, out_index,
+                                      y_out[ie])
                         ie += 1
                 for i in range(n):
                     y[i] = ynew[i]
@@ -1296,7 +1472,8 @@ def steady_network(net, seg, y0, rtol, atol, max_iter):
     enforce_nonnegative = net[8] != 0
     stats = np.zeros(N_STEADY_STATS, dtype=np.int64)
     y = y0.copy()
-    if not _check_network_inputs(net, seg, y0, 0.0, 0.0, y0[:0], rtol, atol):
+    if not _check_network_inputs(net, seg, y0, 0.0, 0.0, y0[:0], rtol, atol,
+                                 np.zeros(0, dtype=np.int64)):
         return INVALID_INPUT, y, stats
     at = _full_atol(atol, n)
     t = 0.0  # with t0 = t1 = 0 every input takes its start value

@@ -44,7 +44,7 @@ between them by name.
 
 import numpy as np
 
-from ._common import DENSE_BDF, N_DENSE_BDF, dense_eval
+from ._common import DENSE_BDF, N_DENSE_BDF, dense_eval_at
 from .bdf import (_ALPHA, _ERROR_CONST, _GAMMA, CRATE_DECAY, MAX_CONSECUTIVE_FAILURES,
                   MAX_FACTOR, MAX_ORDER, MIN_FACTOR, MIN_GROWTH, NEWTON_MAXITER, NEWTON_TOL,
                   _change_spacing)
@@ -82,7 +82,7 @@ def history_storage(net):
 
 @njit
 def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps, hist,
-                          hist_state):
+                          hist_state, out_index):
     """Integrate the cell network over one segment [t0, t1] with the
     variable-order NDF/BDF method and block LU.
 
@@ -103,7 +103,8 @@ def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps
     only where the equations continue unchanged (a chunk boundary inside a
     segment, or a segment boundary where the inputs are continuous) and
     sets ``hist_state[0] = 0`` at an event; on return it holds the history
-    at the last accepted step (order 0 after a failure).
+    at the last accepted step (order 0 after a failure). ``out_index``: the
+    state entries reported in ``y_out``, as in ``integrate_network``.
     """
     n_s, n_tr, cell_energy = net[3], net[4], net[5]
     n_cells = cell_energy.shape[0]
@@ -115,14 +116,16 @@ def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps
     n = n_cells * w
     n_out = t_out.shape[0]
     stats = np.zeros(N_NET_STATS, dtype=np.int64)
-    y_out = np.full((n_out, y0.shape[0]), np.nan)
+    n_index = out_index.shape[0]
+    y_out = np.full((n_out, n_index), np.nan)
     y = y0.copy()
-    if not _check_network_inputs(net, seg, y0, t0, t1, t_out, rtol, atol):
+    if not _check_network_inputs(net, seg, y0, t0, t1, t_out, rtol, atol, out_index):
         return INVALID_INPUT, y_out, y, 0.0, stats
     at = _full_atol(atol, n)
     ie = 0
     while ie < n_out and t_out[ie] <= t0:
-        y_out[ie, :] = y0
+        for j in range(n_index):
+            y_out[ie, j] = y0[out_index[j]]
         ie += 1
 
     kf_iso, kr_iso = _isothermal_rate_constants(net, y0)
@@ -154,7 +157,7 @@ def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps
     Us = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
     RU = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
     tmp = np.empty((MAX_ORDER + 1, n))
-    dcoef = np.zeros((N_DENSE_BDF, n))
+    dcoef = np.zeros((N_DENSE_BDF, n_index))
     jr = np.zeros((wr, wr))
     dqdT = np.zeros(max(m, 1))
     R = np.zeros((n_cells, wr, wr))
@@ -368,10 +371,11 @@ def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps
                 D[j, i] += D[j + 1, i]
         if ie < n_out and t_out[ie] <= t_new:
             for j in range(N_DENSE_BDF):
-                for i in range(n):
-                    dcoef[j, i] = D[j + 1, i] if j < order else 0.0
+                for i in range(n_index):
+                    dcoef[j, i] = D[j + 1, out_index[i]] if j < order else 0.0
             while ie < n_out and t_out[ie] <= t_new:
-                dense_eval(DENSE_BDF, (t_out[ie] - t) / h, y, ynew, dcoef, y_out[ie])
+                dense_eval_at(DENSE_BDF, (t_out[ie] - t) / h, y, ynew, dcoef, out_index,
+                              y_out[ie])
                 ie += 1
         for i in range(n):
             y[i] = ynew[i]

@@ -40,7 +40,8 @@ def _run(net, seg, y0, t0, t1, t_out, rtol=RTOL, atol=1e-12, h0=0.0, max_steps=2
     n_cells, w, _ = network_sizes(net)
     status, y_out, y_end, h_last, stats = integrate_network(
         net, seg, np.asarray(y0, dtype=float), float(t0), float(t1),
-        np.asarray(t_out, dtype=float), rtol, np.full(w, atol), h0, max_steps)
+        np.asarray(t_out, dtype=float), rtol, np.full(w, atol), h0, max_steps,
+        np.arange(len(y0), dtype=np.int64))
     assert status == SUCCESS
     return y_out, y_end, h_last, stats
 
@@ -140,7 +141,8 @@ def test_linear_feed_ramp_matches_closed_form_and_scipy():
     # the h d_i df/dt terms of the stages keep Rodas5P's order on the ramp:
     # at rtol 1e-6 it takes 15 steps (without them 868, the error O(h^2))
     status, _, y_end, _, stats = integrate_network(
-        net, seg, make_state(net, [], 300.0), 0.0, t1, t[:0], 1e-6, np.full(2, 1e-8), 0.0, 10000)
+        net, seg, make_state(net, [], 300.0), 0.0, t1, t[:0], 1e-6, np.full(2, 1e-8), 0.0, 10000,
+        np.arange(2, dtype=np.int64))
     assert status == SUCCESS and stats[0] < 40
     assert abs(y_end[0] - exact[-1]) < 1e-7
 
@@ -204,7 +206,9 @@ def _mixer_tube(n_tube=50, exchange=0.0, rho_cp=2.0e6):
     weight[0] = q1 / (q1 + q2)  # the mixer (same rho cp: flow-weighted T too)
     weight[1] = q2 / (q1 + q2)
     ex = np.zeros(n_cells)
-    if exchange:
+    if np.ndim(exchange):
+        ex[2:2 + len(exchange)] = exchange
+    elif exchange:
         ex[2:n_cells - 1] = exchange
     seg = make_segment(net, kappa=kappa, feed=feed, weight=weight, ua=0.05,
                        T_coolant=290.0, rho_cp=rho_cp, exchange=ex)
@@ -259,10 +263,17 @@ def test_block_jacobian_matches_central_differences(exchange):
     assert not outside.any() and pattern.sum() > n
 
 
+# an exchange band; two-node collocation elements (pairs that exchange only
+# with each other, negative exchange: the joint sparse LU); pairs then a band
+_EXCHANGES = {"band": 0.8, "pairs": [-0.6, 0.0, -0.6, 0.0, -0.6, 0.0],
+              "pairs_then_band": [-0.6, 0.0, -0.6, 0.0, 0.8, 0.8]}
+
+
+@pytest.mark.parametrize("exchange", sorted(_EXCHANGES))
 @pytest.mark.parametrize("gh", [0.0, 3.7])
-def test_block_factorisation_solves_like_dense_lu(gh):
+def test_block_factorisation_solves_like_dense_lu(gh, exchange):
     # links, exchange band, energy and isothermal cells, several tracers
-    net, seg, y0 = _mixer_tube(n_tube=7, exchange=0.8)
+    net, seg, y0 = _mixer_tube(n_tube=7, exchange=_EXCHANGES[exchange])
     t = np.array([4.0])
     y = _run(net, seg, y0, 0.0, 4.0, t)[0][0]
     n_cells, w, n_links = network_sizes(net)
@@ -289,6 +300,10 @@ def test_block_factorisation_solves_like_dense_lu(gh):
     _solve_blocks(net, store, jl, je, x)
     ref = np.linalg.solve(W, b)
     np.testing.assert_allclose(x, ref, rtol=1e-9, atol=1e-12 * np.max(np.abs(ref)))
+    # the pairs went through the joint factorisation, the band did not
+    pair_heads = np.flatnonzero(store[8][5] >= 0)
+    expected = {"band": [], "pairs": [2, 4, 6], "pairs_then_band": [2, 4]}[exchange]
+    assert list(pair_heads) == expected
 
 
 # ---------------------------------------------------------------------------
@@ -355,7 +370,8 @@ def test_invalid_inputs_return_a_status_or_raise_in_the_builders():
     seg = make_segment(net, kappa=1.0, weight=1.0)
     y0 = make_state(net, [], 300.0)
     status, y_out, _, _, _ = integrate_network(net, seg, y0, 0.0, 1.0, np.array([2.0]), 1e-6,
-                                               np.full(2, 1e-9), 0.0, 100)
+                                               np.full(2, 1e-9), 0.0, 100,
+                                               np.arange(2, dtype=np.int64))
     assert status == INVALID_INPUT and np.isnan(y_out).all()
     with pytest.raises(ValueError, match="below its own cell"):
         make_network(model=make_model([])[0], rate_params=make_model([])[1], dH=[],

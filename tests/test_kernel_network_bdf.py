@@ -27,7 +27,7 @@ def _run(net, seg, y0, t0, t1, t_out, rtol=1e-8, atol=1e-10, history=NO_HISTORY)
     status, y_out, y_end, h_last, stats = integrate_network_bdf(
         net, seg, np.asarray(y0, dtype=float), float(t0), float(t1),
         np.asarray(t_out, dtype=float), rtol, np.full(w, atol), 0.0, 200000, history[0],
-        history[1])
+        history[1], np.arange(len(y0), dtype=np.int64))
     assert status == SUCCESS
     return y_out, y_end, stats
 
@@ -173,7 +173,7 @@ def test_bdf_invalid_input_is_a_status():
     y0 = make_state(net, [], 300.0)
     status, y_out, _, _, _ = integrate_network_bdf(
         net, seg, y0, 0.0, 1.0, np.array([2.0]), 1e-6, np.full(2, 1e-9), 0.0, 100,
-        NO_HISTORY[0], NO_HISTORY[1])
+        NO_HISTORY[0], NO_HISTORY[1], np.arange(2, dtype=np.int64))
     assert status == INVALID_INPUT and np.isnan(y_out).all()
 
 

@@ -1136,13 +1136,36 @@ class _Integrator:
         self.backend = "scipy solve_ivp BDF on kernels.network.network_rhs" if self.scipy \
             else ("kernels.network_bdf.integrate_network_bdf" if method == "bdf"
                   else "kernels.network.integrate_network")
+        # Passive tracers never act on the chemistry (they ride on the flows),
+        # so the kernel integrates them as a network of their own: a front of
+        # a lot change then sets the steps of the cheap tracer system only,
+        # not of the whole route's (scipy gets the coupled system).
+        self.split = not self.scipy and net.k > 0
+        if self.split:
+            n, k, w = net.n, net.k, net.w
+            base = (np.arange(net.n_cells) * w)[:, None]
+            self.chem_index = (base + np.r_[np.arange(n), w - 1]).ravel()
+            self.tracer_index = (base + np.r_[np.arange(n, n + k), w - 1]).ravel()
+            self.chem_cols = np.r_[np.arange(n), w - 1]
+            self.tracer_cols = np.r_[np.arange(n, n + k), w - 1]
+            self._parts = {"chemistry": {"h": 0.0}, "tracers": {"h": 0.0}}
 
-    def run(self, y0, t0, t1, t_out, A0, A1, label):
+    def run(self, y0, t0, t1, t_out, A0, A1, label, out_cells=None):
+        """States from t0 to t1: ``(y_out, y_end)``, ``y_out`` (n_out,
+        len(out_cells) * w) the states of the cells ``out_cells`` (all when
+        None) at ``t_out``, ``y_end`` the whole state at t1."""
+        net = self.net
+        if out_cells is None:
+            out_cells = np.arange(net.n_cells)
+        out_cells = np.asarray(out_cells, dtype=np.int64)
         if t1 <= t0:
-            return np.tile(y0, (len(t_out), 1)), y0.copy()
+            return (np.tile(y0.reshape(net.n_cells, net.w)[out_cells].ravel(), (len(t_out), 1)),
+                    y0.copy())
         if not self.scipy:
-            return self._run_kernel(y0, t0, t1, t_out, A0, A1, label)
-        return self._run_scipy(y0, t0, t1, t_out, A0, A1, label)
+            return self._run_kernel(y0, t0, t1, t_out, A0, A1, label, out_cells)
+        y_out, y_end = self._run_scipy(y0, t0, t1, t_out, A0, A1, label)
+        return y_out.reshape(len(t_out), net.n_cells, net.w)[:, out_cells].reshape(
+            len(t_out), -1), y_end
 
     def _run_scipy(self, y0, t0, t1, t_out, A0, A1, label):
         """scipy's BDF on the kernel's right-hand side and analytic sparse
@@ -1202,42 +1225,104 @@ class _Integrator:
             float(self.rtol), np.ascontiguousarray(self.atol, dtype=np.float64), 500)
         return y if succeeded(status) else None
 
-    def _run_kernel(self, y0, t0, t1, t_out, A0, A1, label):
+    def _split_networks(self):
+        """The chemistry network (species and T, no tracers) and the tracer
+        network (tracers and an isothermal T column, no reactions)."""
+        if getattr(self, "_split_tuples", None) is None:
+            net, comp = self.net, self.net.compiled
+            mk = self.kernel.make_network
+            chem = mk(model=comp.model, rate_params=comp.rate_params, dH=comp.delta_H,
+                      n_species=net.n, n_tracers=0, cell_energy=net.cell_energy,
+                      link_ptr=net.link_ptr, link_src=net.link_src,
+                      nonnegative=not net.collocated)
+            i0, f0 = np.zeros(0, dtype=np.int64), np.zeros(0)
+            no_reactions = (np.zeros(1, dtype=np.int64), i0, f0, np.zeros(1, dtype=np.int64), i0,
+                            f0, np.zeros(1, dtype=np.int64), i0, f0)
+            tracers = mk(model=no_reactions, rate_params=(i0, np.zeros((0, 3)), np.zeros((0, 3))),
+                         dH=f0, n_species=0, n_tracers=net.k,
+                         cell_energy=np.zeros(net.n_cells, dtype=np.int8),
+                         link_ptr=net.link_ptr, link_src=net.link_src,
+                         nonnegative=not net.collocated)
+            self._split_tuples = {"chemistry": chem, "tracers": tracers}
+        return self._split_tuples
+
+    def _part_segment(self, part, A0, A1):
+        cols = self.chem_cols if part == "chemistry" else self.tracer_cols
+        ua0, ua1 = (A0["ua"], A1["ua"]) if part == "chemistry" else (0.0, 0.0)
+        return self.kernel.make_segment(
+            self._split_networks()[part], kappa_start=A0["kappa"], kappa_end=A1["kappa"],
+            feed_start=A0["feed"][:, cols], feed_end=A1["feed"][:, cols],
+            weight_start=A0["weight"][:, cols], weight_end=A1["weight"][:, cols],
+            ua_start=ua0, ua_end=ua1, T_coolant_start=A0["Tc"], T_coolant_end=A1["Tc"],
+            rho_cp_start=A0["rhocp"], rho_cp_end=A1["rhocp"], exchange_start=A0["exchange"],
+            exchange_end=A1["exchange"])
+
+    def _run_kernel(self, y0, t0, t1, t_out, A0, A1, label, out_cells):
+        w = self.net.w
+        if not self.split:
+            out_index = (out_cells[:, None] * w + np.arange(w)).ravel()
+            return self._integrate(self, self._network(), self._segment(A0, A1), y0, self.atol,
+                                   t0, t1, t_out, label, "", out_index)
+        nets = self._split_networks()
+        n_out, n_oc = len(t_out), out_cells.size
+        y_out = np.empty((n_out, n_oc, w))
+        y_end = np.empty(y0.size)
+        for part, index, cols in (("chemistry", self.chem_index, self.chem_cols),
+                                  ("tracers", self.tracer_index, self.tracer_cols)):
+            wp = cols.size
+            out_index = (out_cells[:, None] * wp + np.arange(wp)).ravel()
+            out, end = self._integrate(self._parts[part], nets[part],
+                                       self._part_segment(part, A0, A1), y0[index],
+                                       self.atol[index], t0, t1, t_out, label,
+                                       "" if part == "chemistry" else "tracer_", out_index)
+            out = out.reshape(n_out, n_oc, wp)
+            if part == "tracers":  # the T column is the chemistry's
+                index = index.reshape(-1, wp)[:, :-1].ravel()
+                end = end.reshape(-1, wp)[:, :-1].ravel()
+                out, cols = out[:, :, :-1], cols[:-1]
+            y_out[:, :, cols] = out
+            y_end[index] = end
+        return y_out.reshape(n_out, n_oc * w), y_end
+
+    def _integrate(self, part, net, seg, y0, atol, t0, t1, t_out, label, prefix, out_index):
+        """One kernel call on ``net``; ``part`` carries the step size (and the
+        BDF history) over between calls."""
         from ..reactors.solver import STAT_NAMES, check_status
 
         km = self.kernel
-        net = self._network()
-        seg = self._segment(A0, A1)
+        part_state = part.__dict__ if part is self else part
         args = (net, seg, np.ascontiguousarray(y0, dtype=np.float64), float(t0), float(t1),
                 np.ascontiguousarray(t_out, dtype=np.float64), float(self.rtol),
-                np.ascontiguousarray(self.atol, dtype=np.float64))
+                np.ascontiguousarray(atol, dtype=np.float64))
+        out_index = np.ascontiguousarray(out_index, dtype=np.int64)
         if self.method == "bdf":
             from kernels import network_bdf
 
-            if getattr(self, "_bdf_history", None) is None:
-                self._bdf_history = network_bdf.history_storage(net)
-            hist, hist_state = self._bdf_history
+            if part_state.get("_bdf_history") is None:
+                part_state["_bdf_history"] = network_bdf.history_storage(net)
+            hist, hist_state = part_state["_bdf_history"]
             # the BDF history continues across a chunk boundary or a segment
             # boundary with continuous inputs (the kernel also checks t and y);
             # an event restarts it at order 1
-            prev = getattr(self, "_bdf_last_segment", None)
+            prev = part_state.get("_bdf_last_segment")
             if prev is None or any(not np.array_equal(seg[2 * k], prev[2 * k + 1])
                                    for k in range(len(seg) // 2)):
                 hist_state[0] = 0.0
-            self._bdf_last_segment = seg
+            part_state["_bdf_last_segment"] = seg
             status, y_out, y_end, h_last, stats = network_bdf.integrate_network_bdf(
-                *args, 0.0, int(self.max_steps), hist, hist_state)
+                *args, 0.0, int(self.max_steps), hist, hist_state, out_index)
         else:
             status, y_out, y_end, h_last, stats = km.integrate_network(
-                *args, float(self.h), int(self.max_steps))
+                *args, float(part_state["h"]), int(self.max_steps), out_index)
         for i, name in STAT_NAMES.items():
-            if name in self.totals:
-                self.totals[name] += int(stats[i])
-        self.totals["block_lu_factorizations"] = self.totals.get("block_lu_factorizations", 0) \
-            + int(stats[km.NET_STAT_BLOCK_LU])
+            if prefix + name in self.totals or (prefix and name in self.totals):
+                self.totals[prefix + name] = self.totals.get(prefix + name, 0) + int(stats[i])
+        key = prefix + "block_lu_factorizations"
+        self.totals[key] = self.totals.get(key, 0) + int(stats[km.NET_STAT_BLOCK_LU])
         name = "NDF/BDF" if self.method == "bdf" else "Rodas5P"
-        check_status(status, label, f"the network integrator ({name})")
-        self.h = float(h_last)
+        what = "the tracer network" if prefix else "the network"
+        check_status(status, label, f"{what} integrator ({name})")
+        part_state["h"] = float(h_last)
         return y_out, y_end
 
 
@@ -1408,13 +1493,21 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
         A0 = net.arrays(t0, "right")
         A1 = net.arrays(t1, "left")
         include_start = si == 0 or sharp[si]
-        grid, keep_all = _refined_grid(_output_grid(sc, t0, t1, include_start), t0, refine)
+        # t0 always opens the segment's balance samples (its holdup is the
+        # segment's start); it is an output row only after a sharp change
+        grid, keep_all = _refined_grid(_output_grid(sc, t0, t1, True), t0, refine)
+        keep_all[0] = include_start
+        R0, R1 = A0["reps"], A1["reps"]
+        # the kernel reports only the cells the streams are made of
+        out_cells = sorted({c for sname in streams_out for R in (R0, R1) for c in R[sname].W})
+        cell_pos = {c: j for j, c in enumerate(out_cells)}
+        n_oc = len(out_cells)
         label = f"segment {n_seg + 1} ({t0:g} s to {t1:g} s)"
         # chunks of outputs: bounded memory, the step size carried over; an
         # isothermal cell's T is held within a call, so a ramp of an operation
         # T is followed in short chunks (piecewise constant at their midpoints)
         # a refined grid gets longer chunks (each chunk end is a step end)
-        step = OUTPUT_CHUNK if refine == 1 else max(OUTPUT_CHUNK, OUTPUT_CHUNK_VALUES // (nc * w))
+        step = max(OUTPUT_CHUNK, OUTPUT_CHUNK_VALUES // (max(n_oc, 1) * w))
         if np.any(A0["cell_T"][iso] != A1["cell_T"][iso]):
             step = RAMPED_T_CHUNK
         pos = 0
@@ -1431,22 +1524,23 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
                 y.reshape(nc, w)[iso, -1] = cT[iso]
                 s0 = _interp_arrays(A0, A1, t0, t1, t_from)
                 s1 = _interp_arrays(A0, A1, t0, t1, t_to)
-                y_out, y_end = integ.run(y, t_from, t_to, chunk, s0, s1, label)
+                y_out, y_end = integ.run(y, t_from, t_to, chunk, s0, s1, label, out_cells)
             else:
-                y_out = np.tile(y, (len(chunk), 1))
+                y_out = np.tile(y.reshape(nc, w)[out_cells].ravel(), (len(chunk), 1))
                 y_end = y
-            _check_states(y_out, net, label, atol)
+            Ych = y_out.reshape(len(chunk), n_oc, w)
+            _check_states(Ych, net, label, atol)
+            _check_states(y_end.reshape(1, nc, w), net, label, atol)
             # stream values are affine in the states with weights linear in t:
             # blend the values under the segment's two ends
-            Ych = y_out.reshape(len(chunk), nc, w)
             frac = np.clip((np.asarray(chunk) - t0) / (t1 - t0), 0.0, 1.0)[:, None]
-            R0, R1 = A0["reps"], A1["reps"]
             values = {}
             for sname in streams_out:
                 # every sample for the terminal streams (balance), the output rows otherwise
                 rows = slice(None) if sname in terminal else keep
                 fr, Yr = frac[rows], Ych[rows]
-                V = (1 - fr) * _rep_values(R0[sname], Yr) + fr * _rep_values(R1[sname], Yr)
+                V = (1 - fr) * _rep_values(R0[sname], Yr, cell_pos) \
+                    + fr * _rep_values(R1[sname], Yr, cell_pos)
                 Qv = (1 - fr[:, 0]) * R0[sname].Q + fr[:, 0] * R1[sname].Q
                 values[sname] = (Qv, V)
                 rows_val[sname].append((Qv[keep], V[keep]) if sname in terminal else (Qv, V))
@@ -1459,8 +1553,9 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
             # holdups: only a segment's first and last rows enter the balance
             vol = (1 - frac) * np.nan_to_num(A0["volume"]) + frac * np.nan_to_num(A1["volume"])
             hold = np.full((len(chunk), n), np.nan)
-            for r in (0, len(chunk) - 1):
-                hold[r] = vol[r] @ Ych[r, :, :n]
+            if chunk[0] == t_from:  # a segment's first row is its start
+                hold[0] = vol[0] @ y.reshape(nc, w)[:, :n]
+            hold[-1] = vol[-1] @ y_end.reshape(nc, w)[:, :n]
             holdups.append(hold)
             cons_t.extend(chunk)
             cons_seg.extend([n_seg] * len(chunk))
@@ -1522,11 +1617,12 @@ def _interp_arrays(A0, A1, t0, t1, t):
     return {key: (1 - s) * v + s * A1[key] for key, v in A0.items() if key != "reps"}
 
 
-def _rep_values(rep, Ych):
-    """Values (n_t, w) of a stream at the states Ych (n_t, n_cells, w)."""
+def _rep_values(rep, Ych, cell_pos=None):
+    """Values (n_t, w) of a stream at the states Ych (n_t, n_cells, w), or,
+    with ``cell_pos`` (cell -> position), at the states of those cells."""
     v = np.broadcast_to(rep.const, (Ych.shape[0], rep.const.size)).copy()
     for cell, wv in rep.W.items():
-        v += wv * Ych[:, cell, :]
+        v += wv * Ych[:, cell if cell_pos is None else cell_pos[cell], :]
     return v
 
 
@@ -1569,10 +1665,11 @@ def _long_time_state(sc, net, integ, y0, A):
 COLLOCATION_UNDERSHOOT = 0.2
 
 
-def _check_states(y_out, net, label, atol):
-    if not np.all(np.isfinite(y_out)):
+def _check_states(Y, net, label, atol):
+    """States Y (n_t, cells, w): finite, and no concentration below the
+    scheme's allowance."""
+    if not np.all(np.isfinite(Y)):
         raise SolverError(label, "the integrator returned non-finite states")
-    Y = y_out.reshape(y_out.shape[0], net.n_cells, net.w)
     low = float(np.min(Y[:, :, :net.n])) if net.n else 0.0
     allowed = COLLOCATION_UNDERSHOOT if net.collocated else 1e-9
     if low < -1e3 * atol - allowed * float(np.max(np.abs(Y[:, :, :net.n])) or 1.0):
