@@ -119,11 +119,13 @@ def main():
                    "flowchem_rhs": st.get("rhs_evaluations"),
                    "flowchem_jacobians": st.get("jacobian_evaluations"),
                    "flowchem_lu": st.get("lu_factorizations"),
-                   "flowchem_block_lu": st.get("block_lu_factorizations")}
+                   "flowchem_block_lu": st.get("block_lu_factorizations"),
+                   "flowchem_tracer_steps": st.get("tracer_steps")}
             print(f"{method} rtol {rtol:g}: flowchem {t_fc:.3f} s, error {e_fc:.2e}, "
                   f"{row['flowchem_steps']} steps ({row['flowchem_rejected']} rejected), "
                   f"{row['flowchem_rhs']} rhs, {row['flowchem_jacobians']} Jacobians, "
-                  f"{row['flowchem_lu']} LU ({row['flowchem_block_lu']} block LUs)")
+                  f"{row['flowchem_lu']} LU ({row['flowchem_block_lu']} block LUs); "
+                  f"tracer network {row['flowchem_tracer_steps']} steps")
             rows.append(row)
     scipy_rows = []
     if not args.no_scipy:

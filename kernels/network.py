@@ -1131,7 +1131,7 @@ def _scaled_rms(v, y, rtol, atol):
     return np.sqrt(s / max(n, 1))
 
 
-@njit
+@njit(nogil=True)
 def integrate_network(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps, out_index):
     """Integrate the cell network over one segment [t0, t1] with Rodas5P.
 

@@ -80,7 +80,7 @@ def history_storage(net):
     return np.zeros((MAX_ORDER + 3, n)), np.zeros(3)
 
 
-@njit
+@njit(nogil=True)
 def integrate_network_bdf(net, seg, y0, t0, t1, t_out, rtol, atol, h0, max_steps, hist,
                           hist_state, out_index):
     """Integrate the cell network over one segment [t0, t1] with the

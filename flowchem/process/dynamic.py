@@ -37,7 +37,9 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import time as _time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1141,6 +1143,11 @@ class _Integrator:
         # a lot change then sets the steps of the cheap tracer system only,
         # not of the whole route's (scipy gets the coupled system).
         self.split = not self.scipy and net.k > 0
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cpus = os.cpu_count() or 1
+        self.threads = min(2, cpus)
         if self.split:
             n, k, w = net.n, net.k, net.w
             base = (np.arange(net.n_cells) * w)[:, None]
@@ -1267,14 +1274,30 @@ class _Integrator:
         n_out, n_oc = len(t_out), out_cells.size
         y_out = np.empty((n_out, n_oc, w))
         y_end = np.empty(y0.size)
+        calls = {}
         for part, index, cols in (("chemistry", self.chem_index, self.chem_cols),
                                   ("tracers", self.tracer_index, self.tracer_cols)):
             wp = cols.size
             out_index = (out_cells[:, None] * wp + np.arange(wp)).ravel()
-            out, end = self._integrate(self._parts[part], nets[part],
-                                       self._part_segment(part, A0, A1), y0[index],
-                                       self.atol[index], t0, t1, t_out, label,
-                                       "" if part == "chemistry" else "tracer_", out_index)
+            calls[part] = (self._parts[part], nets[part], self._part_segment(part, A0, A1),
+                           y0[index], self.atol[index], t0, t1, t_out, label,
+                           "" if part == "chemistry" else "tracer_", out_index)
+        # the two integrations are independent and the kernel releases the GIL:
+        # on a machine with a second core the tracers run beside the chemistry
+        results = {}
+        if self.threads > 1:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pending = pool.submit(self._integrate, *calls["tracers"])
+                try:
+                    results["chemistry"] = self._integrate(*calls["chemistry"])
+                finally:
+                    results["tracers"] = pending.result()
+        else:
+            results = {part: self._integrate(*args) for part, args in calls.items()}
+        for part, index, cols in (("chemistry", self.chem_index, self.chem_cols),
+                                  ("tracers", self.tracer_index, self.tracer_cols)):
+            wp = cols.size
+            out, end = results[part]
             out = out.reshape(n_out, n_oc, wp)
             if part == "tracers":  # the T column is the chemistry's
                 index = index.reshape(-1, wp)[:, :-1].ravel()
