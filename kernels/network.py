@@ -66,6 +66,16 @@ band). Inside a block, species and T form a dense (n_species + 1)-square
 block with its LU; tracers do not react, so their part is diagonal. Cost
 per step: O(n_cells (n_species + 1)^3), never dense in the whole state.
 
+Two cells that exchange only with each other (the two nodes of a
+collocation element: a negative exchange, and no exchange with their other
+neighbours) are factored together instead: one sparse LU of their joint
+[c, T] block over the mechanism's static pattern, in minimum-degree order,
+without row exchanges (a pivot below a tenth of its column falls back to the
+sweep above for that pair). The Schur route would form the first node's
+dense inverse and fill the second node's block; the joint LU keeps the
+fill of the reaction graph (lomustine: 331 multiplications a pair instead
+of about 5,000; the block factorisation 3.5x and the solve 1.5x faster).
+
 Time dependence: ``f(t, y)`` depends on t only through the linearly
 interpolated inputs, so ``df/dt`` is analytic (:func:`_network_dfdt`) and
 enters the stages as ``h d_i df/dt`` with Rodas5P's time nodes ``c_i`` and
@@ -84,7 +94,7 @@ from .jit import njit
 from .kinetics import (production_jacobian, production_rates, rate_constants,
                        rate_temperature_derivative, slot_jacobian, slot_plan,
                        slot_rates_inline)
-from .linalg import (_minimum_degree_order, factor_w_dense, factor_w_sparse, slot_w_pattern,
+from .linalg import (SPARSE_PIVOT_TOL, _minimum_degree_order, factor_w_dense, slot_w_pattern,
                      solve_w_dense, symbolic_lu_with_order)
 from .rosenbrock import GAMMA, N_STAGES, RODAS5P_A, RODAS5P_C, RODAS5P_H, predictive_factor
 from .status import (
@@ -737,13 +747,23 @@ def network_jacobian_csr(t, y, net, seg, t0, t1):
 # ---------------------------------------------------------------------------
 @njit
 def _pair_plan(net, energy):
-    """Symbolic LU of the joint [c, T] block of two cells that exchange only
-    with each other (a collocation element's two nodes): both cells' reaction
-    patterns (with the T column; with the T row when ``energy``) and the
-    diagonal couplings between them, in minimum-degree order. Returns the
-    tuple of :func:`kernels.linalg.symbolic_lu_with_order` and ``offs``,
-    the offset in the state (from the first cell's base) of each permuted
-    index."""
+    """The elimination programme of the joint [c, T] block of two cells that
+    exchange only with each other (a collocation element's two nodes).
+
+    The pattern: both cells' reaction patterns (with the T column; with the
+    T row when ``energy``) and the diagonal couplings between them, in
+    minimum-degree order (:func:`kernels.linalg.symbolic_lu_with_order`).
+    The factors of one pair live in one vector ``v``: L's entries row by row
+    (``[0, nl)``), U's row by row (``[nl, nl + nu)``), the diagonal
+    (``[nl + nu, nl + nu + n2)``). Returns ``(lr_ptr, lr_idx, ur_ptr,
+    ur_idx, offs, src_kind, src_r, src_c, coll_ptr, coll_pos, op_ptr, op_tgt,
+    op_l, op_u)``: the L and U rows (permuted indices), the state offset of
+    each permuted index from the first cell's base, where each entry of v
+    comes from (0 fill, 1 and 2 the first and second cell's J block at
+    (src_r, src_c), 3 the first cell's coupling to the second at component
+    src_r, 4 the second's to the first), the positions of each column's L
+    entries, and per pivot the updates v[tgt] -= v[l] * v[u].
+    """
     n_s, n_tr = net[3], net[4]
     wr = n_s + 1
     w = n_s + n_tr + 1
@@ -762,13 +782,63 @@ def _pair_plan(net, energy):
             if pat[r, c] or r == c:
                 pat2[r, c] = True
                 pat2[wr + r, wr + c] = True
-    plan = symbolic_lu_with_order(pat2, _minimum_degree_order(pat2))
-    perm = plan[0]
+    perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = symbolic_lu_with_order(
+        pat2, _minimum_degree_order(pat2))
+    nl = lr_ptr[n2]
+    nu = ur_ptr[n2]
+    nv = nl + nu + n2
+    pos = np.full((n2, n2), -1, dtype=np.int64)
+    for i in range(n2):
+        for t in range(lr_ptr[i], lr_ptr[i + 1]):
+            pos[i, lr_idx[t]] = t
+        for t in range(ur_ptr[i], ur_ptr[i + 1]):
+            pos[i, ur_idx[t]] = nl + t
+        pos[i, i] = nl + nu + i
     offs = np.empty(n2, dtype=np.int64)
     for k in range(n2):
         q = perm[k] % wr
         offs[k] = (w if perm[k] >= wr else 0) + (q if q < n_s else w - 1)
-    return plan, offs
+    src_kind = np.zeros(nv, dtype=np.int64)
+    src_r = np.zeros(nv, dtype=np.int64)
+    src_c = np.zeros(nv, dtype=np.int64)
+    for i in range(n2):
+        for j in range(n2):
+            p = pos[i, j]
+            if p < 0 or not pat2[perm[i], perm[j]]:
+                continue  # not an entry, or fill (zero before elimination)
+            bi, r = perm[i] // wr, perm[i] % wr
+            bj, c = perm[j] // wr, perm[j] % wr
+            src_r[p] = r
+            src_c[p] = c
+            if bi == bj:
+                src_kind[p] = 1 + bi
+            elif r == c:
+                src_kind[p] = 3 if bi == 0 else 4
+    coll_ptr = np.zeros(n2 + 1, dtype=np.int64)
+    coll_pos = np.empty(nl, dtype=np.int64)
+    n_ops = 0
+    for k in range(n2):
+        for t in range(lc_ptr[k], lc_ptr[k + 1]):
+            coll_pos[t] = pos[lc_idx[t], k]
+        coll_ptr[k + 1] = lc_ptr[k + 1]
+        n_ops += (lc_ptr[k + 1] - lc_ptr[k]) * (ur_ptr[k + 1] - ur_ptr[k])
+    op_ptr = np.zeros(n2 + 1, dtype=np.int64)
+    op_tgt = np.empty(n_ops, dtype=np.int64)
+    op_l = np.empty(n_ops, dtype=np.int64)
+    op_u = np.empty(n_ops, dtype=np.int64)
+    o = 0
+    for k in range(n2):
+        for t in range(lc_ptr[k], lc_ptr[k + 1]):
+            i = lc_idx[t]
+            for s in range(ur_ptr[k], ur_ptr[k + 1]):
+                j = ur_idx[s]
+                op_tgt[o] = pos[i, j]
+                op_l[o] = pos[i, k]
+                op_u[o] = nl + s
+                o += 1
+        op_ptr[k + 1] = o
+    return (lr_ptr, lr_idx, ur_ptr, ur_idx, offs, src_kind, src_r, src_c, coll_ptr, coll_pos,
+            op_ptr, op_tgt, op_l, op_u)
 
 
 @njit
@@ -784,14 +854,12 @@ def factor_storage(net):
     n2 = 2 * wr
     # a pair's joint factors need the mechanism's sparsity (slot form)
     use_pairs = slot_plan(net[0], wr)[0] and net[2].shape[0] > 0
-    plan_e, offs_e = _pair_plan(net, True)
-    plan_i, offs_i = _pair_plan(net, False)
-    nl = max(plan_e[1][n2], plan_i[1][n2])
-    nu = max(plan_e[5][n2], plan_i[5][n2])
+    plan_e = _pair_plan(net, True)
+    plan_i = _pair_plan(net, False)
+    nv = max(plan_e[5].shape[0], plan_i[5].shape[0])
     n_slots = n_cells // 2 + 1
-    pairs = (use_pairs, plan_e, offs_e, plan_i, offs_i, np.full(n_cells, -1, dtype=np.int64),
-             np.zeros((n_slots, max(nl, 1))), np.zeros((n_slots, max(nu, 1))),
-             np.zeros((n_slots, n2)), np.zeros((n2, n2)), np.zeros((n2, n2)), np.zeros(n2))
+    pairs = (use_pairs, plan_e, plan_i, np.full(n_cells, -1, dtype=np.int64),
+             np.zeros((n_slots, nv)), np.zeros((n_slots, n2)), np.zeros(wr), np.zeros(n2))
     return (np.zeros((n_cells, wr, wr)), np.zeros((n_cells, wr), dtype=np.int64),
             np.zeros((n_cells, wr)), np.zeros((n_cells, max(n_tr, 1))),
             np.zeros((n_cells, wr, wr)), np.zeros((wr, wr)), np.zeros(wr, dtype=np.int64),
@@ -799,63 +867,86 @@ def factor_storage(net):
 
 
 @njit
-def _factor_pair(net, i, gh, R, jl, je, plan, lval, uval, dinv2, a2, jx2):
+def _factor_pair(net, i, gh, R, jl, je, plan, v, dinv2, coupling):
     """Joint sparse LU of cells i and i+1's [c, T] blocks (W = gh I - J over
-    both, coupled by the exchange and the links of i+1 from i), over the
-    static pattern of :func:`_pair_plan` without row exchanges; the factors'
-    entries go to ``lval``, ``uval`` (in the plan's order) and ``dinv2``.
-    False when a pivot is unacceptable (the caller then factors the two
-    cells one after the other)."""
-    n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
-    w = n_s + n_tr + 1
+    both, coupled by the exchange and the links of i+1 from i) by the
+    elimination programme of :func:`_pair_plan`, without row exchanges,
+    into ``v`` and the reciprocal pivots ``dinv2``. False when a pivot is
+    zero, not finite or below SPARSE_PIVOT_TOL of its column (the caller
+    then factors the two cells one after the other)."""
+    n_s, cell_energy, link_ptr, link_src = net[3], net[5], net[6], net[7]
+    w = n_s + net[4] + 1
     wr = n_s + 1
-    n2 = 2 * wr
-    perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = plan
-    Ri = R[i]
-    Rj = R[i + 1]
-    for r in range(wr):
-        for c in range(wr):
-            jx2[r, c] = Ri[r, c]
-            jx2[wr + r, wr + c] = Rj[r, c]
+    (lr_ptr, lr_idx, ur_ptr, ur_idx, offs, src_kind, src_r, src_c, coll_ptr, coll_pos, op_ptr,
+     op_tgt, op_l, op_u) = plan
+    n2 = offs.shape[0]
+    nl = lr_ptr[n2]
+    diag0 = nl + ur_ptr[n2]
     e = je[i]
     energy_i = cell_energy[i] != 0
     energy_j = cell_energy[i + 1] != 0
+    # the second cell's coupling to the first: exchange plus links (no T
+    # entry in an isothermal cell)
     for r in range(wr):
-        kr_ = r if r < n_s else w - 1
-        jx2[r, wr + r] = e if (r < n_s or energy_i) else 0.0
         a = 0.0
         if r < n_s or energy_j:
+            kr_ = r if r < n_s else w - 1
             a = e
             for l in range(link_ptr[i + 1], link_ptr[i + 2]):
                 if link_src[l] == i:
                     a += jl[l, kr_]
-        jx2[wr + r, r] = a
-    if not factor_w_sparse(jx2, gh, a2, dinv2, perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr,
-                           ur_idx):
-        return False
+        coupling[r] = a
+    Ri = R[i]
+    Rj = R[i + 1]
+    for p in range(src_kind.shape[0]):
+        kind = src_kind[p]
+        if kind == 1:
+            v[p] = -Ri[src_r[p], src_c[p]]
+        elif kind == 2:
+            v[p] = -Rj[src_r[p], src_c[p]]
+        elif kind == 3:
+            v[p] = -e if (src_r[p] < n_s or energy_i) else 0.0
+        elif kind == 4:
+            v[p] = -coupling[src_r[p]]
+        else:
+            v[p] = 0.0
     for k in range(n2):
-        for t in range(lr_ptr[k], lr_ptr[k + 1]):
-            lval[t] = a2[k, lr_idx[t]]
-        for t in range(ur_ptr[k], ur_ptr[k + 1]):
-            uval[t] = a2[k, ur_idx[t]]
+        v[diag0 + k] += gh
+    for k in range(n2):
+        d = v[diag0 + k]
+        cmax = 0.0
+        for t in range(coll_ptr[k], coll_ptr[k + 1]):
+            a = abs(v[coll_pos[t]])
+            if a > cmax:
+                cmax = a
+        ad = abs(d)
+        if not (ad > SPARSE_PIVOT_TOL * cmax) or not (ad < np.inf):
+            return False
+        inv = 1.0 / d
+        dinv2[k] = inv
+        for t in range(coll_ptr[k], coll_ptr[k + 1]):
+            v[coll_pos[t]] *= inv
+        for o in range(op_ptr[k], op_ptr[k + 1]):
+            v[op_tgt[o]] -= v[op_l[o]] * v[op_u[o]]
     return True
 
 
 @njit
-def _solve_pair(plan, offs, lval, uval, dinv2, b2, x, base):
+def _solve_pair(plan, v, dinv2, b2, x, base):
     """Solve the joint [c, T] system of a pair factored by :func:`_factor_pair`
     in place in ``x`` (the pair's first cell at ``base``)."""
-    perm, lr_ptr, lr_idx, lc_ptr, lc_idx, ur_ptr, ur_idx = plan
+    lr_ptr, lr_idx, ur_ptr, ur_idx, offs = plan[0], plan[1], plan[2], plan[3], plan[4]
     n2 = offs.shape[0]
+    nl = lr_ptr[n2]
     for k in range(n2):
         s = x[base + offs[k]]
         for t in range(lr_ptr[k], lr_ptr[k + 1]):
-            s -= lval[t] * b2[lr_idx[t]]
+            s -= v[t] * b2[lr_idx[t]]
         b2[k] = s
     for k in range(n2 - 1, -1, -1):
         s = b2[k]
         for t in range(ur_ptr[k], ur_ptr[k + 1]):
-            s -= uval[t] * b2[ur_idx[t]]
+            s -= v[nl + t] * b2[ur_idx[t]]
         b2[k] = s * dinv2[k]
     for k in range(n2):
         x[base + offs[k]] = b2[k]
@@ -882,7 +973,7 @@ def _factor_blocks(net, gh, R, tdiag, jl, je, store):
     """
     n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
     lu, piv, rpiv, tinv, dinv, jx, cols, tmp, pairs = store
-    use_pairs, plan_e, offs_e, plan_i, offs_i, pslot, lval, uval, dinv2, a2, jx2, b2 = pairs
+    use_pairs, plan_e, plan_i, pslot, vals, dinv2, coupling, b2 = pairs
     n_cells = cell_energy.shape[0]
     w = n_s + n_tr + 1
     wr = n_s + 1
@@ -904,11 +995,11 @@ def _factor_blocks(net, gh, R, tdiag, jl, je, store):
         if (not done and use_pairs and not coupled and je[i] != 0.0 and je[i + 1] == 0.0
                 and cell_energy[i] == cell_energy[i + 1]):
             if cell_energy[i] != 0:
-                done = _factor_pair(net, i, gh, R, jl, je, plan_e, lval[n_pairs],
-                                    uval[n_pairs], dinv2[n_pairs], a2, jx2)
+                done = _factor_pair(net, i, gh, R, jl, je, plan_e, vals[n_pairs],
+                                    dinv2[n_pairs], coupling)
             else:
-                done = _factor_pair(net, i, gh, R, jl, je, plan_i, lval[n_pairs],
-                                    uval[n_pairs], dinv2[n_pairs], a2, jx2)
+                done = _factor_pair(net, i, gh, R, jl, je, plan_i, vals[n_pairs],
+                                    dinv2[n_pairs], coupling)
             if done:
                 pslot[i] = n_pairs
                 n_pairs += 1
@@ -961,7 +1052,7 @@ def _solve_blocks(net, store, jl, je, x):
     cell), then the back sweep over the exchange band."""
     n_s, n_tr, cell_energy, link_ptr, link_src = net[3], net[4], net[5], net[6], net[7]
     lu, piv, rpiv, tinv, dinv, jx, cols, tmp, pairs = store
-    use_pairs, plan_e, offs_e, plan_i, offs_i, pslot, lval, uval, dinv2, a2, jx2, b2 = pairs
+    use_pairs, plan_e, plan_i, pslot, vals, dinv2, coupling, b2 = pairs
     n_cells = cell_energy.shape[0]
     w = n_s + n_tr + 1
     wr = n_s + 1
@@ -990,9 +1081,9 @@ def _solve_blocks(net, store, jl, je, x):
         if second:
             s = pslot[i - 1]
             if cell_energy[i] != 0:
-                _solve_pair(plan_e, offs_e, lval[s], uval[s], dinv2[s], b2, x, b - w)
+                _solve_pair(plan_e, vals[s], dinv2[s], b2, x, b - w)
             else:
-                _solve_pair(plan_i, offs_i, lval[s], uval[s], dinv2[s], b2, x, b - w)
+                _solve_pair(plan_i, vals[s], dinv2[s], b2, x, b - w)
         elif pslot[i] < 0:
             for k in range(n_s):
                 tmp[k] = x[b + k]

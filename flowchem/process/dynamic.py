@@ -30,6 +30,12 @@ The network's equations are integrated by :func:`kernels.network.integrate_netwo
 (Rodas5P with a block-sparse Jacobian), or, with ``backend="scipy"``, by
 scipy's ``solve_ivp`` (BDF) on the kernel's right-hand side and sparse
 Jacobian (:func:`kernels.network.network_rhs`, ``network_jacobian_csr``).
+The kernel integrates the tracers as a network of their own: they ride on
+the flows and never act on the chemistry, so the two systems are exactly
+independent, and a lot change (a tracer front) then costs steps of the
+small tracer system only. The two run side by side when a second core is
+available. The kernel reports only the states of the cells the streams are
+made of; the holdups come from the whole state at each segment's ends.
 """
 
 from __future__ import annotations
