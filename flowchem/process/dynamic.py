@@ -1793,8 +1793,8 @@ def _steady_note(sc):
     if sc.scheme == "collocation":
         return ("plug-flow tubes and quench holds are two-node Radau collocation elements: "
                 "their long-time limit is third order in the element length (the steady "
-                "route's plug flow to round-off as N grows); dispersion tubes are upwind "
-                "cells with back-mixing (the dispersion model with D + u dz/2)")
+                "route's plug flow to round-off as N grows); dispersion tubes are cells of "
+                "the conservative central scheme (second order in the cell length)")
     return ("tubes are N upwind cells (N tanks in series); the steady route integrates "
             "plug flow, so they differ by O(1/N)")
 
