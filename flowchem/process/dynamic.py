@@ -1374,7 +1374,9 @@ def _boundaries(scenario):
 #: few of those times: on the lomustine example (10 s outputs, 2.4 s
 #: elements at the quench hold's outlet) the element closure was 3.0e-5
 #: unrefined, 2.7e-10 with 4 subdivisions (this setting), 5.8e-10 with 13;
-#: the subdivisions cost 5-15 % of the run.
+#: the subdivisions cost 5-15 % of the run. (2.4e-9 since every segment's
+#: samples open at its start: the 10 s after the two ramp ends, which both
+#: sides of the balance used to leave out, are now in it.)
 BALANCE_SAMPLES_PER_CELL = 0.25
 MAX_BALANCE_REFINEMENT = 16
 
