@@ -1375,8 +1375,9 @@ def _boundaries(scenario):
 #: elements at the quench hold's outlet) the element closure was 3.0e-5
 #: unrefined, 2.7e-10 with 4 subdivisions (this setting), 5.8e-10 with 13;
 #: the subdivisions cost 5-15 % of the run. (2.4e-9 since every segment's
-#: samples open at its start: the 10 s after the two ramp ends, which both
-#: sides of the balance used to leave out, are now in it.)
+#: samples open at its start, which adds the 10 s after each of the two
+#: ramp ends to both sides of the balance, and the tracers are integrated
+#: apart; the chunk length does not change it.)
 BALANCE_SAMPLES_PER_CELL = 0.25
 MAX_BALANCE_REFINEMENT = 16
 
