@@ -1124,6 +1124,11 @@ def _jsonable(x):
 
 
 # =============================================================================== numerics
+#: the kernel counters summed over a run (the tracer network's with ``tracer_``)
+COUNTED_STATS = ("steps", "accepted_steps", "rejected_steps", "rhs_evaluations",
+                 "jacobian_evaluations", "lu_factorizations")
+
+
 class _Integrator:
     """Integrates one segment with kernels.network (or, with ``backend="scipy"``,
     scipy's BDF on the kernel's right-hand side and sparse Jacobian)."""
@@ -1137,10 +1142,8 @@ class _Integrator:
         self.kernel = network
         self.scipy = backend == "scipy"
         self.method = method
-        self.h = 0.0                  # step carried over between chunks and segments
         self.max_steps = 1_000_000
-        self.totals = {"steps": 0, "accepted_steps": 0, "rejected_steps": 0, "rhs_evaluations": 0,
-                       "jacobian_evaluations": 0, "lu_factorizations": 0}
+        self.totals = dict.fromkeys(COUNTED_STATS, 0)
         self.backend = "scipy solve_ivp BDF on kernels.network.network_rhs" if self.scipy \
             else ("kernels.network_bdf.integrate_network_bdf" if method == "bdf"
                   else "kernels.network.integrate_network")
@@ -1154,14 +1157,12 @@ class _Integrator:
         except AttributeError:  # not on Linux
             cpus = os.cpu_count() or 1
         self.threads = min(2, cpus)
-        if self.split:
-            n, k, w = net.n, net.k, net.w
-            base = (np.arange(net.n_cells) * w)[:, None]
-            self.chem_index = (base + np.r_[np.arange(n), w - 1]).ravel()
-            self.tracer_index = (base + np.r_[np.arange(n, n + k), w - 1]).ravel()
-            self.chem_cols = np.r_[np.arange(n), w - 1]
-            self.tracer_cols = np.r_[np.arange(n, n + k), w - 1]
-            self._parts = {"chemistry": {"h": 0.0}, "tracers": {"h": 0.0}}
+        # each integrated system carries its step size (and BDF history)
+        # between calls; "cols" are its columns of a cell's full state
+        n, k, w = net.n, net.k, net.w
+        self._parts = {"whole": {"h": 0.0, "cols": np.arange(w)},
+                       "chemistry": {"h": 0.0, "cols": np.r_[np.arange(n), w - 1]},
+                       "tracers": {"h": 0.0, "cols": np.r_[np.arange(n, n + k), w - 1]}}
 
     def run(self, y0, t0, t1, t_out, A0, A1, label, out_cells=None):
         """States from t0 to t1: ``(y_out, y_end)``, ``y_out`` (n_out,
@@ -1260,7 +1261,7 @@ class _Integrator:
         return self._split_tuples
 
     def _part_segment(self, part, A0, A1):
-        cols = self.chem_cols if part == "chemistry" else self.tracer_cols
+        cols = self._parts[part]["cols"]
         ua0, ua1 = (A0["ua"], A1["ua"]) if part == "chemistry" else (0.0, 0.0)
         return self.kernel.make_segment(
             self._split_networks()[part], kappa_start=A0["kappa"], kappa_end=A1["kappa"],
@@ -1274,17 +1275,18 @@ class _Integrator:
         w = self.net.w
         if not self.split:
             out_index = (out_cells[:, None] * w + np.arange(w)).ravel()
-            return self._integrate(self, self._network(), self._segment(A0, A1), y0, self.atol,
-                                   t0, t1, t_out, label, "", out_index)
+            return self._integrate(self._parts["whole"], self._network(), self._segment(A0, A1),
+                                   y0, self.atol, t0, t1, t_out, label, "", out_index)
         nets = self._split_networks()
         n_out, n_oc = len(t_out), out_cells.size
+        cell_base = (np.arange(self.net.n_cells) * w)[:, None]
         y_out = np.empty((n_out, n_oc, w))
         y_end = np.empty(y0.size)
         calls = {}
-        for part, index, cols in (("chemistry", self.chem_index, self.chem_cols),
-                                  ("tracers", self.tracer_index, self.tracer_cols)):
-            wp = cols.size
-            out_index = (out_cells[:, None] * wp + np.arange(wp)).ravel()
+        for part in ("chemistry", "tracers"):
+            cols = self._parts[part]["cols"]
+            index = (cell_base + cols).ravel()
+            out_index = (out_cells[:, None] * cols.size + np.arange(cols.size)).ravel()
             calls[part] = (self._parts[part], nets[part], self._part_segment(part, A0, A1),
                            y0[index], self.atol[index], t0, t1, t_out, label,
                            "" if part == "chemistry" else "tracer_", out_index)
@@ -1300,26 +1302,26 @@ class _Integrator:
                     results["tracers"] = pending.result()
         else:
             results = {part: self._integrate(*args) for part, args in calls.items()}
-        for part, index, cols in (("chemistry", self.chem_index, self.chem_cols),
-                                  ("tracers", self.tracer_index, self.tracer_cols)):
-            wp = cols.size
+        y_end_cells = y_end.reshape(self.net.n_cells, w)
+        for part in ("chemistry", "tracers"):
+            cols = self._parts[part]["cols"]
             out, end = results[part]
-            out = out.reshape(n_out, n_oc, wp)
+            out = out.reshape(n_out, n_oc, cols.size)
+            end = end.reshape(self.net.n_cells, cols.size)
             if part == "tracers":  # the T column is the chemistry's
-                index = index.reshape(-1, wp)[:, :-1].ravel()
-                end = end.reshape(-1, wp)[:, :-1].ravel()
-                out, cols = out[:, :, :-1], cols[:-1]
+                cols, out, end = cols[:-1], out[:, :, :-1], end[:, :-1]
             y_out[:, :, cols] = out
-            y_end[index] = end
+            y_end_cells[:, cols] = end
         return y_out.reshape(n_out, n_oc * w), y_end
 
-    def _integrate(self, part, net, seg, y0, atol, t0, t1, t_out, label, prefix, out_index):
-        """One kernel call on ``net``; ``part`` carries the step size (and the
-        BDF history) over between calls."""
+    def _integrate(self, part_state, net, seg, y0, atol, t0, t1, t_out, label, prefix,
+                   out_index):
+        """One kernel call on ``net``; ``part_state`` (of ``self._parts``)
+        carries the step size (and the BDF history) over between calls; the
+        counters go to ``self.totals`` under ``prefix``."""
         from ..reactors.solver import STAT_NAMES, check_status
 
         km = self.kernel
-        part_state = part.__dict__ if part is self else part
         args = (net, seg, np.ascontiguousarray(y0, dtype=np.float64), float(t0), float(t1),
                 np.ascontiguousarray(t_out, dtype=np.float64), float(self.rtol),
                 np.ascontiguousarray(atol, dtype=np.float64))
@@ -1344,7 +1346,7 @@ class _Integrator:
             status, y_out, y_end, h_last, stats = km.integrate_network(
                 *args, float(part_state["h"]), int(self.max_steps), out_index)
         for i, name in STAT_NAMES.items():
-            if prefix + name in self.totals or (prefix and name in self.totals):
+            if name in COUNTED_STATS:
                 self.totals[prefix + name] = self.totals.get(prefix + name, 0) + int(stats[i])
         key = prefix + "block_lu_factorizations"
         self.totals[key] = self.totals.get(key, 0) + int(stats[km.NET_STAT_BLOCK_LU])
@@ -1649,12 +1651,12 @@ def _interp_arrays(A0, A1, t0, t1, t):
     return {key: (1 - s) * v + s * A1[key] for key, v in A0.items() if key != "reps"}
 
 
-def _rep_values(rep, Ych, cell_pos=None):
-    """Values (n_t, w) of a stream at the states Ych (n_t, n_cells, w), or,
-    with ``cell_pos`` (cell -> position), at the states of those cells."""
+def _rep_values(rep, Ych, cell_pos):
+    """Values (n_t, w) of a stream at the states Ych (n_t, cells, w) of the
+    cells ``cell_pos`` maps (cell -> position along Ych's second axis)."""
     v = np.broadcast_to(rep.const, (Ych.shape[0], rep.const.size)).copy()
     for cell, wv in rep.W.items():
-        v += wv * Ych[:, cell if cell_pos is None else cell_pos[cell], :]
+        v += wv * Ych[:, cell_pos[cell], :]
     return v
 
 
