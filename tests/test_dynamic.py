@@ -15,6 +15,7 @@ from scipy import stats
 
 from flowchem.cli import main
 from flowchem.core.errors import InputError
+from flowchem.core.yamlio import read_yaml
 from flowchem.process.dynamic import load_scenario, scenario_from_dict, simulate_dynamic
 from flowchem.process.route import Route
 
@@ -596,3 +597,24 @@ def test_lomustine_scenario_end_to_end(tmp_path, capsys):
     assert "windows)</h3>" in page and page.count("data:image/png;base64,") >= 4
     stall = [w for w in d["diversion"] if w["start_s"] is not None and 1700 < w["start_s"] < 2400]
     assert stall, "the nitrite stall makes off-spec product"
+
+
+def test_an_undershoot_is_judged_against_the_front_that_makes_it():
+    """Start-up of the lomustine route sampled every second. Ahead of the
+    quench's water front (27,500 mol/m^3) the collocation elements undershoot
+    by about 1 % of it at the hold's outlet; the organic phase (partition
+    0.01, 272 mol/m^3 at the steady state) then carries about -3.7 mol/m^3 of
+    water at 38 s, while its own largest value so far is 10.6. That is the
+    scheme's allowance of the water front (20 %, or 54 mol/m^3 here), not a
+    failed solution: the run must complete (it raised a SolverError when the
+    undershoot was judged against the reported streams alone). Before the
+    water reaches the hold's outlet (60 s of plug flow) the exact stream has
+    no water; what it shows is the precursor of the front, within the
+    allowance (reported concentrations are clipped at zero) and below 1 % of
+    the steady value."""
+    raw, src = read_yaml(EXAMPLES / "scenario.yaml")
+    raw = dict(raw, duration="40 s", events=[], output={"interval": "1 s"})
+    res = simulate_dynamic(scenario_from_dict(raw, source=src, base_dir=EXAMPLES))
+    water = res.conc("S1.organic", "H2O")
+    assert water.min() == 0.0 and water.max() < 0.01 * 272.0      # 0.21 measured
+    assert res.time_s[-1] == pytest.approx(40.0, abs=1e-12)
