@@ -1119,6 +1119,28 @@ def _solve_blocks(net, store, jl, je, x):
             x[b + n_s + k] += tinv[i, k] * e * x[nb + n_s + k]
 
 
+@njit
+def backward_euler_displacement(net, seg, y, t, t0, t1, horizon):
+    """How far the state would move over ``horizon`` seconds from (t, y):
+    the displacement d of one backward Euler step of that length,
+    (I / horizon - J) d = f(t, y), with the block Jacobian J at (t, y) and
+    the inputs of the segment [t0, t1] held at their values at t. Its fast
+    (stiff) components are the distance to their equilibrium, -J^-1 f; its
+    slow ones the drift horizon f. Returns ``(ok, d)``; ``ok`` is False on a
+    singular block (d is then f)."""
+    n = y.shape[0]
+    d = np.empty(n)
+    work = _scratch(net)
+    kiso = np.zeros((1, 1))
+    _rhs(t, y, net, seg, t0, t1, False, kiso, kiso, work, d)
+    R, tdiag, jl, je = network_jacobian_blocks(t, y, net, seg, t0, t1)
+    store = factor_storage(net)
+    ok = _factor_blocks(net, 1.0 / horizon, R, tdiag, jl, je, store)
+    if ok:
+        _solve_blocks(net, store, jl, je, d)
+    return ok, d
+
+
 # ---------------------------------------------------------------------------
 # Rodas5P on the network
 # ---------------------------------------------------------------------------

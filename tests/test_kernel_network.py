@@ -19,6 +19,7 @@ from kernels.network import (
     NET_STAT_BLOCK_LU,
     _factor_blocks,
     _solve_blocks,
+    backward_euler_displacement,
     factor_storage,
     integrate_network,
     make_network,
@@ -127,6 +128,32 @@ def test_first_order_reaction_in_cstr_after_feed_step():
     # B: c0 - c_A - (moles of A still to wash in), from the closed form of A + B
     c_b = c0 * (1.0 - np.exp(-t / tau)) - c_a
     np.testing.assert_allclose(y_out[:, 1], c_b, rtol=0, atol=1e-7)
+
+
+def test_backward_euler_displacement_of_a_reacting_tank_is_the_closed_form():
+    """One cell, A -> B first order: f = kappa (c_in - c) - k c is linear, so
+    the backward Euler step over H is d = f / (1/H + kappa + k) exactly; as H
+    grows it tends to the distance to the steady state c_in kappa/(kappa + k)
+    - c, for a short H to H f (the drift)."""
+    k, tau, c_in, c = 0.3, 12.0, 2.5, 0.4
+    net = _chain(1, n_species=2, n_tracers=0,
+                 reactions=[{"reactants": {0: 1}, "net": {0: -1, 1: 1}, "k": k}])
+    seg = make_segment(net, kappa=1.0 / tau, feed=[[c_in, 0.0, 300.0]])
+    y = np.array([c, 0.1, 300.0])
+    f_a = (c_in - c) / tau - k * c
+    f_b = (0.0 - 0.1) / tau + k * c
+    for H in (1e-3, 5.0, 1e9):
+        ok, d = backward_euler_displacement(net, seg, y, 0.0, 0.0, 1.0, H)
+        assert ok
+        # B's row: (1/H + kappa) d_B - k d_A = f_B
+        d_a = f_a / (1.0 / H + 1.0 / tau + k)
+        d_b = (f_b + k * d_a) / (1.0 / H + 1.0 / tau)
+        np.testing.assert_allclose(d[:2], [d_a, d_b], rtol=1e-12)
+        assert d[2] == 0.0                        # isothermal T does not move
+    c_ss = c_in / (1.0 + k * tau)
+    assert d[0] == pytest.approx(c_ss - c, rel=1e-8)
+    ok, d = backward_euler_displacement(net, seg, y, 0.0, 0.0, 1.0, 1e-6)
+    assert d[0] == pytest.approx(1e-6 * f_a, rel=1e-6)
 
 
 def test_linear_feed_ramp_matches_closed_form_and_scipy():

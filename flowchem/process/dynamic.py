@@ -1125,6 +1125,11 @@ def _jsonable(x):
 
 # =============================================================================== numerics
 #: the kernel counters summed over a run (the tracer network's with ``tracer_``)
+#: A unit is held at rest when a backward Euler step to the end of the
+#: inputs' segment would move none of its states by more than this fraction
+#: of the state's error weight (atol + rtol |y|).
+REST_DRIFT = 1e-2
+
 COUNTED_STATS = ("steps", "accepted_steps", "rejected_steps", "rhs_evaluations",
                  "jacobian_evaluations", "lu_factorizations")
 
@@ -1164,10 +1169,12 @@ class _Integrator:
                        "chemistry": {"h": 0.0, "cols": np.r_[np.arange(n), w - 1]},
                        "tracers": {"h": 0.0, "cols": np.r_[np.arange(n, n + k), w - 1]}}
 
-    def run(self, y0, t0, t1, t_out, A0, A1, label, out_cells=None):
+    def run(self, y0, t0, t1, t_out, A0, A1, label, out_cells=None, horizon=None):
         """States from t0 to t1: ``(y_out, y_end)``, ``y_out`` (n_out,
         len(out_cells) * w) the states of the cells ``out_cells`` (all when
-        None) at ``t_out``, ``y_end`` the whole state at t1."""
+        None) at ``t_out``, ``y_end`` the whole state at t1. ``horizon``
+        (default t1): the end of the inputs' segment, over which a unit held
+        at rest must stay at rest (see :meth:`_resting_cells`)."""
         net = self.net
         if out_cells is None:
             out_cells = np.arange(net.n_cells)
@@ -1176,7 +1183,8 @@ class _Integrator:
             return (np.tile(y0.reshape(net.n_cells, net.w)[out_cells].ravel(), (len(t_out), 1)),
                     y0.copy())
         if not self.scipy:
-            return self._run_kernel(y0, t0, t1, t_out, A0, A1, label, out_cells)
+            return self._run_kernel(y0, t0, t1, t_out, A0, A1, label, out_cells,
+                                    t1 if horizon is None else max(horizon, t1))
         y_out, y_end = self._run_scipy(y0, t0, t1, t_out, A0, A1, label)
         return y_out.reshape(len(t_out), net.n_cells, net.w)[:, out_cells].reshape(
             len(t_out), -1), y_end
@@ -1211,14 +1219,26 @@ class _Integrator:
         # t_out always ends at t1 (the driver's chunks do)
         return sol.y.T.copy(), sol.y[:, -1].copy()
 
+    def _network_args(self, part):
+        """The keyword arguments of ``make_network`` for a part: "whole",
+        "chemistry" (no tracers) or "tracers" (no reactions, isothermal)."""
+        net, comp = self.net, self.net.compiled
+        args = dict(model=comp.model, rate_params=comp.rate_params, dH=comp.delta_H,
+                    n_species=net.n, n_tracers=net.k, cell_energy=net.cell_energy,
+                    link_ptr=net.link_ptr, link_src=net.link_src, nonnegative=not net.collocated)
+        if part == "chemistry":
+            args["n_tracers"] = 0
+        elif part == "tracers":
+            i0, f0 = np.zeros(0, dtype=np.int64), np.zeros(0)
+            args.update(model=(np.zeros(1, dtype=np.int64), i0, f0, np.zeros(1, dtype=np.int64), i0,
+                               f0, np.zeros(1, dtype=np.int64), i0, f0),
+                        rate_params=(i0, np.zeros((0, 3)), np.zeros((0, 3))), dH=f0,
+                        n_species=0, cell_energy=np.zeros(net.n_cells, dtype=np.int8))
+        return args
+
     def _network(self):
         if getattr(self, "_net_tuple", None) is None:
-            net, comp = self.net, self.net.compiled
-            self._net_tuple = self.kernel.make_network(
-                model=comp.model, rate_params=comp.rate_params, dH=comp.delta_H,
-                n_species=net.n, n_tracers=net.k, cell_energy=net.cell_energy,
-                link_ptr=net.link_ptr, link_src=net.link_src,
-                nonnegative=not net.collocated)
+            self._net_tuple = self.kernel.make_network(**self._network_args("whole"))
         return self._net_tuple
 
     def _segment(self, A0, A1):
@@ -1243,21 +1263,8 @@ class _Integrator:
         """The chemistry network (species and T, no tracers) and the tracer
         network (tracers and an isothermal T column, no reactions)."""
         if getattr(self, "_split_tuples", None) is None:
-            net, comp = self.net, self.net.compiled
-            mk = self.kernel.make_network
-            chem = mk(model=comp.model, rate_params=comp.rate_params, dH=comp.delta_H,
-                      n_species=net.n, n_tracers=0, cell_energy=net.cell_energy,
-                      link_ptr=net.link_ptr, link_src=net.link_src,
-                      nonnegative=not net.collocated)
-            i0, f0 = np.zeros(0, dtype=np.int64), np.zeros(0)
-            no_reactions = (np.zeros(1, dtype=np.int64), i0, f0, np.zeros(1, dtype=np.int64), i0,
-                            f0, np.zeros(1, dtype=np.int64), i0, f0)
-            tracers = mk(model=no_reactions, rate_params=(i0, np.zeros((0, 3)), np.zeros((0, 3))),
-                         dH=f0, n_species=0, n_tracers=net.k,
-                         cell_energy=np.zeros(net.n_cells, dtype=np.int8),
-                         link_ptr=net.link_ptr, link_src=net.link_src,
-                         nonnegative=not net.collocated)
-            self._split_tuples = {"chemistry": chem, "tracers": tracers}
+            self._split_tuples = {part: self.kernel.make_network(**self._network_args(part))
+                                  for part in ("chemistry", "tracers")}
         return self._split_tuples
 
     def _part_segment(self, part, A0, A1):
@@ -1271,12 +1278,12 @@ class _Integrator:
             rho_cp_start=A0["rhocp"], rho_cp_end=A1["rhocp"], exchange_start=A0["exchange"],
             exchange_end=A1["exchange"])
 
-    def _run_kernel(self, y0, t0, t1, t_out, A0, A1, label, out_cells):
+    def _run_kernel(self, y0, t0, t1, t_out, A0, A1, label, out_cells, horizon):
         w = self.net.w
         if not self.split:
-            out_index = (out_cells[:, None] * w + np.arange(w)).ravel()
-            return self._integrate(self._parts["whole"], self._network(), self._segment(A0, A1),
-                                   y0, self.atol, t0, t1, t_out, label, "", out_index)
+            return self._integrate_cells("whole", self._network(), self._segment(A0, A1), y0,
+                                         self.atol, t0, t1, t_out, label, "", out_cells, A0,
+                                         A1, horizon)
         nets = self._split_networks()
         n_out, n_oc = len(t_out), out_cells.size
         cell_base = (np.arange(self.net.n_cells) * w)[:, None]
@@ -1286,22 +1293,21 @@ class _Integrator:
         for part in ("chemistry", "tracers"):
             cols = self._parts[part]["cols"]
             index = (cell_base + cols).ravel()
-            out_index = (out_cells[:, None] * cols.size + np.arange(cols.size)).ravel()
-            calls[part] = (self._parts[part], nets[part], self._part_segment(part, A0, A1),
+            calls[part] = (part, nets[part], self._part_segment(part, A0, A1),
                            y0[index], self.atol[index], t0, t1, t_out, label,
-                           "" if part == "chemistry" else "tracer_", out_index)
+                           "" if part == "chemistry" else "tracer_", out_cells, A0, A1, horizon)
         # the two integrations are independent and the kernel releases the GIL:
         # on a machine with a second core the tracers run beside the chemistry
         results = {}
         if self.threads > 1:
             with ThreadPoolExecutor(max_workers=1) as pool:
-                pending = pool.submit(self._integrate, *calls["tracers"])
+                pending = pool.submit(self._integrate_cells, *calls["tracers"])
                 try:
-                    results["chemistry"] = self._integrate(*calls["chemistry"])
+                    results["chemistry"] = self._integrate_cells(*calls["chemistry"])
                 finally:
                     results["tracers"] = pending.result()
         else:
-            results = {part: self._integrate(*args) for part, args in calls.items()}
+            results = {part: self._integrate_cells(*args) for part, args in calls.items()}
         y_end_cells = y_end.reshape(self.net.n_cells, w)
         for part in ("chemistry", "tracers"):
             cols = self._parts[part]["cols"]
@@ -1313,6 +1319,157 @@ class _Integrator:
             y_out[:, :, cols] = out
             y_end_cells[:, cols] = end
         return y_out.reshape(n_out, n_oc * w), y_end
+
+    def _at_rest(self, part, net, seg, y0, atol, t0, horizon, A0, A1):
+        """What of a part is at rest and stays so until ``horizon``: ``(cells,
+        columns)``, boolean per cell and per column of the part's state.
+
+        A unit's cells are at rest when every input of its cells is the same
+        at both ends of the call (no event or ramp reaches it), so is its
+        operating T; its sources are at rest too; and one backward Euler
+        step to ``horizon`` would move none of its states by more than
+        :data:`REST_DRIFT` of its error weight (that step's displacement is
+        the distance to equilibrium of the fast modes, the drift of the slow
+        ones: :func:`kernels.network.backward_euler_displacement`). Such a
+        unit is at a fixed point of its own equations under constant inputs,
+        to within the tolerance (units upstream of a disturbance: R1 during
+        a stall of a feed that joins after it). Tracers do not act on each
+        other, so in the tracer network a tracer is at rest on its own by
+        the same test over every cell (the feed fractions while a lot
+        changes). The T column is never at rest; only the inputs of the
+        columns not at rest count for the cells."""
+        net_d = self.net
+        nc = net_d.n_cells
+        width = self._parts[part]["cols"].size
+        none = np.zeros(nc, dtype=bool), np.zeros(width, dtype=bool)
+        kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1 = seg
+
+        def same(a, b):          # NaN (no operating T: an energy cell) equals NaN
+            return (a == b) | (np.isnan(a) & np.isnan(b))
+
+        common = (same(kap0, kap1) & same(ua0, ua1) & same(tc0, tc1) & same(rc0, rc1)
+                  & same(ex0, ex1) & same(A0["cell_T"], A1["cell_T"]))
+        fixed = same(fd0, fd1)                              # (cells, columns)
+        dst = np.repeat(np.arange(nc), np.diff(net_d.link_ptr))
+        if dst.size:
+            moved = ~same(wt0, wt1)                         # (links, columns)
+            changed = np.zeros((nc, width), dtype=bool)
+            np.logical_or.at(changed, dst, moved)
+            fixed &= ~changed
+        fixed &= common[:, None]
+        if not np.any(fixed):
+            return none
+        # inputs held at their t0 values: they are constant wherever it matters
+        ok, move = self.kernel.backward_euler_displacement(
+            net, seg, y0, float(t0), float(t0), float(horizon), float(horizon - t0))
+        if not ok:
+            return none
+        still = fixed & (np.abs(move) <= REST_DRIFT * (atol + self.rtol * np.abs(y0))).reshape(
+            nc, width)
+        columns = np.zeros(width, dtype=bool)
+        if part == "tracers":
+            columns[:-1] = np.all(still[:, :-1], axis=0)
+        cells_still = np.all(still | columns, axis=1)
+        rest = np.zeros(nc, dtype=bool)
+        for name in net_d.route.order:
+            a, b = net_d.op_cells.get(name, (0, 0))
+            if b <= a or not np.all(cells_still[a:b]):
+                continue
+            src = net_d.link_src[net_d.link_ptr[a]:net_d.link_ptr[b]]
+            outside = src[(src < a) | (src >= b)]
+            # exchange couples a cell with the next: none across the unit's ends
+            ends = [a - 1, b - 1] if a > 0 else [b - 1]
+            if np.all(rest[outside]) and not np.any(ex0[ends]) and not np.any(ex1[ends]):
+                rest[a:b] = True
+        return rest, columns
+
+    def _integrate_cells(self, part, net, seg, y0, atol, t0, t1, t_out, label, prefix,
+                         out_cells, A0, A1, horizon):
+        """:meth:`_integrate` of a part, reporting the cells ``out_cells``;
+        what is at rest (:meth:`_at_rest`) is held, and the rest of the
+        network is integrated with the outlets of held units as constant
+        feeds."""
+        width = self._parts[part]["cols"].size
+        rest, rest_cols = self._at_rest(part, net, seg, y0, atol, t0, horizon, A0, A1)
+        if not np.any(rest) and not np.any(rest_cols):
+            out_index = (out_cells[:, None] * width + np.arange(width)).ravel()
+            return self._integrate(self._parts[part], net, seg, y0, atol, t0, t1, t_out,
+                                   label, prefix, out_index)
+        nc = self.net.n_cells
+        Y0 = y0.reshape(nc, width)
+        n_out, n_oc = len(t_out), out_cells.size
+        for key, count in (("units_held_at_rest", sum(1 for a, b in self.net.op_cells.values()
+                                                      if b > a and rest[a])),
+                           ("columns_held_at_rest", int(np.sum(rest_cols)))):
+            if count:
+                self.totals[prefix + key] = self.totals.get(prefix + key, 0) + count
+        active = ~rest
+        keep = np.flatnonzero(~rest_cols)
+        if np.all(rest) or keep.size == 1 and part == "tracers":
+            return np.tile(Y0[out_cells].ravel(), (n_out, 1)), y0.copy()
+        sub_net, keep_links, sub_of = self._sub_network(part, active, keep)
+        kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1 = seg
+        # a link from a held cell is a constant inflow: into the feed term
+        dst = np.repeat(np.arange(nc), np.diff(self.net.link_ptr))
+        held = ~keep_links
+        feed0, feed1 = fd0.copy(), fd1.copy()
+        np.add.at(feed0, dst[held], wt0[held] * Y0[self.net.link_src[held]])
+        np.add.at(feed1, dst[held], wt1[held] * Y0[self.net.link_src[held]])
+        sub_seg = self.kernel.make_segment(
+            sub_net, kappa_start=kap0[active], kappa_end=kap1[active],
+            feed_start=feed0[active][:, keep], feed_end=feed1[active][:, keep],
+            weight_start=wt0[keep_links][:, keep], weight_end=wt1[keep_links][:, keep],
+            ua_start=ua0[active], ua_end=ua1[active],
+            T_coolant_start=tc0[active], T_coolant_end=tc1[active],
+            rho_cp_start=rc0[active], rho_cp_end=rc1[active], exchange_start=ex0[active],
+            exchange_end=ex1[active])
+        moving = active[out_cells]
+        sub_out = sub_of[out_cells[moving]]
+        out_index = (sub_out[:, None] * keep.size + np.arange(keep.size)).ravel()
+        state = self._parts[part]
+        layout = (active, keep)
+        if state.get("_layout") is None or not all(
+                np.array_equal(x, y) for x, y in zip(state["_layout"], layout)):
+            # another network: the BDF history does not carry over
+            state["_layout"] = layout
+            state["_bdf_history"] = None
+            state["_bdf_last_segment"] = None
+        sub_y_out, sub_y_end = self._integrate(
+            state, sub_net, sub_seg, Y0[active][:, keep].ravel(),
+            atol.reshape(nc, width)[active][:, keep].ravel(), t0, t1, t_out, label, prefix,
+            out_index)
+        y_out = np.empty((n_out, n_oc, width))
+        y_out[:] = Y0[out_cells]
+        y_out[np.ix_(np.arange(n_out), np.flatnonzero(moving), keep)] = sub_y_out.reshape(
+            n_out, -1, keep.size)
+        y_end = Y0.copy()
+        y_end[np.ix_(np.flatnonzero(active), keep)] = sub_y_end.reshape(-1, keep.size)
+        return y_out.reshape(n_out, n_oc * width), y_end.ravel()
+
+    def _sub_network(self, part, active, keep):
+        """The part's network restricted to the cells ``active`` and the
+        columns ``keep`` (tracers and T in the tracer network; all columns
+        otherwise): ``(net, keep_links, sub_of)``, the links kept (both ends
+        active) and the new index of each cell (cached per layout)."""
+        cache = self.__dict__.setdefault("_sub_networks", {})
+        key = (part, active.tobytes(), keep.tobytes())
+        if key not in cache:
+            nc = self.net.n_cells
+            ptr, src = self.net.link_ptr, self.net.link_src
+            dst = np.repeat(np.arange(nc), np.diff(ptr))
+            keep_links = active[dst] & active[src]
+            sub_of = np.cumsum(active) - 1
+            counts = np.bincount(dst[keep_links], minlength=nc)[active]
+            args = self._network_args(part)
+            args.update(cell_energy=np.asarray(args["cell_energy"])[active],
+                        link_ptr=np.r_[0, np.cumsum(counts)].astype(np.int64),
+                        link_src=sub_of[src[keep_links]].astype(np.int64))
+            if part == "tracers":
+                args["n_tracers"] = keep.size - 1
+            if len(cache) > 16:
+                cache.clear()
+            cache[key] = (self.kernel.make_network(**args), keep_links, sub_of)
+        return cache[key]
 
     def _integrate(self, part_state, net, seg, y0, atol, t0, t1, t_out, label, prefix,
                    out_index):
@@ -1561,7 +1718,8 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
                 y.reshape(nc, w)[iso, -1] = cT[iso]
                 s0 = _interp_arrays(A0, A1, t0, t1, t_from)
                 s1 = _interp_arrays(A0, A1, t0, t1, t_to)
-                y_out, y_end = integ.run(y, t_from, t_to, chunk, s0, s1, label, out_cells)
+                y_out, y_end = integ.run(y, t_from, t_to, chunk, s0, s1, label, out_cells,
+                                         horizon=t1)
             else:
                 y_out = np.tile(y.reshape(nc, w)[out_cells].ravel(), (len(chunk), 1))
                 y_end = y
