@@ -1169,12 +1169,52 @@ class _Integrator:
                        "chemistry": {"h": 0.0, "cols": np.r_[np.arange(n), w - 1]},
                        "tracers": {"h": 0.0, "cols": np.r_[np.arange(n, n + k), w - 1]}}
 
-    def run(self, y0, t0, t1, t_out, A0, A1, label, out_cells=None, horizon=None):
+    def start_tracers(self, jobs, y0):
+        """Integrate the tracer network through ``jobs`` on a second thread,
+        ahead of the chemistry: a list of ``(t0, t1, t_out, A0, A1, label,
+        out_cells, horizon)``, the calls :meth:`run` will get in that order
+        (with ``job=`` its index). The tracers depend on the flows alone,
+        which the schedule fixes in advance, so they need not wait for the
+        chemistry at each segment (the chemistry then finds each result
+        ready, and a segment where only a lot moves costs the tracers' time
+        beside the chemistry's instead of after it). Does nothing without
+        the split networks or a second core."""
+        if self.scipy or not self.split or self.threads < 2 or not jobs:
+            return
+        w, nc = self.net.w, self.net.n_cells
+        cols = self._parts["tracers"]["cols"]
+        index = ((np.arange(nc) * w)[:, None] + cols).ravel()
+        net = self._split_networks()["tracers"]
+        atol = self.atol[index]
+        state = {"y": np.ascontiguousarray(y0[index])}
+
+        def one(t0, t1, t_out, A0, A1, label, out_cells, horizon):
+            out_cells = np.asarray(out_cells, dtype=np.int64)
+            result = self._integrate_cells("tracers", net, self._part_segment("tracers", A0, A1),
+                                           state["y"], atol, t0, t1, t_out, label, "tracer_",
+                                           out_cells, A0, A1, max(horizon, t1))
+            state["y"] = result[1]
+            return result
+
+        # one worker: the jobs run in order, each from the last one's end
+        self._tracer_pool = ThreadPoolExecutor(max_workers=1)
+        self._tracer_jobs = [self._tracer_pool.submit(one, *job) for job in jobs]
+
+    def stop_tracers(self):
+        """Drop the tracer jobs not started (after a failure or at the end)."""
+        pool = getattr(self, "_tracer_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._tracer_pool = self._tracer_jobs = None
+
+    def run(self, y0, t0, t1, t_out, A0, A1, label, out_cells=None, horizon=None, job=None):
         """States from t0 to t1: ``(y_out, y_end)``, ``y_out`` (n_out,
         len(out_cells) * w) the states of the cells ``out_cells`` (all when
         None) at ``t_out``, ``y_end`` the whole state at t1. ``horizon``
         (default t1): the end of the inputs' segment, over which a unit held
-        at rest must stay at rest (see :meth:`_resting_cells`)."""
+        at rest must stay at rest (see :meth:`_at_rest`). ``job``: the index
+        of this call in the list given to :meth:`start_tracers`, whose
+        result then supplies the tracers."""
         net = self.net
         if out_cells is None:
             out_cells = np.arange(net.n_cells)
@@ -1184,7 +1224,7 @@ class _Integrator:
                     y0.copy())
         if not self.scipy:
             return self._run_kernel(y0, t0, t1, t_out, A0, A1, label, out_cells,
-                                    t1 if horizon is None else max(horizon, t1))
+                                    t1 if horizon is None else max(horizon, t1), job)
         y_out, y_end = self._run_scipy(y0, t0, t1, t_out, A0, A1, label)
         return y_out.reshape(len(t_out), net.n_cells, net.w)[:, out_cells].reshape(
             len(t_out), -1), y_end
@@ -1278,7 +1318,7 @@ class _Integrator:
             rho_cp_start=A0["rhocp"], rho_cp_end=A1["rhocp"], exchange_start=A0["exchange"],
             exchange_end=A1["exchange"])
 
-    def _run_kernel(self, y0, t0, t1, t_out, A0, A1, label, out_cells, horizon):
+    def _run_kernel(self, y0, t0, t1, t_out, A0, A1, label, out_cells, horizon, job=None):
         w = self.net.w
         if not self.split:
             return self._integrate_cells("whole", self._network(), self._segment(A0, A1), y0,
@@ -1290,7 +1330,9 @@ class _Integrator:
         y_out = np.empty((n_out, n_oc, w))
         y_end = np.empty(y0.size)
         calls = {}
-        for part in ("chemistry", "tracers"):
+        jobs = getattr(self, "_tracer_jobs", None)
+        ahead = job is not None and bool(jobs)       # tracers from start_tracers
+        for part in ("chemistry",) if ahead else ("chemistry", "tracers"):
             cols = self._parts[part]["cols"]
             index = (cell_base + cols).ravel()
             calls[part] = (part, nets[part], self._part_segment(part, A0, A1),
@@ -1299,7 +1341,10 @@ class _Integrator:
         # the two integrations are independent and the kernel releases the GIL:
         # on a machine with a second core the tracers run beside the chemistry
         results = {}
-        if self.threads > 1:
+        if ahead:
+            results["chemistry"] = self._integrate_cells(*calls["chemistry"])
+            results["tracers"] = jobs[job].result()
+        elif self.threads > 1:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 pending = pool.submit(self._integrate_cells, *calls["tracers"])
                 try:
@@ -1673,13 +1718,9 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
     bounds, sharp = _boundaries(sc)
     streams_out = list(A_first["reps"])
     terminal = route.graph.terminal_streams()
-    rows_t, rows_val = [], {s: [] for s in streams_out}
-    flows_in, flows_out, holdups = [], [], []
-    seg_index = []
-    cons_t, cons_seg = [], []            # the (finer) grid of the balance integrals
     refine = _balance_refinement(sc, net, A_first, terminal)
-    y = y0
-    n_seg = 0
+    # -- the plan: segments and their chunks of outputs (inputs only) -----------------
+    plan = []
     for si in range(len(bounds) - 1):
         t0, t1 = bounds[si], bounds[si + 1]
         if t1 <= t0:
@@ -1694,32 +1735,101 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
         R0, R1 = A0["reps"], A1["reps"]
         # the kernel reports only the cells the streams are made of
         out_cells = sorted({c for sname in streams_out for R in (R0, R1) for c in R[sname].W})
-        cell_pos = {c: j for j, c in enumerate(out_cells)}
-        n_oc = len(out_cells)
-        label = f"segment {n_seg + 1} ({t0:g} s to {t1:g} s)"
+        label = f"segment {len(plan) + 1} ({t0:g} s to {t1:g} s)"
         # chunks of outputs: bounded memory, the step size carried over; an
         # isothermal cell's T is held within a call, so a ramp of an operation
         # T is followed in short chunks (piecewise constant at their midpoints)
         # a refined grid gets longer chunks (each chunk end is a step end)
-        step = max(OUTPUT_CHUNK, OUTPUT_CHUNK_VALUES // (max(n_oc, 1) * w))
+        step = max(OUTPUT_CHUNK, OUTPUT_CHUNK_VALUES // (max(len(out_cells), 1) * w))
         if np.any(A0["cell_T"][iso] != A1["cell_T"][iso]):
             step = RAMPED_T_CHUNK
-        pos = 0
+        chunks = []
         t_from = t0
-        while pos < len(grid):
-            chunk = grid[pos:pos + step]
-            keep = keep_all[pos:pos + step]
+        for pos in range(0, len(grid), step):
+            chunk, keep = grid[pos:pos + step], keep_all[pos:pos + step]
             t_to = chunk[-1]
             if t_to > t_from:
+                inputs = (_interp_arrays(A0, A1, t0, t1, t_from),
+                          _interp_arrays(A0, A1, t0, t1, t_to))
+            else:
+                inputs = None
+            chunks.append((chunk, keep, t_from, t_to, inputs))
+            t_from = t_to
+        plan.append((t0, t1, A0, A1, out_cells, label, chunks))
+    jobs = [(t_from, t_to, chunk, s0, s1, label, out_cells, t1)
+            for t0, t1, A0, A1, out_cells, label, chunks in plan
+            for chunk, keep, t_from, t_to, inputs in chunks if inputs is not None
+            for s0, s1 in [inputs]]
+    try:
+        integ.start_tracers(jobs, y0)
+        rows_t, rows_val, flows_in, flows_out, holdups, cons_t, cons_seg, y = _run_plan(
+            plan, sc, net, integ, y0, atol, streams_out, terminal, iso, progress)
+    finally:
+        integ.stop_tracers()
+    n_seg = len(plan)
+    time_s = np.asarray(rows_t)
+    streams = {}
+    for sname in streams_out:
+        vals = rows_val[sname]
+        Q = np.concatenate([v[0] for v in vals])
+        Yv = np.concatenate([v[1] for v in vals])
+        streams[sname] = StreamTrace(Q, Yv[:, -1], np.maximum(Yv[:, :n], 0.0),
+                                     {tn: Yv[:, n + j] for j, tn in enumerate(net.tracers)})
+    events = [e.to_dict() for e in sc.events]
+    lots = []
+    for feed, changes in schedule.lots.items():
+        first = schedule.initial_lot[feed]
+        if first == "A" or changes[0][0] != 0.0:
+            lots.append({"feed": feed, "lot": first, "time_s": 0.0, "tracer": f"lot:{feed}:{first}"})
+        for t_e, lot in changes:
+            lots.append({"feed": feed, "lot": lot, "time_s": t_e, "tracer": f"lot:{feed}:{lot}"})
+    stats = dict(integ.totals)
+    stats.update({"segments": n_seg, "cells": nc, "states": nc * w, "backend": integ.backend,
+                  "rtol": sc.rtol, "atol": atol, "cells_per_tube": net.tube_cells,
+                  "scheme": net.scheme,
+                  "discretisation": {name: ({"scheme": "collocation", "elements": N, "nodes": 2 * N}
+                                            if name in net.collocated else
+                                            {"scheme": "central", "cells": N}
+                                            if name in net.dispersion_ops else
+                                            {"scheme": "upwind", "cells": N})
+                                     for name, N in net.tube_cells_by_op.items()}})
+    result = DynamicResult(sc, time_s, streams, list(net.species), events, lots, stats)
+    result.conservation = _conservation(route, np.asarray(cons_t), np.concatenate(flows_in),
+                                        np.concatenate(flows_out), np.concatenate(holdups),
+                                        np.array(cons_seg))
+    result.conservation["grid_refinement"] = refine
+    result.final_state = y
+    _compare_steady(result, sc, schedule)
+    _track(result, sc)
+    stats["run_time_s"] = _time.perf_counter() - t_start
+    return result
+
+
+def _run_plan(plan, sc, net, integ, y0, atol, streams_out, terminal, iso, progress):
+    """Integrate the segments and chunks of ``plan`` in order; returns the
+    output rows, stream values, the samples of the balance integrals and the
+    final state."""
+    route = sc.route
+    n, w, nc = net.n, net.w, net.n_cells
+    rows_t, rows_val = [], {s: [] for s in streams_out}
+    flows_in, flows_out, holdups = [], [], []
+    cons_t, cons_seg = [], []            # the (finer) grid of the balance integrals
+    y = y0
+    job = 0
+    for n_seg, (t0, t1, A0, A1, out_cells, label, chunks) in enumerate(plan):
+        R0, R1 = A0["reps"], A1["reps"]
+        cell_pos = {c: j for j, c in enumerate(out_cells)}
+        n_oc = len(out_cells)
+        for chunk, keep, t_from, t_to, inputs in chunks:
+            if inputs is not None:
                 # isothermal cells hold the T of their state: set it to the
                 # operating T of this chunk (an event or a ramp of an operation T)
                 cT = _interp_arrays(A0, A1, t0, t1, 0.5 * (t_from + t_to))["cell_T"]
                 y = y.copy()
                 y.reshape(nc, w)[iso, -1] = cT[iso]
-                s0 = _interp_arrays(A0, A1, t0, t1, t_from)
-                s1 = _interp_arrays(A0, A1, t0, t1, t_to)
-                y_out, y_end = integ.run(y, t_from, t_to, chunk, s0, s1, label, out_cells,
-                                         horizon=t1)
+                y_out, y_end = integ.run(y, t_from, t_to, chunk, *inputs, label, out_cells,
+                                         horizon=t1, job=job)
+                job += 1
             else:
                 y_out = np.tile(y.reshape(nc, w)[out_cells].ravel(), (len(chunk), 1))
                 y_end = y
@@ -1761,50 +1871,10 @@ def simulate_dynamic(route_or_scenario, scenario=None, progress=None, *, backend
             cons_t.extend(chunk)
             cons_seg.extend([n_seg] * len(chunk))
             rows_t.extend(np.asarray(chunk)[keep].tolist())
-            seg_index.extend([n_seg] * int(np.count_nonzero(keep)))
             y = y_end
-            t_from = t_to
-            pos += step
             if progress is not None:
                 progress(t_to, sc.duration)
-        n_seg += 1
-
-    time_s = np.asarray(rows_t)
-    streams = {}
-    for sname in streams_out:
-        vals = rows_val[sname]
-        Q = np.concatenate([v[0] for v in vals])
-        Yv = np.concatenate([v[1] for v in vals])
-        streams[sname] = StreamTrace(Q, Yv[:, -1], np.maximum(Yv[:, :n], 0.0),
-                                     {tn: Yv[:, n + j] for j, tn in enumerate(net.tracers)})
-    events = [e.to_dict() for e in sc.events]
-    lots = []
-    for feed, changes in schedule.lots.items():
-        first = schedule.initial_lot[feed]
-        if first == "A" or changes[0][0] != 0.0:
-            lots.append({"feed": feed, "lot": first, "time_s": 0.0, "tracer": f"lot:{feed}:{first}"})
-        for t_e, lot in changes:
-            lots.append({"feed": feed, "lot": lot, "time_s": t_e, "tracer": f"lot:{feed}:{lot}"})
-    stats = dict(integ.totals)
-    stats.update({"segments": n_seg, "cells": nc, "states": nc * w, "backend": integ.backend,
-                  "rtol": sc.rtol, "atol": atol, "cells_per_tube": net.tube_cells,
-                  "scheme": net.scheme,
-                  "discretisation": {name: ({"scheme": "collocation", "elements": N, "nodes": 2 * N}
-                                            if name in net.collocated else
-                                            {"scheme": "central", "cells": N}
-                                            if name in net.dispersion_ops else
-                                            {"scheme": "upwind", "cells": N})
-                                     for name, N in net.tube_cells_by_op.items()}})
-    result = DynamicResult(sc, time_s, streams, list(net.species), events, lots, stats)
-    result.conservation = _conservation(route, np.asarray(cons_t), np.concatenate(flows_in),
-                                        np.concatenate(flows_out), np.concatenate(holdups),
-                                        np.array(cons_seg))
-    result.conservation["grid_refinement"] = refine
-    result.final_state = y
-    _compare_steady(result, sc, schedule)
-    _track(result, sc)
-    stats["run_time_s"] = _time.perf_counter() - t_start
-    return result
+    return rows_t, rows_val, flows_in, flows_out, holdups, cons_t, cons_seg, y
 
 
 def _interp_arrays(A0, A1, t0, t1, t):
