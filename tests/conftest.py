@@ -16,7 +16,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # Most of a cold run is Numba compiling the kernels, one core at a time, while
 # the second core of a two-core machine idles. When the whole suite runs, a
 # second pytest process runs, in the background, the tests that first compile
-# the kernels the main process needs later (the BDF, the explicit method,
+# the kernels the main process needs later (the route ensemble, the BDF, the explicit method,
 # forward sensitivities with energy, the dispersion solver, the fit ensemble,
 # the network integrator of dynamic runs, the gas kinetics and gas reactors). Numba caches each
 # compiled kernel on disk, so by the time the main process gets there it loads
@@ -28,8 +28,13 @@ import sys
 from pathlib import Path
 
 _WARMUP_TESTS = [
+    # the route ensemble, which the main process meets second, while it
+    # compiles the first Rodas kernels (test_batchflow)
+    "tests/test_compiled_route.py::test_lomustine_cooled_coil_and_nitrite_flow",
     "tests/test_kernel_network.py::test_mixer_into_cooled_exothermic_tube_matches_scipy_radau",
     "tests/test_kernel_network.py::test_steady_mixer_tube_with_energy_is_the_long_time_limit",
+    "tests/test_kernel_network.py::test_backward_euler_displacement_of_a_reacting_tank_is_the_closed_form",
+    "tests/test_kernel_network_bdf.py::test_bdf_cstr_tracer_step_is_one_minus_exp",
     "tests/test_energy.py::test_cooled_pfr_temperature_closed_form",
     "tests/test_energy_sensitivity.py::test_adiabatic_first_order_closed_form",
     "tests/test_energy_sensitivity.py::test_dispersion_model_falls_back_to_labelled_differences",
@@ -38,7 +43,6 @@ _WARMUP_TESTS = [
     "tests/test_gas_reactors.py::test_adiabatic_pfr_matches_cantera_reactor_followed_in_time",
     "tests/test_gas_kinetics.py::test_jacobian_against_finite_differences",
     "tests/test_kernel_integrators.py::test_dopri5_closed_forms_and_dense_output",
-    "tests/test_kernel_network_bdf.py::test_bdf_cstr_tracer_step_is_one_minus_exp",
     "tests/test_gas_sensitivity.py::test_ignition_delay_sensitivities_match_cantera",
     "tests/test_gas_pfr_friction.py::test_jacobian_against_finite_differences",
 ]
