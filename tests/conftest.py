@@ -16,7 +16,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # Most of a cold run is Numba compiling the kernels, one core at a time, while
 # the second core of a two-core machine idles. When the whole suite runs, a
 # second pytest process runs, in the background, the tests that first compile
-# the kernels the main process needs later (the route ensemble, the BDF, the explicit method,
+# the kernels the main process needs later (the BDF, the explicit method,
 # forward sensitivities with energy, the dispersion solver, the fit ensemble,
 # the network integrator of dynamic runs, the gas kinetics and gas reactors). Numba caches each
 # compiled kernel on disk, so by the time the main process gets there it loads
@@ -28,9 +28,6 @@ import sys
 from pathlib import Path
 
 _WARMUP_TESTS = [
-    # the route ensemble, which the main process meets second, while it
-    # compiles the first Rodas kernels (test_batchflow)
-    "tests/test_compiled_route.py::test_lomustine_cooled_coil_and_nitrite_flow",
     "tests/test_kernel_network.py::test_mixer_into_cooled_exothermic_tube_matches_scipy_radau",
     "tests/test_kernel_network.py::test_steady_mixer_tube_with_energy_is_the_long_time_limit",
     "tests/test_kernel_network.py::test_backward_euler_displacement_of_a_reacting_tank_is_the_closed_form",
