@@ -1124,12 +1124,12 @@ def _jsonable(x):
 
 
 # =============================================================================== numerics
-#: the kernel counters summed over a run (the tracer network's with ``tracer_``)
 #: A unit is held at rest when a backward Euler step to the end of the
 #: inputs' segment would move none of its states by more than this fraction
 #: of the state's error weight (atol + rtol |y|).
 REST_DRIFT = 1e-2
 
+#: the kernel counters summed over a run (the tracer network's with ``tracer_``)
 COUNTED_STATS = ("steps", "accepted_steps", "rejected_steps", "rhs_evaluations",
                  "jacobian_evaluations", "lu_factorizations")
 
@@ -1395,11 +1395,10 @@ class _Integrator:
         common = (same(kap0, kap1) & same(ua0, ua1) & same(tc0, tc1) & same(rc0, rc1)
                   & same(ex0, ex1) & same(A0["cell_T"], A1["cell_T"]))
         fixed = same(fd0, fd1)                              # (cells, columns)
-        dst = np.repeat(np.arange(nc), np.diff(net_d.link_ptr))
-        if dst.size:
+        if net_d.link_dst.size:
             moved = ~same(wt0, wt1)                         # (links, columns)
             changed = np.zeros((nc, width), dtype=bool)
-            np.logical_or.at(changed, dst, moved)
+            np.logical_or.at(changed, net_d.link_dst, moved)
             fixed &= ~changed
         fixed &= common[:, None]
         if not np.any(fixed):
@@ -1455,7 +1454,7 @@ class _Integrator:
         sub_net, keep_links, sub_of = self._sub_network(part, active, keep)
         kap0, kap1, fd0, fd1, wt0, wt1, ua0, ua1, tc0, tc1, rc0, rc1, ex0, ex1 = seg
         # a link from a held cell is a constant inflow: into the feed term
-        dst = np.repeat(np.arange(nc), np.diff(self.net.link_ptr))
+        dst = self.net.link_dst
         held = ~keep_links
         feed0, feed1 = fd0.copy(), fd1.copy()
         np.add.at(feed0, dst[held], wt0[held] * Y0[self.net.link_src[held]])
@@ -1501,8 +1500,7 @@ class _Integrator:
         entry = cache.get(key)
         if entry is None:
             nc = self.net.n_cells
-            ptr, src = self.net.link_ptr, self.net.link_src
-            dst = np.repeat(np.arange(nc), np.diff(ptr))
+            src, dst = self.net.link_src, self.net.link_dst
             keep_links = active[dst] & active[src]
             sub_of = np.cumsum(active) - 1
             counts = np.bincount(dst[keep_links], minlength=nc)[active]
