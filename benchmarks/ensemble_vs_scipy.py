@@ -9,8 +9,10 @@ hypercube. Per point:
 - reference outlet: the compiled ensemble at rtol 1e-13 with atol 1e-16
   mol/m^3, checked against scipy Radau (rtol 1e-13, same atol) on 20 points;
 - flowchem: ``CompiledRoute(route, factors).evaluate(X, threads=1|2)`` with the
-  route's ``solver: {rtol: R}`` for R in 1e-6, 1e-8, 1e-10 (default atol:
-  1e-12 x the largest inlet concentration);
+  route's ``solver: {rtol: R, method: M}`` for R in 1e-6, 1e-8, 1e-10 and M
+  the default ``rodas`` and ``auto-switch`` (DOPRI5 until stiffness is
+  detected; these tubes are not stiff) (default atol: 1e-12 x the largest
+  inlet concentration);
 - scipy: ``solve_ivp`` (LSODA, BDF, Radau, each with the analytic Jacobian)
   in a Python loop on one process, with a plain numpy mass-action right-hand
   side at the point's temperature, written as a user would (Arrhenius from
@@ -54,6 +56,7 @@ UPPER = np.array([373.15, 1e-5, 1.0e-6 / 60, 800.0])
 DFNB_FLOW = 0.5e-6 / 60      # m^3/s, fixed
 MOR_CONC = 1200.0            # mol/m^3, fixed
 FLOWCHEM_RTOLS = (1e-6, 1e-8, 1e-10)
+FLOWCHEM_METHODS = ("rodas", "auto-switch")
 SCIPY_RTOLS = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12)
 SCIPY_METHODS = ("LSODA", "BDF", "Radau")
 # BDF's and Radau's errors stop improving below rtol 1e-10 (measured: BDF 1.2e-8 to
@@ -95,9 +98,11 @@ def inlet(x):
     return c0, V / flow
 
 
-def compiled(rtol, atol=None):
+def compiled(rtol, atol=None, method="rodas"):
     data = copy.deepcopy(SNAR)
-    data["solver"] = {"rtol": rtol} if atol is None else {"rtol": rtol, "atol": atol}
+    data["solver"] = {"rtol": rtol, "method": method}
+    if atol is not None:
+        data["solver"]["atol"] = atol
     return CompiledRoute(Route.from_dict(data, source="snar.yaml"), FACTORS)
 
 
@@ -184,17 +189,21 @@ def main():
 
     # -- flowchem -----------------------------------------------------------------
     flowchem_rows = []
-    for rtol in FLOWCHEM_RTOLS:
-        cr = compiled(rtol)
-        c = outlet_concentrations(cr, X)
-        row = {"rtol": rtol, "error": max_rel_error(c, ref, X),
-               "error_scipy_subset": max_rel_error(c[sub], ref[sub], Xs),
-               "error_floor_1e-6": max_rel_error(c, ref, X, floor=1e-6)}
-        for threads in (1, 2):
-            row[f"points_per_s_{threads}t"] = len(X) / time_compiled(cr, X, threads, args.repeats)
-        flowchem_rows.append(row)
-        print(f"flowchem rtol {rtol:g}: error {row['error']:.1e} (subset {row['error_scipy_subset']:.1e}), "
-              f"{row['points_per_s_1t']:.0f} points/s on 1 thread, {row['points_per_s_2t']:.0f} on 2")
+    for method in FLOWCHEM_METHODS:
+        for rtol in FLOWCHEM_RTOLS:
+            cr = compiled(rtol, method=method)
+            c = outlet_concentrations(cr, X)
+            row = {"method": method, "rtol": rtol, "error": max_rel_error(c, ref, X),
+                   "error_scipy_subset": max_rel_error(c[sub], ref[sub], Xs),
+                   "error_floor_1e-6": max_rel_error(c, ref, X, floor=1e-6)}
+            for threads in (1, 2):
+                row[f"points_per_s_{threads}t"] = len(X) / time_compiled(cr, X, threads,
+                                                                         args.repeats)
+            flowchem_rows.append(row)
+            print(f"flowchem {method} rtol {rtol:g}: error {row['error']:.1e} "
+                  f"(subset {row['error_scipy_subset']:.1e}), "
+                  f"{row['points_per_s_1t']:.0f} points/s on 1 thread, "
+                  f"{row['points_per_s_2t']:.0f} on 2")
 
     # -- scipy work-precision ------------------------------------------------------
     scipy_runs = {m: [] for m in SCIPY_METHODS}
@@ -216,7 +225,8 @@ def main():
         for m in SCIPY_METHODS:
             pts = [(r["error"], r["s_per_point"]) for r in scipy_runs[m]]
             s, flag = time_at_error(pts, row["error_scipy_subset"])
-            matched.append({"flowchem_rtol": row["rtol"], "method": m, "flag": flag,
+            matched.append({"flowchem_method": row["method"], "flowchem_rtol": row["rtol"],
+                            "method": m, "flag": flag,
                             "scipy_points_per_s": 1 / s,
                             "ratio_1t": row["points_per_s_1t"] * s,
                             "ratio_2t": row["points_per_s_2t"] * s})
@@ -224,15 +234,16 @@ def main():
     lines = [f"SNAr one-reactor route, {len(X)} points (scipy: {len(Xs)} of them), "
              f"4 factors; error floor {FLOOR:g} x largest inlet concentration; "
              f"reference check (Radau vs flowchem, floor 1e-6) {ref_agreement:.1e}", "",
-             "| flowchem rtol | error | flowchem 1 thread | flowchem 2 threads | scipy method "
-             "| scipy at that error | 2 threads / scipy | 1 thread / scipy |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| flowchem method | rtol | error | flowchem 1 thread | flowchem 2 threads "
+             "| scipy method | scipy at that error | 2 threads / scipy | 1 thread / scipy |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in flowchem_rows:
-        for mt in (x for x in matched if x["flowchem_rtol"] == row["rtol"]):
+        for mt in (x for x in matched if x["flowchem_rtol"] == row["rtol"]
+                   and x["flowchem_method"] == row["method"]):
             # '>=' on scipy's time means its speed is an upper bound and the ratio a lower bound
             sp = {"": "", ">=": "<= ", "<=": ">= "}.get(mt["flag"], "? ")
             ra = {"": "", ">=": ">= ", "<=": "<= "}.get(mt["flag"], "? ")
-            lines.append(f"| {row['rtol']:g} | {row['error_scipy_subset']:.1e} | "
+            lines.append(f"| {row['method']} | {row['rtol']:g} | {row['error_scipy_subset']:.1e} | "
                          f"{row['points_per_s_1t']:,.0f}/s | {row['points_per_s_2t']:,.0f}/s | "
                          f"{mt['method']}+jac | {sp}{mt['scipy_points_per_s']:,.0f}/s | "
                          f"{ra}{mt['ratio_2t']:,.0f}x | {ra}{mt['ratio_1t']:,.0f}x |")

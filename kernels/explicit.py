@@ -4,11 +4,19 @@ Explicit Runge-Kutta pair of Dormand and Prince (1980), FSAL (the last stage
 is f at the new state and serves as the first stage of the next step), with
 Hairer's order-4 dense output (Solving ODEs I, II.6 and the DOPRI5 code).
 Same error norm, initial step and non-negativity rule as
-:mod:`kernels.rosenbrock`, Gustafsson's PI step control (the usual choice for
-explicit methods; Rodas5P uses the predictive controller), and the same
-signature and return tuple as
+:mod:`kernels.rosenbrock`, a PI step control with the gains of Hairer's
+DOPRI5 code (:func:`kernels._common.accept_factor`; Rodas5P uses the
+predictive controller), and the same signature and return tuple as
 :func:`kernels.rosenbrock.solve_rodas`; the Jacobian and LU counters of
 ``stats`` are 0.
+
+Mass-action mechanisms in slot form (BATCH and CSTR_TRANSIENT) evaluate f
+inside the stage loop from the slot form and a dense net stoichiometry
+(:func:`dopri5_model_plan`, built once per solve or once by a caller that
+solves many problems of one mechanism: :func:`integrate_dopri5_planned`);
+everything else goes through :func:`kernels.problems.rhs`. On a 6-species,
+4-reaction tube a step costs about 0.5 us this way, against 1.3 us through
+``rhs``.
 
 Stiffness detection (Hairer's test): after each accepted step,
 ``h |lambda| ~ h ||k7 - k6|| / ||y_new - y_stage6||``; when it exceeds 3.25
@@ -37,7 +45,8 @@ from ._common import (
     store_dense,
 )
 from .jit import njit
-from .problems import rhs
+from .kinetics import N_SLOTS, slot_plan
+from .problems import BATCH, CSTR_TRANSIENT, _liquid_view, rhs
 from .status import (
     INVALID_INPUT,
     NON_FINITE,
@@ -48,6 +57,10 @@ from .status import (
     STIFF_DETECTED,
     SUCCESS,
 )
+
+# the slot-form path keeps S^T dense: up to this many entries (n m); larger
+# mechanisms take the general rhs
+SLOT_DENSE_MAX = 40_000
 
 STIFF_HLAMBDA = 3.25
 STIFF_COUNT = 15
@@ -137,6 +150,101 @@ def _dp_dense(y, ynew, h, k, out):
                          + D6 * k[5, i] + D7 * k[6, i])
 
 
+@njit(inline="always")
+def _slot_stage(code, kf, kr, params, q, any_rev, fslot, rslot, nu_t, e, k, s):
+    """k[s] = f(e[:n]) of BATCH or CSTR_TRANSIENT from the slot form and the
+    dense net stoichiometry ``nu_t`` (n, m); the caller has put the stage's
+    state in ``e[:n]`` (e[n] = 1). Written out rather than through
+    :func:`kernels.kinetics.slot_rates`: its sparse S^T gather (short loops of
+    varying length) took three times as long on a 6-species, 4-reaction
+    mechanism (512 against 175 ns for six stages)."""
+    n = e.shape[0] - 1
+    m = kf.shape[0]
+    if any_rev:
+        for j in range(m):
+            b = 3 * j
+            q[j] = (kf[j] * e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]
+                    - kr[j] * e[rslot[b]] * e[rslot[b + 1]] * e[rslot[b + 2]])
+    else:
+        for j in range(m):
+            b = 3 * j
+            q[j] = kf[j] * e[fslot[b]] * e[fslot[b + 1]] * e[fslot[b + 2]]
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            acc += nu_t[i, j] * q[j]
+        if code == CSTR_TRANSIENT:
+            acc += (params[1 + i] - e[i]) * params[0]
+        k[s, i] = acc
+
+
+@njit(inline="always")
+def _dp_stages_slot(code, kf, kr, params, q, any_rev, fslot, rslot, nu_t, e, y, h, k, u,
+                    ynew, err):
+    """:func:`_dp_stages` with f from the slot form (same arithmetic as
+    :func:`kernels.problems.rhs` up to rounding); the stage states are built
+    in ``e`` itself."""
+    n = y.shape[0]
+    e[n] = 1.0
+    for i in range(n):
+        e[i] = y[i] + h * A21 * k[0, i]
+    _slot_stage(code, kf, kr, params, q, any_rev, fslot, rslot, nu_t, e, k, 1)
+    for i in range(n):
+        e[i] = y[i] + h * (A31 * k[0, i] + A32 * k[1, i])
+    _slot_stage(code, kf, kr, params, q, any_rev, fslot, rslot, nu_t, e, k, 2)
+    for i in range(n):
+        e[i] = y[i] + h * (A41 * k[0, i] + A42 * k[1, i] + A43 * k[2, i])
+    _slot_stage(code, kf, kr, params, q, any_rev, fslot, rslot, nu_t, e, k, 3)
+    for i in range(n):
+        e[i] = y[i] + h * (A51 * k[0, i] + A52 * k[1, i] + A53 * k[2, i] + A54 * k[3, i])
+    _slot_stage(code, kf, kr, params, q, any_rev, fslot, rslot, nu_t, e, k, 4)
+    for i in range(n):
+        v = y[i] + h * (A61 * k[0, i] + A62 * k[1, i] + A63 * k[2, i] + A64 * k[3, i]
+                        + A65 * k[4, i])
+        u[i] = v
+        e[i] = v
+    _slot_stage(code, kf, kr, params, q, any_rev, fslot, rslot, nu_t, e, k, 5)
+    for i in range(n):
+        v = y[i] + h * (B1 * k[0, i] + B3 * k[2, i] + B4 * k[3, i] + B5 * k[4, i]
+                        + B6 * k[5, i])
+        ynew[i] = v
+        e[i] = v
+    _slot_stage(code, kf, kr, params, q, any_rev, fslot, rslot, nu_t, e, k, 6)
+    for i in range(n):
+        err[i] = h * (E1 * k[0, i] + E3 * k[2, i] + E4 * k[3, i] + E5 * k[4, i]
+                      + E6 * k[5, i] + E7 * k[6, i])
+
+
+@njit
+def dopri5_slot_plan(code, system, n):
+    """The slot form (:func:`kernels.kinetics.slot_plan`) that
+    :func:`integrate_dopri5_planned` evaluates f with, for problem ``code``
+    on states of length ``n``: :func:`dopri5_model_plan` of the system's
+    mechanism."""
+    return dopri5_model_plan(code, _liquid_view(system)[0], n)
+
+
+@njit
+def dopri5_model_plan(code, model, n):
+    """``(ok, any_rev, fslot, rslot, nu_t)`` for the mechanism ``model``
+    (the 9-tuple of :mod:`kernels.kinetics`): its slot form and its net
+    stoichiometry as a dense (n, m) matrix. ``ok`` is False where the general
+    :func:`kernels.problems.rhs` must serve (energy balances, sensitivities,
+    gas systems, fractional or high orders, n m above SLOT_DENSE_MAX). Holds
+    the stoichiometric values, not only the pattern: a caller solving many
+    problems with the same model builds it once."""
+    ok, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(model, n)
+    m = fslot.shape[0] // N_SLOTS
+    ok = ok and N_SLOTS == 3 and (code == BATCH or code == CSTR_TRANSIENT) \
+        and n * m <= SLOT_DENSE_MAX
+    nu_t = np.zeros((n, m) if ok else (0, 0))
+    if ok:
+        for i in range(n):
+            for a in range(g_ptr[i], g_ptr[i + 1]):
+                nu_t[i, g_rx[a]] += g_nu[a]
+    return ok, any_rev, fslot, rslot, nu_t
+
+
 @njit
 def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps, record):
     """Integrate dy/dt = f(y) of problem ``code`` with Dormand-Prince 5(4).
@@ -145,6 +253,17 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     :func:`kernels.rosenbrock.solve_rodas`; ``status`` may also be
     ``STIFF_DETECTED``.
     """
+    plan = dopri5_slot_plan(code, system, y0.shape[0])
+    return integrate_dopri5_planned(code, system, y0, t0, t_end, t_eval, rtol, atol, h0,
+                                    max_steps, record, plan)
+
+
+@njit
+def integrate_dopri5_planned(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
+                             record, plan):
+    """:func:`solve_dopri5` with the slot form ``plan`` of
+    :func:`dopri5_slot_plan` built by the caller (once for many solves of
+    one pattern). Same steps, same results."""
     n = y0.shape[0]
     # negative atol_i: a component that may change sign (see _common.start_solve)
     ok, free, atol, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie = start_solve(
@@ -159,6 +278,11 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     err_v = np.empty(n)
     k = np.empty((7, n))
     dcoef = np.empty((N_DENSE, n))
+    fast, any_rev, fslot, rslot, nu_t = plan
+    liquid = _liquid_view(system)
+    kf, kr, params = liquid[2], liquid[3], liquid[4]
+    q = np.empty(kf.shape[0])
+    ext = np.empty(n + 1)
 
     t = t0
     n_acc = 0
@@ -183,7 +307,11 @@ def solve_dopri5(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
             if status != SUCCESS:
                 break
             stats[STAT_STEPS] += 1
-            _dp_stages(code, system, t, y, h, k, u, ynew, err_v)
+            if fast:
+                _dp_stages_slot(code, kf, kr, params, q, any_rev, fslot, rslot, nu_t, ext, y,
+                                h, k, u, ynew, err_v)
+            else:
+                _dp_stages(code, system, t, y, h, k, u, ynew, err_v)
             stats[STAT_RHS_EVALS] += 6
             err = error_norm(err_v, y, ynew, rtol, atol)
             if not (np.isfinite(err) and all_finite(ynew) and all_finite(k[6])):

@@ -36,8 +36,10 @@ row, the same atol vector, rtol, initial step and step budget), so the step
 sequences and results are the same. Skipped on purpose, as they are
 warnings and report entries rather than table columns: the hot-spot
 sensitivity, the steady-state multiplicity scan of tanks and the runaway
-screen. Only Rodas5P is driven here (``method: rodas``, or ``auto`` where it
-resolves to Rodas5P).
+screen. Rodas5P is driven here (``method: rodas``, or ``auto`` where it
+resolves to Rodas5P), and ``method: auto-switch``: DOPRI5 or DOP853 first,
+Rodas5P from the start again when it stops (stiffness detected or any other
+failure), as ``flowchem.reactors.solver.integrate``.
 
 No function here raises: a failed point gets a ``FAIL_*`` kind, the
 operation index and numbers for the message, and the other points go on.
@@ -46,13 +48,15 @@ operation index and numbers for the message, and the other points go on.
 import numpy as np
 from numba import prange
 
-from ._common import DENSE_RODAS, dense_eval, locate
+from ._common import DENSE_DOP853, DENSE_DOPRI5, DENSE_RODAS, dense_eval, locate
+from .dop853 import integrate_dop853_planned
+from .explicit import dopri5_model_plan, integrate_dopri5_planned
 from .jit import njit, njit_parallel
 from .kinetics import rate_constants
 from .problems import BATCH, BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT
 from .linalg import no_sparse_plan
 from .rosenbrock import integrate_rodas_planned, rodas_lu_plan
-from .status import SUCCESS
+from .status import STIFF_DETECTED, SUCCESS
 from .steady import solve_cstr_cascade
 
 OP_MIXER = 0
@@ -202,18 +206,19 @@ def _energy_nu(s_nu_template, s_kind, s_rx, dH, rho_cp):
 
 
 @njit
-def _dense_value(t, t_steps, y_steps, dense, col, tmp):
-    """State ``col`` at ``t`` (clipped to the solved interval) by the dense output."""
+def _dense_value(kind, t, t_steps, y_steps, dense, col, tmp):
+    """State ``col`` at ``t`` (clipped to the solved interval) by the dense
+    output of method ``kind`` (DENSE_RODAS, DENSE_DOPRI5, DENSE_DOP853)."""
     n_acc = dense.shape[0]
     t = min(max(t, t_steps[0]), t_steps[n_acc])
     i = locate(t_steps[: n_acc + 1], t)
     theta = (t - t_steps[i]) / (t_steps[i + 1] - t_steps[i])
-    dense_eval(DENSE_RODAS, theta, y_steps[i], y_steps[i + 1], dense[i], tmp)
+    dense_eval(kind, theta, y_steps[i], y_steps[i + 1], dense[i], tmp)
     return tmp[col]
 
 
 @njit
-def _hot_spot(t_steps, y_steps, dense, col):
+def _hot_spot(kind, t_steps, y_steps, dense, col):
     """Largest value of state ``col`` over the recorded steps, refined by a
     golden-section search of the dense output on the steps either side
     (to 1e-12 of the bracket in t)."""
@@ -232,8 +237,8 @@ def _hot_spot(t_steps, y_steps, dense, col):
     b = hi
     x1 = a + GOLDEN * (b - a)
     x2 = b - GOLDEN * (b - a)
-    f1 = _dense_value(x1, t_steps, y_steps, dense, col, tmp)
-    f2 = _dense_value(x2, t_steps, y_steps, dense, col, tmp)
+    f1 = _dense_value(kind, x1, t_steps, y_steps, dense, col, tmp)
+    f2 = _dense_value(kind, x2, t_steps, y_steps, dense, col, tmp)
     tol = 1e-12 * (hi - lo)
     for _ in range(200):
         if b - a <= tol:
@@ -243,13 +248,13 @@ def _hot_spot(t_steps, y_steps, dense, col):
             x2 = x1
             f2 = f1
             x1 = a + GOLDEN * (b - a)
-            f1 = _dense_value(x1, t_steps, y_steps, dense, col, tmp)
+            f1 = _dense_value(kind, x1, t_steps, y_steps, dense, col, tmp)
         else:
             a = x1
             x1 = x2
             f1 = f2
             x2 = b - GOLDEN * (b - a)
-            f2 = _dense_value(x2, t_steps, y_steps, dense, col, tmp)
+            f2 = _dense_value(kind, x2, t_steps, y_steps, dense, col, tmp)
     f = max(f1, f2)
     return f if f > best else best
 
@@ -278,6 +283,32 @@ def _lu_plans(raw_row, n, model, heat_s, energy_s, m, has_heat, build):
                                                     energy_s[0], energy_s[1], energy_s[4]),
                            n + 2)
     return iso, heat, energy
+
+
+@njit
+def _dp_plans(raw_row, n, model, heat_s, m, has_heat):
+    """The DOPRI5 slot-form plans (:func:`kernels.explicit.dopri5_model_plan`)
+    of the isothermal tube and the isothermal tube with the heat row for the
+    kinetic parameters ``raw_row`` (their stoichiometric values: the heat
+    row's are -dH); a tube with an energy balance takes the general rhs."""
+    r_ptr, r_sp, _, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu = model
+    n_ord = model[2].shape[0]
+    r_ord = np.empty(n_ord)
+    for a in range(n_ord):
+        r_ord[a] = raw_row[6 * m + a]
+    iso = dopri5_model_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr,
+                                              s_sp, s_nu), n)
+    heat = dopri5_model_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr,
+                                               s_sp, s_nu), 0)
+    if has_heat:
+        dH = np.empty(m)
+        for j in range(m):
+            dH[j] = raw_row[6 * m + n_ord + j]
+        h_ptr, h_sp, h_kind, h_rx, h_nu0 = heat_s
+        heat = dopri5_model_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, h_ptr,
+                                                   h_sp, _energy_nu(h_nu0, h_kind, h_rx, dH, 1.0)),
+                                 n + 1)
+    return iso, heat
 
 
 @njit(inline="always")
@@ -333,10 +364,12 @@ def _reactor_system(c_in, n, m, T, mode, U, apv, coolant_T, rho, cp, model, heat
 @njit(inline="always")
 def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, model,
                heat_s, energy_s, s_nu, rate_params, dH, has_heat, rtol, atol_fixed,
-               max_steps, out, values, fail_num, plans, have_plans):
+               max_steps, out, values, fail_num, plans, have_plans, explicit_first, dp_plans):
     """One plug-flow tube (or quench hold) on the inlet register ``inlet``;
     the outlet into ``out``. ``plans`` are the sparse LU plans of
-    :func:`_lu_plans` when ``have_plans``, else the tube builds its own.
+    :func:`_lu_plans` and ``dp_plans`` the DOPRI5 plans of :func:`_dp_plans`
+    when ``have_plans``, else the tube builds its own; ``explicit_first``
+    (method auto-switch): 1 DOPRI5 first, 2 DOP853 first, 0 Rodas5P alone.
     Returns ``(fail kind, kernel status)``."""
     flow = inlet[n + R_FLOW]
     T_feed = inlet[n + R_T]
@@ -361,10 +394,31 @@ def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, m
         plan = plans[1]
     else:
         plan = plans[0]
-    # solve_rodas with the plan built once per ensemble (same steps, same results)
-    res = integrate_rodas_planned(np.int64(code), system, y0, 0.0, tau, np.zeros(0), rtol,
-                                  atol, 0.0, max_steps, record, 0.0, plan)
-    status, t_steps, y_steps, dense = res[0], res[1], res[2], res[3]
+    # method auto-switch: DOPRI5 or DOP853 first, Rodas5P from the start again
+    # if it stops (flowchem.reactors.solver.integrate does the same)
+    status = STIFF_DETECTED
+    if explicit_first > 0:
+        if not have_plans or mode != MODE_ISOTHERMAL:
+            dp_plan = dopri5_model_plan(np.int64(code), system[0], y0.shape[0])
+        elif has_heat:
+            dp_plan = dp_plans[1]
+        else:
+            dp_plan = dp_plans[0]
+        if explicit_first == 1:
+            res_e = integrate_dopri5_planned(np.int64(code), system, y0, 0.0, tau, np.zeros(0),
+                                             rtol, atol, 0.0, max_steps, record, dp_plan)
+            dense_kind = DENSE_DOPRI5
+        else:
+            res_e = integrate_dop853_planned(np.int64(code), system, y0, 0.0, tau, np.zeros(0),
+                                             rtol, atol, 0.0, max_steps, record, dp_plan)
+            dense_kind = DENSE_DOP853
+        status, t_steps, y_steps, dense = res_e[0], res_e[1], res_e[2], res_e[3]
+    if status != SUCCESS:
+        # solve_rodas with the plan built once per ensemble (same steps, same results)
+        res = integrate_rodas_planned(np.int64(code), system, y0, 0.0, tau, np.zeros(0), rtol,
+                                      atol, 0.0, max_steps, record, 0.0, plan)
+        status, t_steps, y_steps, dense = res[0], res[1], res[2], res[3]
+        dense_kind = DENSE_RODAS
     if status != SUCCESS:
         fail_num[0] = t_steps[t_steps.shape[0] - 1]
         fail_num[1] = tau
@@ -401,7 +455,7 @@ def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, m
         values[V_T_MAX] = T_in
     else:
         out[n + R_T] = y_steps[last, n + 1]
-        values[V_T_MAX] = _hot_spot(t_steps, y_steps, dense, n + 1)
+        values[V_T_MAX] = _hot_spot(dense_kind, t_steps, y_steps, dense, n + 1)
     return FAIL_NONE, 0
 
 
@@ -476,7 +530,7 @@ def _tanks(inlet, n, m, volume, n_tanks, T_given, mode, U, apv, coolant_T, rho, 
 def _run_point(p, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag, op_out_ptr,
                op_out, feed_reg, feed_slot, n_reg, n, model, heat_s, energy_s, rev_kind,
                has_heat, rtol, atol_fixed, max_steps, skip, R, values, fail_num, plans,
-               have_plans):
+               have_plans, explicit_first, dp_plans):
     """Run every operation for one point (but those marked in ``skip``, whose
     registers and values are already in ``R`` and ``values``); ``plans`` as
     :func:`_plug_flow`. Returns (fail kind, kernel status, op index)."""
@@ -558,7 +612,7 @@ def _run_point(p, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag, o
                 kind, status = _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, Tc, rho,
                                           cp, pt_model, heat_s, energy_s, s_nu, rate_params, dH,
                                           has_heat, rtol, atol_fixed, max_steps, out, values[k],
-                                          fail_num, plans, have_plans)
+                                          fail_num, plans, have_plans, explicit_first, dp_plans)
             if kind != FAIL_NONE:
                 return kind, status, k
             out[n + R_RHO] = rho
@@ -605,7 +659,7 @@ def _run_point(p, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag, o
 def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag,
                        op_out_ptr, op_out, feed_reg, feed_slot, n_reg, n, model, heat_s,
                        energy_s, rev_kind, has_heat, rtol, atol_fixed, max_steps, out_reg,
-                       skip, preset, preset_values):
+                       skip, preset, preset_values, explicit_first):
     """Evaluate a route program for every row of ``params``.
 
     Parameters
@@ -647,6 +701,10 @@ def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, 
         registers come from ``preset`` (n_reg, n + 5) and its reported values
         from ``preset_values`` (n_ops, 4), computed once by a call on the
         base point.
+    explicit_first : int
+        Method auto-switch: every tube starts with DOPRI5 (1) or DOP853 (2)
+        and is solved again by Rodas5P if that stops (stiffness detected or
+        any failure); 0: Rodas5P alone.
 
     Returns
     -------
@@ -673,6 +731,7 @@ def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, 
     # (three flat tuples: a parfor takes no tuple of tuples across the loop)
     plan_iso, plan_heat, plan_energy = _lu_plans(raw[0], n, model, heat_s, energy_s,
                                                  rev_kind.shape[0], has_heat, have_plans)
+    dp_iso, dp_heat = _dp_plans(raw[0], n, model, heat_s, rev_kind.shape[0], has_heat)
     for i in prange(n_points):
         R = preset.copy()
         vals = preset_values.copy()
@@ -682,7 +741,8 @@ def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, 
                                      op_in_ptr, op_in, op_in_flag, op_out_ptr, op_out, feed_reg,
                                      feed_slot, n_reg, n, model, heat_s, energy_s, rev_kind,
                                      has_heat, rtol, atol_fixed, max_steps, skip, R, vals, num,
-                                     (plan_iso, plan_heat, plan_energy), have_plans)
+                                     (plan_iso, plan_heat, plan_energy), have_plans,
+                                     explicit_first, (dp_iso, dp_heat))
         fail[i, 0] = kind
         fail[i, 1] = status
         fail[i, 2] = k

@@ -12,6 +12,9 @@ test_kernel_kinetics.py) and the Rodas5P step :func:`_stages_sys`, which calls
   explicit inverse of the sparse factors) against ``_stages_sys`` with the same
   W, to 1e-11 of the largest stage entry;
 * the slot-form right-hand side ``slot_rhs`` against ``rhs``, to 1e-13;
+* DOPRI5, whose stage loop evaluates the slot-form rates and a dense S^T by
+  hand: one step against the same step on the general-path twin, to 1e-11,
+  and a whole solve's end state to 1e-7;
 * whole drivers (Rodas5P and the BDF, whose Newton loop carries its own copy
   of the slot-form rates and of the energy and tank terms, and whose Jacobian
   step assembles the slot Jacobian by hand): one step on a system against the
@@ -24,6 +27,7 @@ import numpy as np
 import pytest
 
 from kernels.bdf import solve_bdf
+from kernels.explicit import dopri5_slot_plan, solve_dopri5
 from kernels.kinetics import slot_plan
 from kernels.linalg import (factor_w_dense, factor_w_sparse, inverse_w_sparse,
                             sparse_lu_plan)
@@ -184,3 +188,42 @@ def test_driver_slot_path_matches_general_path(solve, code, seed):
     assert np.max(np.abs(change)) > 0.0
     np.testing.assert_allclose(y_a[1] - y0, change, rtol=0.0,
                                atol=1e-9 * np.max(np.abs(change)))
+
+
+@pytest.mark.parametrize("code", [pytest.param(BATCH, id="BATCH"),
+                                  pytest.param(CSTR_TRANSIENT, id="CSTR_TRANSIENT")])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_dopri5_slot_path_matches_general_path(code, seed):
+    """DOPRI5 on the slot-form path (rates and a dense net stoichiometry
+    written into the stage loop) against the general path (rhs) on the same
+    equations. One step of a given size: the same counters and the state's
+    change equal to 1e-11 of its size. A whole solve at rtol 1e-8: the end
+    state equal to 1e-7 of the largest state (the error estimate is a
+    difference of stages, so the step sizes may part at rounding level)."""
+    system, y0 = random_problem(code, seed)
+    n = y0.shape[0]
+    twin = general_path_twin(system)
+    assert dopri5_slot_plan(code, system, n)[0], "the system must take the slot path"
+    assert not dopri5_slot_plan(code, twin, n)[0], "the twin must take the general path"
+    f = np.empty(n)
+    rhs(code, 0.0, y0, system, f)
+    scale = float(np.min((np.abs(y0) + 0.1) / (np.abs(f) + 1e-30)))
+    h0 = 0.02 * scale
+    atol = np.full(n, 1e-8)
+    one = [solve_dopri5(code, s, y0.copy(), 0.0, 100.0 * h0, np.empty(0), 1e-3, atol, h0, 1,
+                        True) for s in (system, twin)]
+    (st_a, t_a, y_a, _, _, stats_a, _), (st_b, t_b, y_b, _, _, stats_b, _) = one
+    assert st_a == st_b and st_a != SUCCESS      # one step of a longer span: MAX_STEPS
+    assert stats_a[STAT_ACCEPTED] == stats_b[STAT_ACCEPTED] == 1, "the step must be accepted"
+    assert stats_a[STAT_RHS_EVALS] == stats_b[STAT_RHS_EVALS]
+    np.testing.assert_array_equal(t_a, t_b)
+    change = y_b[1] - y0
+    assert np.max(np.abs(change)) > 0.0
+    np.testing.assert_allclose(y_a[1] - y0, change, rtol=0.0,
+                               atol=1e-11 * np.max(np.abs(change)))
+    whole = [solve_dopri5(code, s, y0.copy(), 0.0, 2.0 * scale, np.empty(0), 1e-8,
+                          np.full(n, 1e-10), 0.0, 100000, False) for s in (system, twin)]
+    assert whole[0][0] == whole[1][0] == SUCCESS
+    assert whole[0][5][STAT_ACCEPTED] > 5
+    np.testing.assert_allclose(whole[0][2][-1], whole[1][2][-1], rtol=0.0,
+                               atol=1e-7 * np.max(np.abs(whole[1][2][-1])))

@@ -33,7 +33,7 @@ from ..chemistry.properties import LiquidProperties
 from ..core.errors import InputError, SolverError
 from ..core.units import KINDS, parse_quantity
 from ..reactors.ideal import NEGATIVE_ROUNDOFF_ATOLS, PFR, CSTRCascade
-from ..reactors.solver import compiled_mechanism
+from ..reactors.solver import compiled_mechanism, explicit_method
 from .operations import HeatExchanger, Mixer, Quench, Separator, Splitter
 from .study_table import OK, by_products, kpi_columns
 
@@ -102,9 +102,12 @@ class CompiledRoute:
         options = route.options
         for n_state in (n, n + 1, n + 2):
             method = options.integrator(n_state)
-            if method != "rodas":
-                raise NotCompilable(f"solver method {method!r}: only Rodas5P is compiled "
-                                    f"(solver.method: rodas)")
+            if method not in ("rodas", "auto-switch"):
+                raise NotCompilable(f"solver method {method!r}: only Rodas5P and auto-switch "
+                                    f"are compiled (solver.method: rodas)")
+        # 0: Rodas5P alone; 1, 2: DOPRI5, DOP853 first (method auto-switch)
+        self._explicit_first = 0 if options.method != "auto-switch" else \
+            {"dopri5": 1, "dop853": 2}[explicit_method(options.rtol)]
         self._rtol = float(options.rtol)
         self._atol = float(options.atol) if options.atol is not None else 0.0
         self._max_steps = int(options.max_steps)
@@ -455,7 +458,7 @@ class CompiledRoute:
             np.ascontiguousarray(self._compiled.rate_params[0], dtype=np.int64),
             np.bool_(self._has_heat), float(self._rtol), float(self._atol),
             np.int64(self._max_steps), np.asarray(out_reg, dtype=np.int64), skip, preset,
-            preset_values)
+            preset_values, np.int64(self._explicit_first))
         previous = numba.get_num_threads()
         n_threads = previous if threads is None else \
             max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
