@@ -299,17 +299,29 @@ def error_norm(err, y, ynew, rtol, atol):
 
 
 @njit
-def initial_step(code, system, t0, y0, f0, t_end, rtol, atol, order, y1, f1):
-    """Hairer's starting step (Solving ODEs I, II.4); one f evaluation."""
+def initial_step(code, system, t0, y0, f0, t_end, rtol, atol, order, y1, f1, skip_zero=False):
+    """Hairer's starting step (Solving ODEs I, II.4); one f evaluation.
+
+    With ``skip_zero`` the norms leave out the components that start at
+    zero (the explicit methods use it). Hairer's guess is the step that
+    changes y by 1 % of itself; a product that starts at zero changes by all
+    of itself in any step, so with it the guess was the step in which the
+    product grows to about its absolute tolerance: DOP853's first six steps
+    on an SNAr tube at rtol 1e-6 only grew the step, from 2e-6 of the
+    residence time by the controller's factor 6 each."""
     n = y0.shape[0]
     dnf = 0.0
     dny = 0.0
+    used = 0
     for i in range(n):
+        if skip_zero and y0[i] == 0.0:
+            continue
+        used += 1
         sk = atol[i] + rtol * abs(y0[i])
         dnf += (f0[i] / sk) ** 2
         dny += (y0[i] / sk) ** 2
-    dnf = np.sqrt(dnf / max(n, 1))
-    dny = np.sqrt(dny / max(n, 1))
+    dnf = np.sqrt(dnf / max(used, 1))
+    dny = np.sqrt(dny / max(used, 1))
     hmax = t_end - t0
     if dnf <= 1e-10 or dny <= 1e-10:
         h = 1e-6
@@ -321,9 +333,11 @@ def initial_step(code, system, t0, y0, f0, t_end, rtol, atol, order, y1, f1):
     rhs(code, t0 + h, y1, system, f1)
     der2 = 0.0
     for i in range(n):
+        if skip_zero and y0[i] == 0.0:
+            continue
         sk = atol[i] + rtol * abs(y0[i])
         der2 += ((f1[i] - f0[i]) / sk) ** 2
-    der2 = np.sqrt(der2 / max(n, 1)) / h
+    der2 = np.sqrt(der2 / max(used, 1)) / h
     der12 = max(abs(der2), np.sqrt(dnf))
     if not np.isfinite(der12):
         h1 = h * 1e-3

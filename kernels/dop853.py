@@ -142,7 +142,7 @@ def integrate_dop853_planned(code, system, y0, t0, t_end, t_eval, rtol, atol, h0
         if h0 > 0.0:
             h = min(h0, t_end - t0)
         else:
-            h = initial_step(code, system, t0, y0, f_tmp, t_end, rtol, atol, 8.0, u, ynew)
+            h = initial_step(code, system, t0, y0, f_tmp, t_end, rtol, atol, 8.0, u, ynew, True)
             stats[STAT_RHS_EVALS] += 1
         last_rejected = False
         n_fail = 0

@@ -295,7 +295,7 @@ def integrate_dopri5_planned(code, system, y0, t0, t_end, t_eval, rtol, atol, h0
         if h0 > 0.0:
             h = min(h0, t_end - t0)
         else:
-            h = initial_step(code, system, t0, y0, k[0], t_end, rtol, atol, 5.0, u, ynew)
+            h = initial_step(code, system, t0, y0, k[0], t_end, rtol, atol, 5.0, u, ynew, True)
             stats[STAT_RHS_EVALS] += 1
         lerr_prev = 0.0  # log of the previous accepted step's error (floored at 1e-4)
         last_rejected = False
