@@ -17,7 +17,7 @@ without 6 non-stiff ones in between stops with ``STIFF_DETECTED``.
 
 Same signature, statuses, non-negativity rule and return tuple as
 :func:`kernels.explicit.solve_dopri5`; mass-action mechanisms in slot form
-evaluate f inside the stage loop (:func:`kernels.explicit.dopri5_model_plan`
+evaluate f inside the stage loop (:func:`kernels.explicit.explicit_model_plan`
 serves both methods). Pays off below rtol of about 1e-7, where DOPRI5's
 order 5 needs many more steps (``method: auto-switch`` picks it there).
 """
@@ -38,7 +38,7 @@ from ._common import (
     start_step,
     store_dense,
 )
-from .explicit import STIFF_COUNT, NONSTIFF_RESET, _slot_stage, dopri5_slot_plan
+from .explicit import STIFF_COUNT, NONSTIFF_RESET, _slot_stage, explicit_slot_plan
 from .jit import njit
 from .problems import _liquid_view, rhs
 from .status import (
@@ -96,7 +96,7 @@ def solve_dop853(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
     :func:`kernels.explicit.solve_dopri5` (``status`` may be
     ``STIFF_DETECTED``).
     """
-    plan = dopri5_slot_plan(code, system, y0.shape[0])
+    plan = explicit_slot_plan(code, system, y0.shape[0])
     return integrate_dop853_planned(code, system, y0, t0, t_end, t_eval, rtol, atol, h0,
                                     max_steps, record, plan)
 
@@ -105,7 +105,7 @@ def solve_dop853(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
 def integrate_dop853_planned(code, system, y0, t0, t_end, t_eval, rtol, atol, h0, max_steps,
                              record, plan):
     """:func:`solve_dop853` with the slot-form ``plan`` of
-    :func:`kernels.explicit.dopri5_model_plan` built by the caller."""
+    :func:`kernels.explicit.explicit_model_plan` built by the caller."""
     n = y0.shape[0]
     ok, free, atol, stats, y_eval, t_buf, y_buf, d_buf, min_value, ie = start_solve(
         y0, t0, t_end, t_eval, rtol, atol, record, N_DENSE_DOP853)

@@ -50,7 +50,7 @@ from numba import prange
 
 from ._common import DENSE_DOP853, DENSE_DOPRI5, DENSE_RODAS, dense_eval, locate
 from .dop853 import integrate_dop853_planned
-from .explicit import dopri5_model_plan, integrate_dopri5_planned
+from .explicit import explicit_model_plan, integrate_dopri5_planned
 from .jit import njit, njit_parallel
 from .kinetics import rate_constants
 from .problems import BATCH, BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT
@@ -286,28 +286,29 @@ def _lu_plans(raw_row, n, model, heat_s, energy_s, m, has_heat, build):
 
 
 @njit
-def _dp_plans(raw_row, n, model, heat_s, m, has_heat):
-    """The DOPRI5 slot-form plans (:func:`kernels.explicit.dopri5_model_plan`)
-    of the isothermal tube and the isothermal tube with the heat row for the
-    kinetic parameters ``raw_row`` (their stoichiometric values: the heat
-    row's are -dH); a tube with an energy balance takes the general rhs."""
+def _explicit_plans(raw_row, n, model, heat_s, m, has_heat):
+    """The slot-form plans of the explicit methods
+    (:func:`kernels.explicit.explicit_model_plan`) of the isothermal tube and
+    the isothermal tube with the heat row for the kinetic parameters
+    ``raw_row`` (their stoichiometric values: the heat row's are -dH); a tube
+    with an energy balance takes the general rhs."""
     r_ptr, r_sp, _, p_ptr, p_sp, p_ord, s_ptr, s_sp, s_nu = model
     n_ord = model[2].shape[0]
     r_ord = np.empty(n_ord)
     for a in range(n_ord):
         r_ord[a] = raw_row[6 * m + a]
-    iso = dopri5_model_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr,
-                                              s_sp, s_nu), n)
-    heat = dopri5_model_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr,
-                                               s_sp, s_nu), 0)
+    iso = explicit_model_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr,
+                                                s_sp, s_nu), n)
+    heat = explicit_model_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr,
+                                                 s_sp, s_nu), 0)
     if has_heat:
         dH = np.empty(m)
         for j in range(m):
             dH[j] = raw_row[6 * m + n_ord + j]
         h_ptr, h_sp, h_kind, h_rx, h_nu0 = heat_s
-        heat = dopri5_model_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, h_ptr,
-                                                   h_sp, _energy_nu(h_nu0, h_kind, h_rx, dH, 1.0)),
-                                 n + 1)
+        heat_model = (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, h_ptr, h_sp,
+                      _energy_nu(h_nu0, h_kind, h_rx, dH, 1.0))
+        heat = explicit_model_plan(np.int64(BATCH), heat_model, n + 1)
     return iso, heat
 
 
@@ -364,10 +365,11 @@ def _reactor_system(c_in, n, m, T, mode, U, apv, coolant_T, rho, cp, model, heat
 @njit(inline="always")
 def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, model,
                heat_s, energy_s, s_nu, rate_params, dH, has_heat, rtol, atol_fixed,
-               max_steps, out, values, fail_num, plans, have_plans, explicit_first, dp_plans):
+               max_steps, out, values, fail_num, plans, have_plans, explicit_first,
+               explicit_plans):
     """One plug-flow tube (or quench hold) on the inlet register ``inlet``;
     the outlet into ``out``. ``plans`` are the sparse LU plans of
-    :func:`_lu_plans` and ``dp_plans`` the DOPRI5 plans of :func:`_dp_plans`
+    :func:`_lu_plans` and ``explicit_plans`` those of :func:`_explicit_plans`
     when ``have_plans``, else the tube builds its own; ``explicit_first``
     (method auto-switch): 1 DOPRI5 first, 2 DOP853 first, 0 Rodas5P alone.
     Returns ``(fail kind, kernel status)``."""
@@ -399,18 +401,18 @@ def _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, coolant_T, rho, cp, m
     status = STIFF_DETECTED
     if explicit_first > 0:
         if not have_plans or mode != MODE_ISOTHERMAL:
-            dp_plan = dopri5_model_plan(np.int64(code), system[0], y0.shape[0])
+            explicit_plan = explicit_model_plan(np.int64(code), system[0], y0.shape[0])
         elif has_heat:
-            dp_plan = dp_plans[1]
+            explicit_plan = explicit_plans[1]
         else:
-            dp_plan = dp_plans[0]
+            explicit_plan = explicit_plans[0]
         if explicit_first == 1:
             res_e = integrate_dopri5_planned(np.int64(code), system, y0, 0.0, tau, np.zeros(0),
-                                             rtol, atol, 0.0, max_steps, record, dp_plan)
+                                             rtol, atol, 0.0, max_steps, record, explicit_plan)
             dense_kind = DENSE_DOPRI5
         else:
             res_e = integrate_dop853_planned(np.int64(code), system, y0, 0.0, tau, np.zeros(0),
-                                             rtol, atol, 0.0, max_steps, record, dp_plan)
+                                             rtol, atol, 0.0, max_steps, record, explicit_plan)
             dense_kind = DENSE_DOP853
         status, t_steps, y_steps, dense = res_e[0], res_e[1], res_e[2], res_e[3]
     if status != SUCCESS:
@@ -530,7 +532,7 @@ def _tanks(inlet, n, m, volume, n_tanks, T_given, mode, U, apv, coolant_T, rho, 
 def _run_point(p, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag, op_out_ptr,
                op_out, feed_reg, feed_slot, n_reg, n, model, heat_s, energy_s, rev_kind,
                has_heat, rtol, atol_fixed, max_steps, skip, R, values, fail_num, plans,
-               have_plans, explicit_first, dp_plans):
+               have_plans, explicit_first, explicit_plans):
     """Run every operation for one point (but those marked in ``skip``, whose
     registers and values are already in ``R`` and ``values``); ``plans`` as
     :func:`_plug_flow`. Returns (fail kind, kernel status, op index)."""
@@ -612,7 +614,8 @@ def _run_point(p, raw, op_code, op_slot, op_int, op_in_ptr, op_in, op_in_flag, o
                 kind, status = _plug_flow(inlet, n, m, volume, T_given, mode, U, apv, Tc, rho,
                                           cp, pt_model, heat_s, energy_s, s_nu, rate_params, dH,
                                           has_heat, rtol, atol_fixed, max_steps, out, values[k],
-                                          fail_num, plans, have_plans, explicit_first, dp_plans)
+                                          fail_num, plans, have_plans, explicit_first,
+                                          explicit_plans)
             if kind != FAIL_NONE:
                 return kind, status, k
             out[n + R_RHO] = rho
@@ -731,7 +734,8 @@ def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, 
     # (three flat tuples: a parfor takes no tuple of tuples across the loop)
     plan_iso, plan_heat, plan_energy = _lu_plans(raw[0], n, model, heat_s, energy_s,
                                                  rev_kind.shape[0], has_heat, have_plans)
-    dp_iso, dp_heat = _dp_plans(raw[0], n, model, heat_s, rev_kind.shape[0], has_heat)
+    explicit_iso, explicit_heat = _explicit_plans(raw[0], n, model, heat_s, rev_kind.shape[0],
+                                                  has_heat)
     for i in prange(n_points):
         R = preset.copy()
         vals = preset_values.copy()
@@ -742,7 +746,7 @@ def run_route_ensemble(params, raw, op_code, op_slot, op_int, op_in_ptr, op_in, 
                                      feed_slot, n_reg, n, model, heat_s, energy_s, rev_kind,
                                      has_heat, rtol, atol_fixed, max_steps, skip, R, vals, num,
                                      (plan_iso, plan_heat, plan_energy), have_plans,
-                                     explicit_first, (dp_iso, dp_heat))
+                                     explicit_first, (explicit_iso, explicit_heat))
         fail[i, 0] = kind
         fail[i, 1] = status
         fail[i, 2] = k

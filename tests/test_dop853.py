@@ -11,7 +11,7 @@ import pytest
 from kernel_models import load_ivp_reference, make_system, rober_system
 from kernels import dop853
 from kernels.dop853 import interpolate_dop853, solve_dop853
-from kernels.explicit import dopri5_slot_plan, solve_dopri5
+from kernels.explicit import explicit_slot_plan, solve_dopri5
 from kernels.problems import BATCH
 from kernels.status import STAT_ACCEPTED, STAT_RHS_EVALS, STIFF_DETECTED, SUCCESS
 from kernel_models import general_path_twin
@@ -104,7 +104,7 @@ def test_slot_path_matches_general_path():
     equal to 1e-11 of the change; a whole solve's end state to 1e-9."""
     system = consecutive()
     twin = general_path_twin(system)
-    assert dopri5_slot_plan(BATCH, system, 3)[0] and not dopri5_slot_plan(BATCH, twin, 3)[0]
+    assert explicit_slot_plan(BATCH, system, 3)[0] and not explicit_slot_plan(BATCH, twin, 3)[0]
     one = [solve_dop853(BATCH, s, exact(0.0), 0.0, 1.0, EMPTY, 0.5, np.ones(3), 0.3, 1, False)
            for s in (system, twin)]
     assert one[0][5][STAT_RHS_EVALS] == one[1][5][STAT_RHS_EVALS]

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from kernels.bdf import solve_bdf
-from kernels.explicit import dopri5_slot_plan, solve_dopri5
+from kernels.explicit import explicit_slot_plan, solve_dopri5
 from kernels.kinetics import slot_plan
 from kernels.linalg import (factor_w_dense, factor_w_sparse, inverse_w_sparse,
                             sparse_lu_plan)
@@ -203,8 +203,8 @@ def test_dopri5_slot_path_matches_general_path(code, seed):
     system, y0 = random_problem(code, seed)
     n = y0.shape[0]
     twin = general_path_twin(system)
-    assert dopri5_slot_plan(code, system, n)[0], "the system must take the slot path"
-    assert not dopri5_slot_plan(code, twin, n)[0], "the twin must take the general path"
+    assert explicit_slot_plan(code, system, n)[0], "the system must take the slot path"
+    assert not explicit_slot_plan(code, twin, n)[0], "the twin must take the general path"
     f = np.empty(n)
     rhs(code, 0.0, y0, system, f)
     scale = float(np.min((np.abs(y0) + 0.1) / (np.abs(f) + 1e-30)))
