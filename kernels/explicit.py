@@ -66,6 +66,35 @@ STIFF_HLAMBDA = 3.25
 STIFF_COUNT = 15
 NONSTIFF_RESET = 6
 
+
+@njit(inline="always")
+def h_lambda(h, k, a, b, ynew, y_stage):
+    """Hairer's estimate of h |lambda| after an accepted step: ``h ||k[a] -
+    k[b]|| / ||ynew - y_stage||`` with ``k[a] = f(ynew)`` and ``k[b] =
+    f(y_stage)``, two points at the same time t + h; 0 when they coincide."""
+    num = 0.0
+    den = 0.0
+    for i in range(ynew.shape[0]):
+        d = k[a, i] - k[b, i]
+        e = ynew[i] - y_stage[i]
+        num += d * d
+        den += e * e
+    return h * np.sqrt(num / den) if den > 0.0 else 0.0
+
+
+@njit(inline="always")
+def count_stiff_steps(stiff, n_stiff, n_nonstiff):
+    """Hairer's stiffness bookkeeping: ``(n_stiff, n_nonstiff, detected)``
+    after one more accepted step; detected at STIFF_COUNT stiff steps without
+    NONSTIFF_RESET non-stiff ones in between."""
+    if stiff:
+        n_stiff += 1
+        return n_stiff, 0, n_stiff >= STIFF_COUNT
+    n_nonstiff += 1
+    if n_nonstiff >= NONSTIFF_RESET:
+        n_stiff = 0
+    return n_stiff, n_nonstiff, False
+
 # Dormand-Prince 5(4) coefficients
 A21 = 1.0 / 5.0
 A31 = 3.0 / 40.0
@@ -226,6 +255,13 @@ def explicit_slot_plan(code, system, n):
 
 
 @njit
+def no_explicit_plan():
+    """The plan of a problem that takes the general rhs (first entry False)."""
+    return (False, False, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+            np.zeros((0, 0)))
+
+
+@njit
 def explicit_model_plan(code, model, n):
     """``(ok, any_rev, fslot, rslot, nu_t)`` for the mechanism ``model``
     (the 9-tuple of :mod:`kernels.kinetics`): its slot form and its net
@@ -234,16 +270,17 @@ def explicit_model_plan(code, model, n):
     gas systems, fractional or high orders, n m above SLOT_DENSE_MAX). Holds
     the stoichiometric values, not only the pattern: a caller solving many
     problems with the same model builds it once."""
+    if not (N_SLOTS == 3 and (code == BATCH or code == CSTR_TRANSIENT)):
+        return no_explicit_plan()
     ok, any_rev, fslot, rslot, g_ptr, g_rx, g_nu = slot_plan(model, n)
     m = fslot.shape[0] // N_SLOTS
-    ok = ok and N_SLOTS == 3 and (code == BATCH or code == CSTR_TRANSIENT) \
-        and n * m <= SLOT_DENSE_MAX
-    nu_t = np.zeros((n, m) if ok else (0, 0))
-    if ok:
-        for i in range(n):
-            for a in range(g_ptr[i], g_ptr[i + 1]):
-                nu_t[i, g_rx[a]] += g_nu[a]
-    return ok, any_rev, fslot, rslot, nu_t
+    if not (ok and n * m <= SLOT_DENSE_MAX):
+        return no_explicit_plan()
+    nu_t = np.zeros((n, m))
+    for i in range(n):
+        for a in range(g_ptr[i], g_ptr[i + 1]):
+            nu_t[i, g_rx[a]] += g_nu[a]
+    return True, any_rev, fslot, rslot, nu_t
 
 
 @njit
@@ -331,15 +368,8 @@ def integrate_dopri5_planned(code, system, y0, t0, t_end, t_eval, rtol, atol, h0
                     break
             if err <= 1.0 and not negative:
                 n_fail = 0
-                # Hairer's stiffness test: h*|lambda| from the last two stages,
-                # both evaluated at "time" t + h
-                stnum = 0.0
-                stden = 0.0
-                for i in range(n):
-                    a = k[6, i] - k[5, i]
-                    b = ynew[i] - u[i]
-                    stnum += a * a
-                    stden += b * b
+                # Hairer's stiffness test: f(y_new) against stage 6, both at t + h
+                hl = h_lambda(h, k, 6, 5, ynew, u)
                 t_new = t_end if last else t + h
                 if needs_dense(record, t_eval, ie, t_new):
                     _dp_dense(y, ynew, h, k, dcoef)
@@ -356,16 +386,11 @@ def integrate_dopri5_planned(code, system, y0, t0, t_end, t_eval, rtol, atol, h0
                 stats[STAT_ACCEPTED] += 1
                 if last:
                     break
-                if stden > 0.0 and h * np.sqrt(stnum / stden) > STIFF_HLAMBDA:
-                    n_nonstiff = 0
-                    n_stiff += 1
-                    if n_stiff >= STIFF_COUNT:
-                        status = STIFF_DETECTED
-                        break
-                else:
-                    n_nonstiff += 1
-                    if n_nonstiff >= NONSTIFF_RESET:
-                        n_stiff = 0
+                n_stiff, n_nonstiff, stiff = count_stiff_steps(hl > STIFF_HLAMBDA, n_stiff,
+                                                               n_nonstiff)
+                if stiff:
+                    status = STIFF_DETECTED
+                    break
                 fac, lerr_prev = accept_factor(err, lerr_prev, last_rejected)
                 h *= fac
                 last_rejected = False

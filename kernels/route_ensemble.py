@@ -50,7 +50,7 @@ from numba import prange
 
 from ._common import DENSE_DOP853, DENSE_DOPRI5, DENSE_RODAS, dense_eval, locate
 from .dop853 import integrate_dop853_planned
-from .explicit import explicit_model_plan, integrate_dopri5_planned
+from .explicit import explicit_model_plan, integrate_dopri5_planned, no_explicit_plan
 from .jit import njit, njit_parallel
 from .kinetics import rate_constants
 from .problems import BATCH, BATCH_ENERGY, CSTR_ENERGY, CSTR_TRANSIENT
@@ -299,8 +299,7 @@ def _explicit_plans(raw_row, n, model, heat_s, m, has_heat):
         r_ord[a] = raw_row[6 * m + a]
     iso = explicit_model_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr,
                                                 s_sp, s_nu), n)
-    heat = explicit_model_plan(np.int64(BATCH), (r_ptr, r_sp, r_ord, p_ptr, p_sp, p_ord, s_ptr,
-                                                 s_sp, s_nu), 0)
+    heat = no_explicit_plan()
     if has_heat:
         dH = np.empty(m)
         for j in range(m):

@@ -155,6 +155,27 @@ def test_slot_rhs_matches_rhs(code, seed):
         np.testing.assert_allclose(out, ref, rtol=0.0, atol=1e-13 * q_scale)
 
 
+def one_step_on_both_paths(solve, code, system, twin, y0, h0):
+    """One step of size ``h0`` (of a 100 h0 span, rtol 1e-3, atol 1e-8) by
+    ``solve`` on ``system`` and on its general-path ``twin``: checks that
+    both stop after that one accepted step with the same f count and times,
+    and returns ``(stats_a, stats_b, change_a, change_b)``."""
+    atol = np.full(y0.shape[0], 1e-8)
+    results = []
+    for s in (system, twin):
+        status, t, y, dense, y_eval, stats, min_value = solve(
+            code, s, y0.copy(), 0.0, 100.0 * h0, np.empty(0), 1e-3, atol, h0, 1, True)
+        results.append((status, t, y, stats))
+    (st_a, t_a, y_a, stats_a), (st_b, t_b, y_b, stats_b) = results
+    assert st_a == st_b and st_a != SUCCESS      # one step of a longer span: MAX_STEPS
+    assert stats_a[STAT_ACCEPTED] == stats_b[STAT_ACCEPTED] == 1, "the step must be accepted"
+    assert stats_a[STAT_RHS_EVALS] == stats_b[STAT_RHS_EVALS]
+    np.testing.assert_array_equal(t_a, t_b)
+    change_b = y_b[1] - y0
+    assert np.max(np.abs(change_b)) > 0.0
+    return stats_a, stats_b, y_a[1] - y0, change_b
+
+
 @pytest.mark.parametrize("solve", [pytest.param(solve_rodas, id="rodas"),
                                    pytest.param(solve_bdf, id="bdf")])
 @pytest.mark.parametrize("code", CODES)
@@ -172,22 +193,11 @@ def test_driver_slot_path_matches_general_path(solve, code, seed):
     f = np.empty(n)
     rhs(code, 0.0, y0, system, f)
     h0 = 0.02 * float(np.min((np.abs(y0) + 0.1) / (np.abs(f) + 1e-30)))
-    atol = np.full(n, 1e-8)
-    results = []
-    for s in (system, twin):
-        status, t, y, dense, y_eval, stats, min_value = solve(
-            code, s, y0.copy(), 0.0, 100.0 * h0, np.empty(0), 1e-3, atol, h0, 1, True)
-        results.append((status, t, y, stats))
-    (st_a, t_a, y_a, stats_a), (st_b, t_b, y_b, stats_b) = results
-    assert st_a == st_b and st_a != SUCCESS      # one step of a longer span: MAX_STEPS
-    assert stats_a[STAT_ACCEPTED] == stats_b[STAT_ACCEPTED] == 1, "the step must be accepted"
-    assert stats_a[STAT_RHS_EVALS] == stats_b[STAT_RHS_EVALS]
+    stats_a, stats_b, change_a, change_b = one_step_on_both_paths(solve, code, system, twin,
+                                                                  y0, h0)
     assert stats_a[STAT_JAC_EVALS] == stats_b[STAT_JAC_EVALS]
-    np.testing.assert_array_equal(t_a, t_b)
-    change = y_b[1] - y0
-    assert np.max(np.abs(change)) > 0.0
-    np.testing.assert_allclose(y_a[1] - y0, change, rtol=0.0,
-                               atol=1e-9 * np.max(np.abs(change)))
+    np.testing.assert_allclose(change_a, change_b, rtol=0.0,
+                               atol=1e-9 * np.max(np.abs(change_b)))
 
 
 @pytest.mark.parametrize("code", [pytest.param(BATCH, id="BATCH"),
@@ -208,19 +218,10 @@ def test_dopri5_slot_path_matches_general_path(code, seed):
     f = np.empty(n)
     rhs(code, 0.0, y0, system, f)
     scale = float(np.min((np.abs(y0) + 0.1) / (np.abs(f) + 1e-30)))
-    h0 = 0.02 * scale
-    atol = np.full(n, 1e-8)
-    one = [solve_dopri5(code, s, y0.copy(), 0.0, 100.0 * h0, np.empty(0), 1e-3, atol, h0, 1,
-                        True) for s in (system, twin)]
-    (st_a, t_a, y_a, _, _, stats_a, _), (st_b, t_b, y_b, _, _, stats_b, _) = one
-    assert st_a == st_b and st_a != SUCCESS      # one step of a longer span: MAX_STEPS
-    assert stats_a[STAT_ACCEPTED] == stats_b[STAT_ACCEPTED] == 1, "the step must be accepted"
-    assert stats_a[STAT_RHS_EVALS] == stats_b[STAT_RHS_EVALS]
-    np.testing.assert_array_equal(t_a, t_b)
-    change = y_b[1] - y0
-    assert np.max(np.abs(change)) > 0.0
-    np.testing.assert_allclose(y_a[1] - y0, change, rtol=0.0,
-                               atol=1e-11 * np.max(np.abs(change)))
+    _, _, change_a, change_b = one_step_on_both_paths(solve_dopri5, code, system, twin, y0,
+                                                      0.02 * scale)
+    np.testing.assert_allclose(change_a, change_b, rtol=0.0,
+                               atol=1e-11 * np.max(np.abs(change_b)))
     whole = [solve_dopri5(code, s, y0.copy(), 0.0, 2.0 * scale, np.empty(0), 1e-8,
                           np.full(n, 1e-10), 0.0, 100000, False) for s in (system, twin)]
     assert whole[0][0] == whole[1][0] == SUCCESS
